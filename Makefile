@@ -1,0 +1,55 @@
+# Circlekeeper: `make run` for a local demo, `make test` for the whole suite (SQLite, then PostgreSQL).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+CATALOGUES := $(wildcard coordinator/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test test-sqlite test-postgresql bench translations messages clean
+
+run: $(VENV)/.run-deps translations
+	@COORDINATOR_ENV=development $(FLASK) db upgrade
+	@COORDINATOR_ENV=development $(FLASK) seed-demo --if-empty
+	@echo "Circlekeeper on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
+	@COORDINATOR_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
+
+test: test-sqlite test-postgresql
+
+test-sqlite: $(VENV)/.dev-deps translations
+	COORDINATOR_TEST_DATABASE=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-postgresql: $(VENV)/.dev-deps translations
+	COORDINATOR_TEST_DATABASE=postgresql $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.dev-deps translations
+	$(BIN)/python -m bench.referral_list $(BENCH_ARGS)
+
+translations: $(COMPILED)
+
+%.mo: %.po | $(VENV)/.run-deps
+	@$(BIN)/pybabel compile --statistics -i $< -o $@
+
+# After changing user-facing text: extract it, merge it into every catalogue, then translate what is new.
+messages: $(VENV)/.dev-deps
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		-o coordinator/translations/messages.pot .
+	$(BIN)/pybabel update -i coordinator/translations/messages.pot -d coordinator/translations \
+		--no-location --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/python -m coordinator.i18n_catalogues fill-english
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.run-deps: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.run-deps
+
+clean:
+	rm -rf $(VENV) $(COMPILED) .pytest_cache

@@ -1,0 +1,191 @@
+"""Configuration read from the environment: one class per environment (API.md, "Set-up and configuration")."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+ENVIRONMENTS = ("production", "development", "testing")
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a service that may start."""
+
+
+def generate_encryption_key() -> str:
+    """Return a new 32-byte key, base64url-encoded as COORDINATOR_ENCRYPTION_KEYS expects."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+
+
+def parse_encryption_keys(value: str) -> list[bytes]:
+    """Decode the comma-separated keys (newest first); each must be 32 bytes, base64url-encoded."""
+    keys = []
+    for number, text in enumerate((part.strip() for part in value.split(",")), start=1):
+        if not text:
+            continue
+        try:
+            key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError):
+            raise ConfigError(f"COORDINATOR_ENCRYPTION_KEYS: key {number} is not base64url.") from None
+        if len(key) != 32:
+            raise ConfigError(f"COORDINATOR_ENCRYPTION_KEYS: key {number} is {len(key)} bytes, not 32.")
+        keys.append(key)
+    if not keys:
+        raise ConfigError("COORDINATOR_ENCRYPTION_KEYS holds no key.")
+    return keys
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain postgresql:// URLs at psycopg 3, the driver this project installs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    """Settings shared by every environment; secrets and URLs come from the environment."""
+
+    ENV_NAME = "production"
+    DEBUG = False
+    TESTING = False
+
+    LANGUAGES = ("en", "es", "fr")
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "coordinator" / "translations")
+    WTF_I18N_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the staff session, which has its own limits
+
+    # Staff sessions (OWASP ASVS 5.0 V7): server-side records behind a signed cookie.
+    SESSION_COOKIE_NAME = "ck_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+    SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+
+    # argon2id parameters: RFC 9106 second recommended option (64 MiB, t=3, p=4).
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 4
+
+    LOGIN_RATE_LIMIT = "20 per minute"  # per client address
+    LOGIN_FAILURE_LIMIT = "5 per 15 minutes"  # failed attempts per account
+    API_RATE_LIMIT = "600 per minute"  # per token
+    RATELIMIT_HEADERS_ENABLED = True
+
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_DEFAULT_SENDER = "Circlekeeper <no-reply@localhost>"
+
+    PER_PAGE = 50
+    MAX_PER_PAGE = 200
+
+    def __init__(self, environ: dict[str, str] | None = None):
+        env = dict(os.environ if environ is None else environ)
+        self.SECRET_KEY = env.get("SECRET_KEY")
+        self.COORDINATOR_ENCRYPTION_KEYS = env.get("COORDINATOR_ENCRYPTION_KEYS")
+        self.COORDINATOR_BASE_URL = env.get("COORDINATOR_BASE_URL")
+        self.DATABASE_URL = normalise_database_url(
+            env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'circlekeeper.db'}"
+        )
+        self.REDIS_URL = env.get("REDIS_URL") or None
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER"):
+            if env.get(name):
+                setattr(self, name, env[name])
+        if env.get("MAIL_PORT"):
+            self.MAIL_PORT = int(env["MAIL_PORT"])
+        if env.get("MAIL_USE_TLS"):
+            self.MAIL_USE_TLS = env["MAIL_USE_TLS"].lower() in ("1", "true", "yes", "on")
+        self.fill_missing_secrets()
+        self.check()
+
+    def fill_missing_secrets(self) -> None:
+        """Production never invents a secret; other environments may."""
+
+    def check(self) -> None:
+        """Refuse to start without the secrets a safe service needs."""
+        missing = [
+            name
+            for name in ("SECRET_KEY", "COORDINATOR_ENCRYPTION_KEYS", "COORDINATOR_BASE_URL")
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise ConfigError(
+                "Circlekeeper will not start in production without " + ", ".join(missing)
+                + ". Set them in the environment (see README.md, 'Production')."
+            )
+        self.ENCRYPTION_KEYS = parse_encryption_keys(self.COORDINATOR_ENCRYPTION_KEYS)
+        self.COORDINATOR_BASE_URL = self.COORDINATOR_BASE_URL.rstrip("/")
+
+
+class ProductionConfig(Config):
+    """The default: every secret comes from the environment."""
+
+
+class DevelopmentConfig(Config):
+    """`make run`: secrets missing from the environment are generated once into instance/."""
+
+    ENV_NAME = "development"
+    SESSION_COOKIE_SECURE = False
+
+    def fill_missing_secrets(self) -> None:
+        """Create instance/secrets.json on first start and reuse it afterwards."""
+        path = INSTANCE_DIR / "secrets.json"
+        stored: dict[str, str] = {}
+        if path.exists():
+            stored = json.loads(path.read_text())
+        generated = {
+            "SECRET_KEY": stored.get("SECRET_KEY") or secrets.token_urlsafe(48),
+            "COORDINATOR_ENCRYPTION_KEYS": stored.get("COORDINATOR_ENCRYPTION_KEYS") or generate_encryption_key(),
+        }
+        if generated != stored:
+            INSTANCE_DIR.mkdir(exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(json.dumps(generated, indent=2))
+        self.SECRET_KEY = self.SECRET_KEY or generated["SECRET_KEY"]
+        self.COORDINATOR_ENCRYPTION_KEYS = self.COORDINATOR_ENCRYPTION_KEYS or generated["COORDINATOR_ENCRYPTION_KEYS"]
+        self.COORDINATOR_BASE_URL = self.COORDINATOR_BASE_URL or "http://127.0.0.1:5000"
+
+
+class TestConfig(Config):
+    """The test suite: cheap password hashing, fresh secrets per process unless given."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SESSION_COOKIE_SECURE = False
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    ARGON2_PARALLELISM = 1
+    _process_key = generate_encryption_key()
+
+    def fill_missing_secrets(self) -> None:
+        """Tests may pass their own keys; otherwise one key per test process."""
+        self.SECRET_KEY = self.SECRET_KEY or "testing-secret-key"
+        self.COORDINATOR_ENCRYPTION_KEYS = self.COORDINATOR_ENCRYPTION_KEYS or self._process_key
+        self.COORDINATOR_BASE_URL = self.COORDINATOR_BASE_URL or "http://localhost"
+
+
+CONFIGS = {"production": ProductionConfig, "development": DevelopmentConfig, "testing": TestConfig}
+
+
+def config_for_environment(environ: dict[str, str] | None = None) -> Config:
+    """Build the configuration named by COORDINATOR_ENV (production when unset)."""
+    env = os.environ if environ is None else environ
+    name = (env.get("COORDINATOR_ENV") or "production").strip().lower()
+    if name not in CONFIGS:
+        raise ConfigError(f"COORDINATOR_ENV must be one of {', '.join(ENVIRONMENTS)}, not {name!r}.")
+    return CONFIGS[name](env)

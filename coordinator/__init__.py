@@ -1,0 +1,89 @@
+"""Circlekeeper: coordinating restorative justice circles for survivors of human trafficking."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import session
+from flask_babel import lazy_gettext as _l
+from flask_openapi3 import Info, OpenAPI
+
+from config import Config, config_for_environment
+from coordinator import commands, i18n
+from coordinator.accounts import views as account_views
+from coordinator.accounts.service import resume_session
+from coordinator.api import SECURITY_SCHEMES, ErrorEnvelope, public, validation_error_response
+from coordinator.crypto import Keyring
+from coordinator.db import db
+from coordinator.error_handlers import register_error_handlers
+from coordinator.extensions import babel, csrf, limiter, login_manager
+from coordinator.referrals import api as referral_api
+from coordinator.referrals import views as referral_views
+from coordinator.security import register_security_headers
+from coordinator.templating import register_template_helpers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Config | None = None) -> OpenAPI:
+    """Build the WSGI app for one configuration (the environment's when none is given)."""
+    config = config or config_for_environment()
+    app = OpenAPI(
+        __name__,
+        info=Info(title="Circlekeeper API", version="1"),
+        security_schemes=SECURITY_SCHEMES,
+        validation_error_status=400,
+        validation_error_model=ErrorEnvelope,
+        validation_error_callback=validation_error_response,
+        doc_ui=False,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(config)
+    app.extensions["keyring"] = Keyring(app.config["ENCRYPTION_KEYS"])
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_hooks(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: OpenAPI) -> None:
+    """Bind the unbound extensions."""
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = None  # live sessions are checked server-side instead
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(lambda user_id: resume_session(user_id, session.get("sid")))
+
+
+def register_blueprints(app: OpenAPI) -> None:
+    """Pages, then the JSON API."""
+    app.register_blueprint(i18n.bp)
+    app.register_blueprint(account_views.auth)
+    app.register_blueprint(account_views.account)
+    app.register_blueprint(account_views.admin)
+    app.register_blueprint(referral_views.bp)
+    app.register_blueprint(public)
+    app.register_api(referral_api.bp)
+
+
+def register_hooks(app: OpenAPI) -> None:
+    """Security headers, error pages and template helpers."""
+    register_security_headers(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+
+
+def register_commands(app: OpenAPI) -> None:
+    """The `flask --app app ...` commands of API.md."""
+    commands.register(app)

@@ -1,0 +1,49 @@
+"""The tamper-evident audit log (DESIGN.md rule 7): a hash chain with a head row."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, BigInteger, String
+from sqlmodel import Field, SQLModel
+
+from coordinator.db import UTCDateTime
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did or saw what, when; each entry hashes its content and the previous entry's hash."""
+
+    __tablename__ = "audit_entries"
+
+    seq: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = Field(sa_type=UTCDateTime)
+    actor_type: str = Field(sa_type=String(16))
+    actor_id: str | None = Field(default=None, sa_type=String(64), index=True)
+    action: str = Field(sa_type=String(64))
+    object_type: str | None = Field(default=None, sa_type=String(32))
+    object_id: str | None = Field(default=None, sa_type=String(64))
+    referral_id: uuid.UUID | None = Field(default=None, index=True)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    prev_hash: str = Field(sa_type=String(64))
+    hash: str = Field(sa_type=String(64))
+
+
+class AuditHead(SQLModel, table=True):
+    """The chain's last entry: the row appends lock, and the anchor that reveals a truncated tail."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last_seq: int = Field(default=0, sa_type=BigInteger)
+    last_hash: str = Field(default=GENESIS_HASH, sa_type=String(64))
+
+
+ACTION_LABELS = {
+    "referral.create": _l("Received the referral"),
+    "referral.view": _l("Viewed the referral"),
+    "referral.transition": _l("Changed the status"),
+    "referral.assign": _l("Assigned facilitators"),
+}

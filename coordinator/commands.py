@@ -1,0 +1,187 @@
+"""The command line of API.md: `flask --app app db|users|keys|audit|clock|seed-demo ...`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from config import generate_encryption_key
+from coordinator import clock, demo
+from coordinator.accounts import service as accounts
+from coordinator.accounts.models import SYSTEM, Role
+from coordinator.audit.service import record, verify_chain
+from coordinator.crypto import rotate_all
+from coordinator.db import db, unit_of_work
+from coordinator.errors import ServiceError
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+db_cli = AppGroup("db", help="Database migrations.")
+users_cli = AppGroup("users", help="Staff accounts and API tokens.")
+keys_cli = AppGroup("keys", help="Field-encryption keys.")
+audit_cli = AppGroup("audit", help="The audit log.")
+clock_cli = AppGroup("clock", help="Move the service's clock (development and testing only).")
+
+
+def register(app: Flask) -> None:
+    """Attach every command group to the app."""
+    for group in (db_cli, users_cli, keys_cli, audit_cli, clock_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(seed_demo)
+
+
+def alembic_config(connection=None) -> AlembicConfig:
+    """Alembic's configuration, pointed at migrations/ and, when given, a live connection."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_database(revision: str = "head") -> None:
+    """Apply migrations up to `revision` on the current app's database."""
+    with db.engine.begin() as connection:
+        alembic_command.upgrade(alembic_config(connection), revision)
+
+
+def _fail(error: ServiceError) -> click.ClickException:
+    details = error.details if isinstance(error.details, dict) else {}
+    lines = [error.message] + [f"  {field}: {'; '.join(messages)}" for field, messages in details.items()]
+    return click.ClickException("\n".join(lines))
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (to the newest unless REVISION is given)."""
+    upgrade_database(revision)
+    click.echo(f"Database is at {revision}.")
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    number = len(list((MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))) + 1
+    with db.engine.begin() as connection:
+        alembic_command.revision(alembic_config(connection), message=message, autogenerate=True,
+                                 rev_id=f"{number:04d}")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option("--name", required=True)
+@click.option("--password", default=None, help="Generated and printed when omitted.")
+@click.option("--language", type=click.Choice(["en", "es", "fr"]), default="en")
+def users_create(email: str, role: str, name: str, password: str | None, language: str) -> None:
+    """Create a staff account."""
+    with unit_of_work():
+        try:
+            user, generated = accounts.create_user(SYSTEM, email=email, role=role, name=name, password=password,
+                                                   language=language)
+        except ServiceError as error:
+            raise _fail(error) from None
+    click.echo(f"Created {user.role} {user.email}.")
+    if generated:
+        click.echo(f"Password (shown once): {generated}")
+
+
+@users_cli.command("token")
+@click.argument("email")
+@click.option("--label", default="command line", help="What the token is for.")
+def users_token(email: str, label: str) -> None:
+    """Print a new API token for EMAIL as the last line."""
+    with unit_of_work():
+        user = accounts.find_user_by_email(email)
+        if user is None:
+            raise click.ClickException(f"No account has the address {email}.")
+        try:
+            _token, plaintext = accounts.issue_token(SYSTEM, user, label)
+        except ServiceError as error:
+            raise _fail(error) from None
+    click.echo(plaintext)
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+def users_deactivate(email: str) -> None:
+    """Deactivate an account: its sessions end and its tokens are revoked."""
+    with unit_of_work():
+        user = accounts.find_user_by_email(email)
+        if user is None:
+            raise click.ClickException(f"No account has the address {email}.")
+        accounts.deactivate_user(SYSTEM, user)
+    click.echo(f"Deactivated {email}.")
+
+
+@keys_cli.command("generate")
+def keys_generate() -> None:
+    """Print a new encryption key (32 random bytes, base64url)."""
+    click.echo(generate_encryption_key())
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every field under the newest key of COORDINATOR_ENCRYPTION_KEYS."""
+    with unit_of_work() as session:
+        changed = rotate_all(session)
+        record(SYSTEM, "keys.rotate", details={"key_id": current_app.extensions["keyring"].newest_id, **changed})
+    for table, count in changed.items():
+        click.echo(f"{table}: {count} values re-encrypted")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Exit 0 when the audit chain is intact; otherwise name the first bad entry and exit 1."""
+    report = verify_chain()
+    if report.intact:
+        click.echo(f"Audit chain intact: {report.checked} entries.")
+        return
+    click.echo(f"Audit chain broken at entry {report.bad_seq}: {report.problem}", err=True)
+    raise SystemExit(1)
+
+
+@clock_cli.command("set")
+@click.argument("moment", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
+                                                       "%Y-%m-%d"]))
+def clock_set(moment: datetime) -> None:
+    """Move "now" to MOMENT (ISO 8601; UTC unless an offset is given)."""
+    try:
+        with unit_of_work():
+            clock.set_clock(moment)
+    except clock.ClockRefused as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Clock set to {clock.now().isoformat(timespec='seconds')}.")
+
+
+@clock_cli.command("clear")
+def clock_clear() -> None:
+    """Go back to real time."""
+    try:
+        with unit_of_work():
+            clock.clear_clock()
+    except clock.ClockRefused as error:
+        raise click.ClickException(str(error)) from None
+    click.echo("Clock follows real time.")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when accounts already exist.")
+@with_appcontext
+def seed_demo(if_empty: bool) -> None:
+    """Build the fictional demo programme and print its logins."""
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("Demo data is refused in production.")
+    with unit_of_work():
+        created = demo.seed(if_empty=if_empty)
+    if created:
+        click.echo("Demo programme created.")
+    for line in demo.login_lines():
+        click.echo(line)

@@ -1,0 +1,147 @@
+"""Database engine, the request-scoped session, atomic services and unit_of_work() for jobs and commands."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from flask import Flask, current_app
+from flask.globals import app_ctx
+from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import scoped_session
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session, SQLModel
+
+# Deterministic constraint names, so migrations name the same things on SQLite and PostgreSQL.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, whatever the database keeps (SQLite keeps naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def new_id() -> uuid.UUID:
+    """Opaque identifier for every row that leaves the service."""
+    return uuid.uuid4()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine with the per-dialect settings this service relies on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _configure_sqlite_connection)
+        event.listen(engine, "begin", _begin_sqlite_immediate)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _configure_sqlite_connection(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would defer it until the first write).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _begin_sqlite_immediate(connection) -> None:
+    # Every transaction takes SQLite's write lock up front, so read-then-write sequences (the audit chain,
+    # reference counters, booking checks) are serialized, the SQLite twin of PostgreSQL's row locks.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _scope() -> int:
+    # One session per application context (a request, a job run, a command), as Flask-SQLAlchemy does.
+    return id(app_ctx._get_current_object())
+
+
+def _session_for_current_app() -> Session:
+    return Session(bind=current_app.extensions["db_engine"], expire_on_commit=False)
+
+
+class Database:
+    """The one handle on the database: `db.session` is scoped to the current app context."""
+
+    def __init__(self) -> None:
+        self.session = scoped_session(_session_for_current_app, scopefunc=_scope)
+
+    def init_app(self, app: Flask) -> None:
+        """Create the engine and commit once per request: on success only."""
+        app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"])
+
+        @app.after_request
+        def commit_or_roll_back(response):
+            if self.session.registry.has():
+                if response.status_code < 400:
+                    self.session.commit()
+                else:
+                    self.session.rollback()
+            return response
+
+        @app.teardown_appcontext
+        def remove_session(_exc):
+            self.session.remove()
+
+    @property
+    def engine(self) -> Engine:
+        """The engine of the current app."""
+        return current_app.extensions["db_engine"]
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self.engine.dialect.name
+
+
+db = Database()
+
+
+def atomic(function):
+    """Run a service function inside a savepoint: it changes everything it set out to, or nothing."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with db.session.begin_nested():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One transaction for a job run or a command: commit on success, roll back on error."""
+    session = db.session
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,120 @@
+"""A believable, entirely fictional programme for demos (`flask --app app seed-demo`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from coordinator import clock
+from coordinator.accounts.models import SYSTEM, Role, User
+from coordinator.accounts.service import create_user, find_user_by_email
+from coordinator.db import db
+from coordinator.referrals.models import CloseReason, PauseReason, ReferralStatus
+from coordinator.referrals.schemas import ReferralIn
+from coordinator.referrals.service import assign_facilitators, create_referral
+from coordinator.referrals.workflow import transition
+
+DEMO_PASSWORD = "circlekeeper-demo"
+DOMAIN = "circlekeeper.example"
+S = ReferralStatus
+
+STAFF = [
+    ("admin", Role.admin, "Noor Haddad", "en"),
+    ("coordinator", Role.coordinator, "Marta Ibáñez", "es"),
+    ("facilitator", Role.facilitator, "Jonas Weber", "en"),
+    ("amaia", Role.facilitator, "Amaia Etxeberria", "es"),
+    ("chidi", Role.facilitator, "Chidi Okafor", "en"),
+    ("lucie", Role.facilitator, "Lucie Marchand", "fr"),
+    ("prosecutor", Role.prosecutor, "Daniel Price", "en"),
+    ("claire", Role.prosecutor, "Claire Moreau", "fr"),
+]
+LOGINS = ("admin", "coordinator", "facilitator", "prosecutor")
+
+CASES = {
+    "northbridge": ("Northbridge County", "Northbridge County Circuit Court", "prosecutor"),
+    "valverde": ("Comunidad de Valverde", "Juzgado de lo Penal nº 3 de Valverde", "prosecutor"),
+    "montclair": ("Région de Montclair", "Tribunal judiciaire de Montclair", "claire"),
+}
+
+# (survivor alias, language, responsible alias, case, docket, charge, stage, facilitators, path to walk, days ago)
+REFERRALS = [
+    ("Mariposa", "es", "R. Ortega", "valverde", "PA-2026-0117", "Trata de seres humanos", "charged", None, [], 2),
+    ("Iryna", "uk", "V. Sokol", "northbridge", "CR-2026-0311", "Labor trafficking", "charged", None, [], 5),
+    ("Adaeze", "en", "K. Bello", "northbridge", "CR-2026-0298", "Sex trafficking", "plea", ("facilitator", "amaia"),
+     [S.screening], 9),
+    ("Luz", "es", "M. Paredes", "valverde", "PA-2026-0098", "Explotación laboral", "charged", ("amaia", "chidi"),
+     [S.screening], 12),
+    ("Thi Lan", "vi", "D. Hoang", "northbridge", "CR-2026-0270", "Forced labor", "trial", ("facilitator", "chidi"),
+     [S.screening, S.preparation], 20),
+    ("Fatou", "fr", "J. Mercier", "montclair", "TJ-2026-0412", "Traite des êtres humains", "charged",
+     ("lucie", "facilitator"), [S.screening, S.preparation], 26),
+    ("Esperanza", "es", "L. Vidal", "valverde", "PA-2026-0064", "Trata con fines de explotación sexual", "plea",
+     ("facilitator", "amaia"), [S.screening, S.preparation, S.ready], 34),
+    ("Mei", "en", "T. Walsh", "northbridge", "CR-2026-0221", "Debt bondage", "plea", ("facilitator", "chidi"),
+     [S.screening, S.preparation, S.ready, S.circle_scheduled], 41),
+    ("Ioana", "fr", "A. Roux", "montclair", "TJ-2026-0377", "Traite des êtres humains", "sentencing",
+     ("lucie", "amaia"), [S.screening, S.preparation, S.ready, S.circle_scheduled, S.circle_held], 55),
+    ("Nadia", "en", "P. Kerr", "northbridge", "CR-2026-0154", "Labor trafficking", "sentencing",
+     ("facilitator", "lucie"), [S.screening, S.preparation, S.ready, S.circle_scheduled, S.circle_held, S.monitoring],
+     80),
+    ("Rosa", "es", "F. Gil", "valverde", "PA-2025-0988", "Trata de seres humanos", "closed", ("amaia", "chidi"),
+     [S.screening, S.preparation, S.ready, S.circle_scheduled, S.circle_held, S.monitoring, S.completed], 160),
+    ("Elena", "en", "G. Novak", "northbridge", "CR-2026-0190", "Sex trafficking", "trial", ("facilitator", "chidi"),
+     [S.screening, S.preparation, (S.paused, PauseReason.facilitator_stop)], 48),
+    ("Amara", "fr", "B. Laurent", "montclair", "TJ-2026-0350", "Traite des êtres humains", "trial",
+     ("lucie", "chidi"), [S.screening, (S.closed, CloseReason.not_suitable)], 63),
+]
+AUTOMATIC = {S.circle_scheduled, S.circle_held, S.monitoring, S.completed}
+
+
+def email_of(login: str) -> str:
+    """The demo address of a login name."""
+    return f"{login}@{DOMAIN}"
+
+
+def login_lines() -> list[str]:
+    """The demo logins `make run` prints."""
+    lines = ["Demo logins (password for all: %s):" % DEMO_PASSWORD]
+    lines += [f"  {login:<12} {email_of(login)}" for login in LOGINS]
+    return lines
+
+
+def seed(if_empty: bool = False) -> bool:
+    """Create the demo staff and referrals; returns False when skipped because accounts exist."""
+    if if_empty and db.session.execute(select(func.count()).select_from(User)).scalar_one():
+        return False
+    staff = {}
+    for login, role, name, language in STAFF:
+        user = find_user_by_email(email_of(login))
+        if user is None:
+            user, _ = create_user(SYSTEM, email=email_of(login), role=role, name=name, password=DEMO_PASSWORD,
+                                  language=language)
+        staff[login] = user
+    coordinator = staff["coordinator"]
+    now = clock.now()
+    for number, (alias, language, responsible, case_key, docket, charge, stage, pair, path, days) in enumerate(
+            REFERRALS, start=1):
+        jurisdiction, court, prosecutor_login = CASES[case_key]
+        data = ReferralIn.model_validate({
+            "source": "prosecutor" if number % 3 else "victim_services",
+            "case": {"jurisdiction": jurisdiction, "court": court, "docket_number": docket, "charges": [charge],
+                     "stage": stage, "prosecutor_email": email_of(prosecutor_login)},
+            "survivor": {"alias": alias, "preferred_language": language, "needs_interpreter": language not in
+                         ("en", "es", "fr"), "contact": {"email": f"survivor{number:02d}@example.org",
+                                                         "phone": f"+1 555 01{number:02d}"}},
+            "responsible_party": {"alias": responsible, "preferred_language": "en",
+                                  "contact": {"email": f"party{number:02d}@example.org"}},
+            "notes": "Fictional demo referral.",
+        })
+        referral = create_referral(coordinator, data)
+        referral.received_at = now - timedelta(days=days)
+        if pair:
+            assign_facilitators(coordinator, referral, staff[pair[0]].id, staff[pair[1]].id)
+        for step in path:
+            target, reason = step if isinstance(step, tuple) else (step, None)
+            if target in AUTOMATIC:
+                transition(SYSTEM, referral, target, automatic=True)
+            else:
+                transition(coordinator, referral, target, reason=reason)
+    return True

@@ -1,0 +1,38 @@
+"""Catalogue upkeep for `make messages`: English is the source language, so its catalogue mirrors the source."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from babel.messages.pofile import read_po, write_po
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+
+def fill_english() -> int:
+    """Set every English message to its source text; returns how many were filled."""
+    path = TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as handle:
+        catalogue = read_po(handle, locale="en")
+    filled = 0
+    for message in catalogue:
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple):
+            if not all(message.string):
+                message.string = (message.id[0], message.id[1])
+                filled += 1
+        elif not message.string:
+            message.string = message.id
+            filled += 1
+        message.flags.discard("fuzzy")
+    with path.open("wb") as handle:
+        write_po(handle, catalogue, omit_header=False, sort_output=True, no_location=True)
+    return filled
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["fill-english"]:
+        raise SystemExit("usage: python -m coordinator.i18n_catalogues fill-english")
+    print(f"English catalogue: {fill_english()} messages filled from the source.")

@@ -1,0 +1,52 @@
+"""One page of a query's results, with the total, for lists on pages and in the API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, func, select
+
+from coordinator.db import db
+
+
+@dataclass(frozen=True)
+class Page:
+    """Items of one page; pages count from 1."""
+
+    items: Sequence[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are, at least one."""
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        """True when a page comes before this one."""
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        """True when a page comes after this one."""
+        return self.page < self.pages
+
+
+def clamp_per_page(per_page: int | None) -> int:
+    """The page size asked for, within the configured bounds."""
+    default, ceiling = current_app.config["PER_PAGE"], current_app.config["MAX_PER_PAGE"]
+    return min(max(per_page or default, 1), ceiling)
+
+
+def paginate(query: Select, page: int | None, per_page: int | None) -> Page:
+    """Run `query` for one page (two statements: the count, then the rows) whatever the page size."""
+    per_page = clamp_per_page(per_page)
+    page = max(page or 1, 1)
+    total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).scalars().unique().all()
+    return Page(items=rows, page=page, per_page=per_page, total=total)

@@ -1,0 +1,120 @@
+"""JSON routes for referrals (API.md "Referrals"): parse, call the same services as the pages, serialise."""
+
+from __future__ import annotations
+
+from pydantic import RootModel
+
+from coordinator.accounts.models import Role
+from coordinator.api import api_actor, api_blueprint
+from coordinator.referrals import service, workflow
+from coordinator.referrals.models import PROSECUTION_STAGE, Party, Referral
+from coordinator.referrals.schemas import (
+    CaseOut,
+    ContactOut,
+    FacilitatorsIn,
+    FacilitatorsOut,
+    ListQuery,
+    PartyOut,
+    ProsecutionReferralOut,
+    ReferralIn,
+    ReferralListOut,
+    ReferralOut,
+    ReferralPath,
+    ReferralSummary,
+    TransitionIn,
+)
+
+bp = api_blueprint("referrals_api", __name__, "referrals")
+
+
+class ReferralView(RootModel[ReferralOut | ProsecutionReferralOut]):
+    """A referral as the caller may see it: prosecutors get the prosecution view."""
+
+
+def _party(party: Party) -> PartyOut:
+    return PartyOut(id=party.id, alias=party.alias, preferred_language=party.preferred_language,
+                    needs_interpreter=party.needs_interpreter,
+                    contact=ContactOut(email=party.email, phone=party.phone))
+
+
+def _facilitators(referral: Referral) -> FacilitatorsOut:
+    return FacilitatorsOut(lead=referral.lead_facilitator_id, co=referral.co_facilitator_id)
+
+
+def _prosecution_view(referral: Referral) -> ProsecutionReferralOut:
+    return ProsecutionReferralOut(id=referral.id, reference=referral.reference,
+                                  docket_number=referral.case.docket_number,
+                                  stage=PROSECUTION_STAGE[referral.status],
+                                  received_on=referral.received_at.date())
+
+
+def referral_json(referral: Referral, actor) -> dict:
+    """The referral as `actor` may see it."""
+    if actor.has_role(Role.prosecutor):
+        return _prosecution_view(referral).model_dump(mode="json")
+    case = referral.case
+    return ReferralOut(
+        id=referral.id,
+        reference=referral.reference,
+        source=referral.source,
+        status=referral.status,
+        status_reason=referral.status_reason,
+        received_at=referral.received_at,
+        updated_at=referral.updated_at,
+        case=CaseOut(jurisdiction=case.jurisdiction, court=case.court, docket_number=case.docket_number,
+                     charges=case.charges, stage=case.stage, prosecutor_id=case.prosecutor_id),
+        survivor=_party(referral.survivor),
+        responsible_party=_party(referral.responsible_party),
+        facilitators=_facilitators(referral),
+    ).model_dump(mode="json")
+
+
+def _summary_json(referral: Referral, actor) -> dict:
+    if actor.has_role(Role.prosecutor):
+        return _prosecution_view(referral).model_dump(mode="json")
+    return ReferralSummary(id=referral.id, reference=referral.reference, status=referral.status,
+                           received_at=referral.received_at, docket_number=referral.case.docket_number,
+                           survivor_alias=referral.survivor.alias,
+                           facilitators=_facilitators(referral)).model_dump(mode="json")
+
+
+@bp.post("/referrals", responses={"201": ReferralView})
+def create_referral(body: ReferralIn):
+    """Take a referral in (coordinators and prosecutors)."""
+    actor = api_actor()
+    referral = service.create_referral(actor, body)
+    return {**referral_json(referral, actor), "status": referral.status}, 201
+
+
+@bp.get("/referrals", responses={"200": ReferralListOut})
+def list_referrals(query: ListQuery):
+    """The referrals in the caller's scope, newest first."""
+    actor = api_actor()
+    page = service.list_referrals(actor, status=query.status, q=query.q, page=query.page, per_page=query.per_page)
+    return {"items": [_summary_json(referral, actor) for referral in page.items], "page": page.page,
+            "per_page": page.per_page, "total": page.total}
+
+
+@bp.get("/referrals/<referral_id>", responses={"200": ReferralView})
+def get_referral(path: ReferralPath):
+    """One referral in the caller's scope; 404 outside it."""
+    actor = api_actor()
+    return referral_json(service.view_referral(actor, path.referral_id), actor)
+
+
+@bp.post("/referrals/<referral_id>/transitions", responses={"200": ReferralOut})
+def transition_referral(path: ReferralPath, body: TransitionIn):
+    """Move a referral along its status machine; 409 when the move is not allowed or a gate fails."""
+    actor = api_actor()
+    referral = service.load_referral(actor, path.referral_id)
+    workflow.transition(actor, referral, body.to, reason=body.reason, note=body.note)
+    return referral_json(referral, actor)
+
+
+@bp.put("/referrals/<referral_id>/facilitators", responses={"200": ReferralOut})
+def assign_facilitators(path: ReferralPath, body: FacilitatorsIn):
+    """Assign the lead and the co-facilitator (coordinators)."""
+    actor = api_actor()
+    referral = service.load_referral(actor, path.referral_id)
+    service.assign_facilitators(actor, referral, body.lead, body.co)
+    return referral_json(referral, actor)

@@ -1,0 +1,263 @@
+"""Referrals, their two parties, the criminal case beside them, and their status history."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, Index, String, UniqueConstraint
+from sqlmodel import Field, Relationship, SQLModel
+
+from coordinator.accounts.models import User
+from coordinator.crypto import sealed
+from coordinator.db import UTCDateTime, new_id
+
+
+class ReferralStatus(StrEnum):
+    """Where a referral stands (DESIGN.md section 2)."""
+
+    received = "received"
+    screening = "screening"
+    preparation = "preparation"
+    ready = "ready"
+    circle_scheduled = "circle_scheduled"
+    circle_held = "circle_held"
+    monitoring = "monitoring"
+    completed = "completed"
+    paused = "paused"
+    closed = "closed"
+
+
+class CloseReason(StrEnum):
+    """Why a referral closed; never shown to the prosecution (DESIGN.md rule 5)."""
+
+    not_suitable = "not_suitable"
+    consent_withdrawn = "consent_withdrawn"
+    safety = "safety"
+    agreement_not_completed = "agreement_not_completed"
+    other = "other"
+
+
+class PauseReason(StrEnum):
+    """Why a referral is paused."""
+
+    safety_incident = "safety_incident"
+    facilitator_stop = "facilitator_stop"
+    other = "other"
+
+
+class ReferralSource(StrEnum):
+    """Who referred the case."""
+
+    prosecutor = "prosecutor"
+    court = "court"
+    victim_services = "victim_services"
+    self = "self"
+    other = "other"
+
+
+class CaseStage(StrEnum):
+    """Stage of the criminal case."""
+
+    pre_charge = "pre_charge"
+    charged = "charged"
+    plea = "plea"
+    trial = "trial"
+    sentencing = "sentencing"
+    closed = "closed"
+
+
+class PartyRole(StrEnum):
+    """The two parties of a referral."""
+
+    survivor = "survivor"
+    responsible_party = "responsible_party"
+
+
+STATUS_LABELS = {
+    ReferralStatus.received: _l("Received"),
+    ReferralStatus.screening: _l("Screening"),
+    ReferralStatus.preparation: _l("Preparation"),
+    ReferralStatus.ready: _l("Ready for a circle"),
+    ReferralStatus.circle_scheduled: _l("Circle scheduled"),
+    ReferralStatus.circle_held: _l("Circle held"),
+    ReferralStatus.monitoring: _l("Monitoring the agreement"),
+    ReferralStatus.completed: _l("Completed"),
+    ReferralStatus.paused: _l("Paused"),
+    ReferralStatus.closed: _l("Closed"),
+}
+
+REASON_LABELS = {
+    CloseReason.not_suitable: _l("Not suitable for a circle"),
+    CloseReason.consent_withdrawn: _l("Consent withdrawn"),
+    CloseReason.safety: _l("Safety"),
+    CloseReason.agreement_not_completed: _l("Agreement not completed"),
+    CloseReason.other: _l("Other"),
+    PauseReason.safety_incident: _l("Safety incident"),
+    PauseReason.facilitator_stop: _l("Stopped by a facilitator"),
+}
+
+SOURCE_LABELS = {
+    ReferralSource.prosecutor: _l("Prosecutor"),
+    ReferralSource.court: _l("Court"),
+    ReferralSource.victim_services: _l("Victim services"),
+    ReferralSource.self: _l("Self-referral"),
+    ReferralSource.other: _l("Other"),
+}
+
+STAGE_LABELS = {
+    CaseStage.pre_charge: _l("Before charge"),
+    CaseStage.charged: _l("Charged"),
+    CaseStage.plea: _l("Plea"),
+    CaseStage.trial: _l("Trial"),
+    CaseStage.sentencing: _l("Sentencing"),
+    CaseStage.closed: _l("Closed"),
+}
+
+PARTY_LABELS = {
+    PartyRole.survivor: _l("Survivor"),
+    PartyRole.responsible_party: _l("Responsible party"),
+}
+
+
+# The prosecution sees a coarse stage only: a pause must not reveal a safety incident, and closing is never
+# shown as an adverse mark (DESIGN.md rule 5, API.md "prosecution/cases").
+PROSECUTION_STAGE = {
+    ReferralStatus.received: "intake",
+    ReferralStatus.screening: "intake",
+    ReferralStatus.preparation: "preparation",
+    ReferralStatus.ready: "preparation",
+    ReferralStatus.paused: "preparation",
+    ReferralStatus.circle_scheduled: "circle_scheduled",
+    ReferralStatus.circle_held: "circle_held",
+    ReferralStatus.monitoring: "agreement_monitoring",
+    ReferralStatus.completed: "closed",
+    ReferralStatus.closed: "closed",
+}
+
+PROSECUTION_STAGE_LABELS = {
+    "intake": _l("Intake"),
+    "preparation": _l("Preparation"),
+    "circle_scheduled": _l("Circle scheduled"),
+    "circle_held": _l("Circle held"),
+    "agreement_monitoring": _l("Agreement being monitored"),
+    "closed": _l("Closed"),
+}
+
+
+class CriminalCase(SQLModel, table=True):
+    """The prosecution running beside the restorative process; it never learns what is said in it."""
+
+    __tablename__ = "criminal_cases"
+    __table_args__ = (UniqueConstraint("jurisdiction", "court", "docket_number"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    jurisdiction: str = Field(sa_type=String(120))
+    court: str = Field(sa_type=String(200))
+    docket_number: str = Field(sa_type=String(64), index=True)
+    charges: list[str] = Field(default_factory=list, sa_type=JSON)
+    stage: str = Field(sa_type=String(16))
+    prosecutor_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+    prosecutor: User | None = Relationship()
+
+
+class Referral(SQLModel, table=True):
+    """One survivor's restorative process, from referral to completion or closing."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (Index("ix_referrals_status_received_at", "status", "received_at"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    reference: str = Field(sa_type=String(24), unique=True)
+    source: str = Field(sa_type=String(24))
+    status: str = Field(default=ReferralStatus.received, sa_type=String(24))
+    status_reason: str | None = Field(default=None, sa_type=String(32))
+    paused_from: str | None = Field(default=None, sa_type=String(24))
+    case_id: uuid.UUID = Field(foreign_key="criminal_cases.id", index=True)
+    lead_facilitator_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True)
+    co_facilitator_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True)
+    created_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    notes_enc: str | None = Field(default=None, sa_type=String(12000))
+
+    notes = sealed("notes_enc")
+
+    case: CriminalCase = Relationship()
+    parties: list["Party"] = Relationship(back_populates="referral")
+    lead_facilitator: User | None = Relationship(
+        sa_relationship_kwargs={"foreign_keys": "[Referral.lead_facilitator_id]"}
+    )
+    co_facilitator: User | None = Relationship(
+        sa_relationship_kwargs={"foreign_keys": "[Referral.co_facilitator_id]"}
+    )
+
+    def party(self, role: PartyRole) -> "Party | None":
+        """The survivor or the responsible party."""
+        return next((party for party in self.parties if party.role == role), None)
+
+    @property
+    def survivor(self) -> "Party | None":
+        """The person harmed."""
+        return self.party(PartyRole.survivor)
+
+    @property
+    def responsible_party(self) -> "Party | None":
+        """The person who caused the harm."""
+        return self.party(PartyRole.responsible_party)
+
+    @property
+    def facilitator_ids(self) -> set[uuid.UUID]:
+        """The assigned lead and co-facilitator."""
+        return {i for i in (self.lead_facilitator_id, self.co_facilitator_id) if i is not None}
+
+
+class Party(SQLModel, table=True):
+    """The survivor or the responsible party of a referral, known to staff by an alias."""
+
+    __tablename__ = "parties"
+    __table_args__ = (UniqueConstraint("referral_id", "role"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    referral_id: uuid.UUID = Field(foreign_key="referrals.id")
+    role: str = Field(sa_type=String(24))
+    alias_enc: str | None = Field(default=None, sa_type=String(512), nullable=False)
+    preferred_language: str = Field(sa_type=String(8))
+    needs_interpreter: bool = False
+    email_enc: str | None = Field(default=None, sa_type=String(1024))
+    phone_enc: str | None = Field(default=None, sa_type=String(512))
+
+    alias = sealed("alias_enc")
+    email = sealed("email_enc")
+    phone = sealed("phone_enc")
+
+    referral: "Referral" = Relationship(back_populates="parties")
+
+
+class StatusChange(SQLModel, table=True):
+    """One move of a referral's status, with its reason code and an optional encrypted note."""
+
+    __tablename__ = "referral_status_changes"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    referral_id: uuid.UUID = Field(foreign_key="referrals.id", index=True)
+    from_status: str = Field(sa_type=String(24))
+    to_status: str = Field(sa_type=String(24))
+    reason: str | None = Field(default=None, sa_type=String(32))
+    note_enc: str | None = Field(default=None, sa_type=String(12000))
+    actor_type: str = Field(sa_type=String(16))
+    actor_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    at: datetime = Field(sa_type=UTCDateTime)
+
+    note = sealed("note_enc")
+
+
+class ReferenceCounter(SQLModel, table=True):
+    """The last human reference number handed out in a year (RJ-2026-0042)."""
+
+    __tablename__ = "reference_counters"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last_value: int = 0

@@ -1,0 +1,228 @@
+"""What can happen to referrals: intake, scoped reading, listing and facilitator assignment."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import selectinload
+
+from coordinator import clock
+from coordinator.accounts.models import Role, User
+from coordinator.accounts.service import find_user_by_email
+from coordinator.audit.service import record
+from coordinator.db import atomic, db
+from coordinator.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from coordinator.pagination import Page, paginate
+from coordinator.referrals.models import (
+    CriminalCase,
+    Party,
+    PartyRole,
+    ReferenceCounter,
+    Referral,
+    ReferralStatus,
+    StatusChange,
+)
+from coordinator.referrals.schemas import PartyIn, ReferralIn
+from coordinator.referrals.workflow import TERMINAL
+
+REFERRERS = (Role.coordinator, Role.prosecutor)
+READERS = (Role.coordinator, Role.facilitator, Role.prosecutor)
+
+def visible_to(actor) -> ColumnElement[bool]:
+    """The referrals an actor may know exist: coordinators all, facilitators theirs, prosecutors their cases'."""
+    if actor.has_role(Role.coordinator):
+        return true()
+    if actor.has_role(Role.facilitator):
+        return or_(Referral.lead_facilitator_id == actor.id, Referral.co_facilitator_id == actor.id)
+    if actor.has_role(Role.prosecutor):
+        return Referral.case_id.in_(select(CriminalCase.id).where(CriminalCase.prosecutor_id == actor.id))
+    return false()
+
+
+def load_referral(actor, referral_id: uuid.UUID | str) -> Referral:
+    """The referral if it is in the actor's scope; NotFound otherwise, exactly as if it did not exist."""
+    try:
+        key = referral_id if isinstance(referral_id, uuid.UUID) else uuid.UUID(str(referral_id))
+    except ValueError:
+        raise NotFound(_("Not found.")) from None
+    referral = db.session.execute(
+        select(Referral)
+        .where(Referral.id == key, visible_to(actor))
+        .options(selectinload(Referral.parties), selectinload(Referral.case))
+    ).scalar_one_or_none()
+    if referral is None:
+        raise NotFound(_("Not found."))
+    return referral
+
+
+def view_referral(actor, referral_id: uuid.UUID | str) -> Referral:
+    """Load a referral for reading and audit the read."""
+    referral = load_referral(actor, referral_id)
+    view = "prosecution" if actor.has_role(Role.prosecutor) else "full"
+    record(actor, "referral.view", referral, referral_id=referral.id, details={"view": view})
+    return referral
+
+
+def list_referrals(actor, *, status: str | None = None, q: str | None = None, page: int | None = None,
+                   per_page: int | None = None) -> Page:
+    """One page of the referrals in scope, newest first, filtered by status and searched by reference or docket."""
+    if not actor.has_role(*READERS):
+        raise Forbidden(_("Your role has no access to referrals."))
+    query = (
+        select(Referral)
+        .where(visible_to(actor))
+        .order_by(Referral.received_at.desc(), Referral.id.desc())
+        .options(
+            selectinload(Referral.parties),
+            selectinload(Referral.case),
+            selectinload(Referral.lead_facilitator),
+            selectinload(Referral.co_facilitator),
+        )
+    )
+    if status:
+        query = query.where(Referral.status == status)
+    if q and (term := q.strip().upper()):
+        query = query.where(
+            or_(
+                Referral.reference == term,
+                Referral.case_id.in_(select(CriminalCase.id).where(CriminalCase.docket_number == term)),
+            )
+        )
+    result = paginate(query, page, per_page)
+    record(actor, "referral.list", details={"page": result.page, "shown": len(result.items),
+                                            "status": status, "searched": bool(q)})
+    return result
+
+
+def next_reference() -> str:
+    """The next human reference of the current year, e.g. RJ-2026-0042; safe under concurrent intakes."""
+    year = clock.now().year
+    insert = (postgresql.insert if db.dialect == "postgresql" else sqlite.insert)(ReferenceCounter)
+    statement = (
+        insert.values(year=year, last_value=1)
+        .on_conflict_do_update(index_elements=["year"], set_={"last_value": ReferenceCounter.last_value + 1})
+        .returning(ReferenceCounter.last_value)
+    )
+    number = db.session.execute(statement).scalar_one()
+    return f"RJ-{year}-{number:04d}"
+
+
+@atomic
+def create_referral(actor, data: ReferralIn) -> Referral:
+    """Take a referral in: its case (found or created), its two parties, a reference, status `received`."""
+    if not actor.has_role(*REFERRERS):
+        raise Forbidden(_("Your role cannot refer cases."))
+    prosecutor = _case_prosecutor(actor, data.case.prosecutor_email)
+    case = db.session.execute(
+        select(CriminalCase).where(
+            CriminalCase.jurisdiction == data.case.jurisdiction,
+            CriminalCase.court == data.case.court,
+            CriminalCase.docket_number == data.case.docket_number,
+        )
+    ).scalar_one_or_none()
+    now = clock.now()
+    if case is None:
+        case = CriminalCase(
+            jurisdiction=data.case.jurisdiction,
+            court=data.case.court,
+            docket_number=data.case.docket_number,
+            charges=list(data.case.charges),
+            stage=data.case.stage,
+            prosecutor_id=prosecutor.id if prosecutor else None,
+            created_at=now,
+        )
+        db.session.add(case)
+    elif prosecutor and case.prosecutor_id not in (None, prosecutor.id):
+        raise InvalidRequest.field(_("Check the highlighted fields."), "case.prosecutor_email",
+                                   _("This case is already assigned to another prosecutor."))
+    elif prosecutor:
+        case.prosecutor_id = prosecutor.id
+
+    referral = Referral(
+        reference=next_reference(),
+        source=data.source,
+        status=ReferralStatus.received,
+        case=case,
+        created_by_id=actor.id,
+        received_at=now,
+        updated_at=now,
+    )
+    referral.notes = data.notes
+    db.session.add(referral)
+    for role, party_in in ((PartyRole.survivor, data.survivor), (PartyRole.responsible_party, data.responsible_party)):
+        db.session.add(_new_party(referral, role, party_in))
+    db.session.flush()
+    record(actor, "referral.create", referral, referral_id=referral.id, details={"source": data.source})
+    return referral
+
+
+def _case_prosecutor(actor, email: str | None) -> User | None:
+    """The prosecutor a case names: a prosecutor referring names themself; others name an active prosecutor."""
+    if actor.has_role(Role.prosecutor):
+        if email and email.lower() != actor.email:
+            raise InvalidRequest.field(_("Check the highlighted fields."), "case.prosecutor_email",
+                                       _("You can only refer cases assigned to you."))
+        return actor
+    if not email:
+        return None
+    prosecutor = find_user_by_email(email)
+    if prosecutor is None or not prosecutor.active or prosecutor.role != Role.prosecutor:
+        raise InvalidRequest.field(_("Check the highlighted fields."), "case.prosecutor_email",
+                                   _("No active prosecutor account has this email address."))
+    return prosecutor
+
+
+def _new_party(referral: Referral, role: PartyRole, data: PartyIn) -> Party:
+    party = Party(referral=referral, role=role, preferred_language=data.preferred_language,
+                  needs_interpreter=data.needs_interpreter)
+    party.alias = data.alias
+    party.email = data.contact.email
+    party.phone = data.contact.phone
+    return party
+
+
+def active_facilitators() -> list[User]:
+    """Facilitators who can be assigned, by name."""
+    users = db.session.execute(
+        select(User).where(User.role == Role.facilitator, User.active.is_(True))
+    ).scalars().all()
+    return sorted(users, key=lambda user: user.name.lower())
+
+
+@atomic
+def assign_facilitators(actor, referral: Referral, lead_id: uuid.UUID | str, co_id: uuid.UUID | str) -> Referral:
+    """Assign the lead and the co-facilitator (coordinators only)."""
+    if not actor.has_role(Role.coordinator):
+        raise Forbidden(_("Only coordinators assign facilitators."))
+    if referral.status in TERMINAL:
+        raise Conflict(_("This referral has ended."), {"code": "referral_ended"})
+    fields: dict[str, list[str]] = {}
+    chosen = {}
+    for field, value in (("lead", lead_id), ("co", co_id)):
+        try:
+            user = db.session.get(User, value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+        except ValueError:
+            user = None
+        if user is None or not user.active or user.role != Role.facilitator:
+            fields[field] = [_("Choose an active facilitator.")]
+        chosen[field] = user
+    if not fields and chosen["lead"].id == chosen["co"].id:
+        fields["co"] = [_("The co-facilitator must be a different person from the lead.")]
+    if fields:
+        raise InvalidRequest(_("Check the highlighted fields."), fields)
+    referral.lead_facilitator_id = chosen["lead"].id
+    referral.co_facilitator_id = chosen["co"].id
+    referral.updated_at = clock.now()
+    db.session.flush()
+    record(actor, "referral.assign", referral, referral_id=referral.id,
+           details={"lead": str(referral.lead_facilitator_id), "co": str(referral.co_facilitator_id)})
+    return referral
+
+
+def status_history(referral: Referral) -> list[StatusChange]:
+    """Every status change of a referral, newest first."""
+    query = select(StatusChange).where(StatusChange.referral_id == referral.id).order_by(StatusChange.at.desc())
+    return list(db.session.execute(query).scalars())

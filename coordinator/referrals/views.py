@@ -1,0 +1,126 @@
+"""Referral pages: the list, intake, the detail page with its actions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from coordinator.accounts.models import Role
+from coordinator.accounts.service import users_by_id
+from coordinator.audit.service import referral_trail
+from coordinator.errors import Conflict, GateFailed, InvalidRequest
+from coordinator.pages import messages_of, role_required, show_field_errors
+from coordinator.referrals import service, workflow
+from coordinator.referrals.forms import FIELD_FOR_PATH, AssignForm, IntakeForm, ListFilterForm, TransitionForm
+from coordinator.referrals.models import STATUS_LABELS
+
+bp = Blueprint("referrals", __name__, url_prefix="/referrals")
+READERS = (Role.coordinator, Role.facilitator, Role.prosecutor)
+
+
+@bp.get("")
+@role_required(*READERS)
+def index():
+    """The referrals in the reader's scope, filtered and paginated."""
+    filters = ListFilterForm(request.args)
+    filters.validate()
+    page = service.list_referrals(current_user, status=filters.status.data or None, q=filters.q.data or None,
+                                  page=request.args.get("page", 1, type=int))
+    return render_template("referrals/list.html", page=page, filters=filters,
+                           prosecution=current_user.has_role(Role.prosecutor))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(*service.REFERRERS)
+def new():
+    """Take a referral in."""
+    form = IntakeForm()
+    if current_user.has_role(Role.prosecutor):
+        del form.prosecutor_email
+    if form.validate_on_submit() and (data := form.to_input()) is not None:
+        try:
+            referral = service.create_referral(current_user, data)
+        except InvalidRequest as error:
+            show_field_errors(form, error, FIELD_FOR_PATH)
+        else:
+            flash(_("Referral %(reference)s is received.", reference=referral.reference), "success")
+            return redirect(url_for("referrals.detail", referral_id=referral.id))
+    return render_template("referrals/new.html", form=form), 400 if form.is_submitted() else 200
+
+
+@bp.get("/<referral_id>")
+@role_required(*READERS)
+def detail(referral_id: str):
+    """One referral; prosecutors see only the prosecution view."""
+    referral = service.view_referral(current_user, referral_id)
+    return _detail_page(referral)
+
+
+def _detail_page(referral, status: int = 200, transition_errors: list[str] | None = None, assign_form=None):
+    if current_user.has_role(Role.prosecutor):
+        return render_template("referrals/detail_prosecution.html", referral=referral), status
+    moves = [(move, TransitionForm(to=move.target).with_reasons(move.reasons))
+             for move in workflow.next_moves(referral, current_user)]
+    trail = referral_trail(referral.id) if current_user.has_role(Role.coordinator) else []
+    history = service.status_history(referral)
+    actors = users_by_id({entry.actor_id for entry in trail} | {str(change.actor_id) for change in history})
+    if assign_form is None and current_user.has_role(Role.coordinator):
+        assign_form = _assign_form(referral)
+    return render_template(
+        "referrals/detail.html",
+        referral=referral,
+        moves=moves,
+        transition_errors=transition_errors or [],
+        assign_form=assign_form,
+        history=history,
+        trail=trail,
+        actors=actors,
+    ), status
+
+
+def _assign_form(referral, formdata=None) -> AssignForm:
+    form = AssignForm(formdata=formdata, lead=referral.lead_facilitator_id, co=referral.co_facilitator_id)
+    choices = [("", _("Choose…"))] + [(str(user.id), user.name) for user in service.active_facilitators()]
+    form.lead.choices = form.co.choices = choices
+    if formdata is None:
+        form.lead.data = str(referral.lead_facilitator_id or "")
+        form.co.data = str(referral.co_facilitator_id or "")
+    return form
+
+
+@bp.post("/<referral_id>/transitions")
+@role_required(Role.coordinator, Role.facilitator)
+def transition(referral_id: str):
+    """Move the referral on, pause it or close it."""
+    referral = service.load_referral(current_user, referral_id)
+    form = TransitionForm()
+    form.reason.choices = []
+    if not form.validate_on_submit():
+        return _detail_page(referral, 400, [_("Choose what should happen.")])
+    try:
+        workflow.transition(current_user, referral, form.to.data, reason=form.reason.data or None,
+                            note=form.note.data)
+    except (Conflict, GateFailed, InvalidRequest) as error:
+        return _detail_page(referral, error.status, messages_of(error))
+    flash(_("The referral is now: %(status)s.", status=STATUS_LABELS[referral.status]), "success")
+    return redirect(url_for("referrals.detail", referral_id=referral.id))
+
+
+@bp.post("/<referral_id>/facilitators")
+@role_required(Role.coordinator)
+def assign(referral_id: str):
+    """Assign the lead and the co-facilitator."""
+    referral = service.load_referral(current_user, referral_id)
+    form = _assign_form(referral, request.form)
+    if form.validate_on_submit():
+        try:
+            service.assign_facilitators(current_user, referral, form.lead.data, form.co.data)
+        except InvalidRequest as error:
+            show_field_errors(form, error)
+        except Conflict as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("Facilitators are assigned."), "success")
+            return redirect(url_for("referrals.detail", referral_id=referral.id))
+    return _detail_page(referral, 400, assign_form=form)

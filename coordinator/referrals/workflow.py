@@ -1,0 +1,127 @@
+"""The referral status machine (DESIGN.md section 2): the allowed moves and the one function that makes them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+
+from coordinator import clock
+from coordinator.accounts.models import Role
+from coordinator.audit.service import record
+from coordinator.db import atomic, db
+from coordinator.errors import Conflict, Forbidden, GateFailed, InvalidRequest
+from coordinator.referrals.gates import ready_blockers
+from coordinator.referrals.models import CloseReason, PauseReason, Referral, ReferralStatus, StatusChange
+
+S = ReferralStatus
+STAFF = frozenset({Role.coordinator, Role.facilitator})
+COORDINATORS = frozenset({Role.coordinator})
+AUTOMATIC = frozenset()  # made by the service that owns the step (booking, holding a circle, agreements)
+ACTIVE = (S.received, S.screening, S.preparation, S.ready, S.circle_scheduled, S.circle_held, S.monitoring)
+TERMINAL = (S.completed, S.closed)
+
+
+@dataclass(frozen=True)
+class Move:
+    """One allowed move: who may make it by hand, and which reason codes it takes."""
+
+    source: ReferralStatus
+    target: ReferralStatus
+    roles: frozenset[Role]
+    reasons: tuple[str, ...] = ()
+
+
+MOVES: dict[tuple[str, str], Move] = {
+    (move.source, move.target): move
+    for move in [
+        Move(S.received, S.screening, STAFF),
+        Move(S.screening, S.preparation, STAFF),
+        Move(S.preparation, S.ready, STAFF),
+        Move(S.ready, S.preparation, STAFF),
+        Move(S.ready, S.circle_scheduled, AUTOMATIC),
+        Move(S.circle_scheduled, S.ready, AUTOMATIC),
+        Move(S.circle_scheduled, S.circle_held, AUTOMATIC),
+        Move(S.circle_held, S.monitoring, AUTOMATIC),
+        Move(S.monitoring, S.completed, AUTOMATIC),
+        *(Move(source, S.paused, STAFF, tuple(PauseReason)) for source in ACTIVE),
+        *(Move(source, S.closed, COORDINATORS, tuple(CloseReason)) for source in (*ACTIVE, S.paused)),
+    ]
+}
+# A paused referral resumes where it stood, except that a booked or bookable circle must be re-prepared:
+# pausing cancels upcoming joint sessions.
+RESUME_TO = {S.ready: S.preparation, S.circle_scheduled: S.preparation}
+
+
+def resume_target(referral: Referral) -> ReferralStatus | None:
+    """Where a paused referral goes back to."""
+    if referral.status != S.paused or referral.paused_from is None:
+        return None
+    source = S(referral.paused_from)
+    return RESUME_TO.get(source, source)
+
+
+def allowed_move(referral: Referral, target: ReferralStatus) -> Move | None:
+    """The move from the referral's status to `target`, if the machine has one."""
+    if referral.status == S.paused and target != S.closed:
+        return Move(S.paused, target, COORDINATORS) if target == resume_target(referral) else None
+    return MOVES.get((referral.status, target))
+
+
+def next_moves(referral: Referral, actor) -> list[Move]:
+    """The moves this actor may offer by hand on the referral page."""
+    candidates = [move for (source, _target), move in MOVES.items() if source == referral.status]
+    if referral.status == S.paused and (target := resume_target(referral)):
+        candidates.insert(0, Move(S.paused, target, COORDINATORS))
+    return [move for move in candidates if actor.has_role(*move.roles)]
+
+
+@atomic
+def transition(actor, referral: Referral, to: str, *, reason: str | None = None, note: str | None = None,
+               automatic: bool = False) -> StatusChange:
+    """Move a referral to `to`; pages, the API and jobs all come through here.
+
+    `automatic` is for the services that own a step (booking a circle, recording an agreement); they have
+    already checked who may act.
+    """
+    try:
+        target = S(to)
+    except ValueError:
+        raise InvalidRequest.field(_("Check the highlighted fields."), "to", _("Choose a status.")) from None
+    move = allowed_move(referral, target)
+    if move is None:
+        raise Conflict(_("A referral cannot move from this status to that one."),
+                       {"code": "transition_not_allowed", "from": referral.status, "to": target})
+    if not automatic:
+        if not move.roles:
+            raise Conflict(_("This step happens by itself when the circle is booked, held or its agreement is "
+                             "recorded."), {"code": "automatic_only", "from": referral.status, "to": target})
+        if not actor.has_role(*move.roles):
+            raise Forbidden(_("Your role cannot make this change."))
+    if move.reasons and reason not in move.reasons:
+        raise InvalidRequest.field(_("Check the highlighted fields."), "reason", _("Choose a reason."))
+    if not move.reasons:
+        reason = None
+    if target == S.ready and (unmet := ready_blockers(referral)):
+        raise GateFailed(_("The referral is not ready yet."), [condition.as_dict() for condition in unmet])
+
+    now = clock.now()
+    change = StatusChange(
+        referral_id=referral.id,
+        from_status=referral.status,
+        to_status=target,
+        reason=reason,
+        actor_type=actor.audit_ref[0],
+        actor_id=actor.id,
+        at=now,
+    )
+    change.note = (note or "").strip() or None
+    referral.paused_from = referral.status if target == S.paused else None
+    referral.status = target
+    referral.status_reason = reason
+    referral.updated_at = now
+    db.session.add(change)
+    db.session.flush()
+    record(actor, "referral.transition", referral, referral_id=referral.id,
+           details={"from": change.from_status, "to": target.value, "reason": reason})
+    return change

@@ -1,0 +1,62 @@
+"""What every template may use: labels, the language list, dates in the reader's language, page links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, request, url_for
+from flask_babel import format_date, format_datetime, get_locale
+
+from coordinator.accounts.models import ROLE_LABELS
+from coordinator.audit.models import ACTION_LABELS
+from coordinator.i18n import LANGUAGE_NAMES, language_label
+from coordinator.referrals.models import (
+    PARTY_LABELS,
+    PROSECUTION_STAGE,
+    PROSECUTION_STAGE_LABELS,
+    REASON_LABELS,
+    SOURCE_LABELS,
+    STAGE_LABELS,
+    STATUS_LABELS,
+)
+
+
+def page_url(page: int) -> str:
+    """The current list's URL at another page, keeping its filters."""
+    args = {**request.view_args, **request.args.to_dict(), "page": page}
+    return url_for(request.endpoint, **args)
+
+
+def datetime_label(value: datetime | None, style: str = "medium") -> str:
+    """A time in the reader's language (UTC until staff time zones arrive with the roster)."""
+    return format_datetime(value, style) if value else ""
+
+
+def date_label(value, style: str = "medium") -> str:
+    """A date in the reader's language."""
+    return format_date(value, style) if value else ""
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Expose labels and helpers to templates."""
+    app.jinja_env.filters["datetime"] = datetime_label
+    app.jinja_env.filters["date"] = date_label
+    app.jinja_env.filters["language"] = language_label
+
+    app.jinja_env.globals.update(
+        AUDIT_ACTION_LABELS=ACTION_LABELS,
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        ROLE_LABELS=ROLE_LABELS,
+        STATUS_LABELS=STATUS_LABELS,
+        REASON_LABELS=REASON_LABELS,
+        SOURCE_LABELS=SOURCE_LABELS,
+        STAGE_LABELS=STAGE_LABELS,
+        PARTY_LABELS=PARTY_LABELS,
+        PROSECUTION_STAGE=PROSECUTION_STAGE,
+        PROSECUTION_STAGE_LABELS=PROSECUTION_STAGE_LABELS,
+        page_url=page_url,
+    )
+
+    @app.context_processor
+    def locale():
+        return {"current_locale": str(get_locale())}
