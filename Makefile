@@ -34,10 +34,10 @@ translations: $(COMPILED)
 
 # After changing user-facing text: extract it, merge it into every catalogue, then translate what is new.
 messages: $(VENV)/.dev-deps
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --no-wrap \
 		-o coordinator/translations/messages.pot .
 	$(BIN)/pybabel update -i coordinator/translations/messages.pot -d coordinator/translations \
-		--no-location --no-fuzzy-matching --ignore-obsolete
+		--no-wrap --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/python -m coordinator.i18n_catalogues fill-english
 
 $(BIN)/python:

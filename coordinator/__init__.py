@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import session
 from flask_babel import lazy_gettext as _l
 from flask_openapi3 import Info, OpenAPI
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_for_environment
 from coordinator import commands, i18n
@@ -42,6 +43,8 @@ def create_app(config: Config | None = None) -> OpenAPI:
         instance_path=str(ROOT / "instance"),
     )
     app.config.from_object(config)
+    if hops := app.config["TRUSTED_PROXIES"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.extensions["keyring"] = Keyring(app.config["ENCRYPTION_KEYS"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

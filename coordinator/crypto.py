@@ -30,7 +30,11 @@ def _b64encode(raw: bytes) -> str:
 
 
 def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    # Lenient decoding ignores stray characters and a last character's spare bits; an altered value must not open.
+    if _b64encode(raw) != text:
+        raise ValueError("not canonical base64url")
+    return raw
 
 
 class Keyring:

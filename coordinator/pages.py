@@ -7,6 +7,7 @@ import functools
 from flask import abort
 from flask_login import current_user, login_required
 from wtforms import Form
+from wtforms.fields.choices import SelectChoice
 
 from coordinator.accounts.models import Role
 from coordinator.errors import InvalidRequest, ServiceError
@@ -49,3 +50,8 @@ def messages_of(error: ServiceError) -> list[str]:
     elif isinstance(error.details, list):
         messages += [item["message"] for item in error.details if isinstance(item, dict) and "message" in item]
     return messages
+
+
+def select_options(pairs) -> list[SelectChoice]:
+    """Choices for a select field from (value, label) pairs."""
+    return [SelectChoice(str(value), label) for value, label in pairs]

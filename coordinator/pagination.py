@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func
 
 from coordinator.db import db
 
@@ -47,6 +47,7 @@ def paginate(query: Select, page: int | None, per_page: int | None) -> Page:
     """Run `query` for one page (two statements: the count, then the rows) whatever the page size."""
     per_page = clamp_per_page(per_page)
     page = max(page or 1, 1)
-    total = db.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    counting = query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+    total = db.session.execute(counting).scalar_one()
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).scalars().unique().all()
     return Page(items=rows, page=page, per_page=per_page, total=total)

@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, Email, Length
 
 from coordinator.accounts.models import ROLE_LABELS, Role
 from coordinator.i18n import LANGUAGE_NAMES
+from coordinator.pages import select_options
 
 
 class LoginForm(FlaskForm):
@@ -35,5 +36,5 @@ class UserForm(FlaskForm):
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("Email address"), validators=[DataRequired(), Email(), Length(max=254)])
-    role = SelectField(_l("Role"), choices=[(role.value, ROLE_LABELS[role]) for role in Role])
-    language = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))
+    role = SelectField(_l("Role"), choices=select_options((role.value, ROLE_LABELS[role]) for role in Role))
+    language = SelectField(_l("Language"), choices=select_options(LANGUAGE_NAMES.items()))

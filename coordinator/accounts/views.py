@@ -88,6 +88,8 @@ def _account_page(password_form=None, token_form=None, new_token=None, status=20
 
 @account.post("/password")
 @login_required
+@limiter.limit(lambda: current_app.config["LOGIN_FAILURE_LIMIT"], key_func=lambda: f"password:{current_user.get_id()}",
+               deduct_when=lambda response: response.status_code == 400)
 def change_password():
     """Change the password; every other session of this account ends."""
     form = PasswordChangeForm()

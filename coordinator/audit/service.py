@@ -100,10 +100,14 @@ def verify_chain(batch_size: int = 2000) -> ChainReport:
     session = db.session
     expected_seq, expected_prev, checked = 1, GENESIS_HASH, 0
     while True:
-        batch = session.execute(
-            select(AuditEntry).where(AuditEntry.seq >= expected_seq).order_by(AuditEntry.seq).limit(batch_size)
-        ).scalars().all()
+        query = select(AuditEntry).order_by(AuditEntry.seq).limit(batch_size)
+        if checked:  # the first batch has no lower bound, so an entry slipped in before seq 1 is seen
+            query = query.where(AuditEntry.seq >= expected_seq)
+        batch = session.execute(query).scalars().all()
         for entry in batch:
+            if entry.seq < expected_seq:
+                return ChainReport(checked, entry.seq, f"entry {entry.seq} was inserted before the chain's first "
+                                                       "entry")
             if entry.seq != expected_seq:
                 return ChainReport(checked, expected_seq, f"entry {expected_seq} is missing (deleted); the chain "
                                                           f"continues at entry {entry.seq}")
@@ -120,7 +124,12 @@ def verify_chain(batch_size: int = 2000) -> ChainReport:
     last_seq = expected_seq - 1
     if head is None or head.last_seq != last_seq or head.last_hash != expected_prev:
         recorded = head.last_seq if head else "nothing"
-        return ChainReport(checked, last_seq + 1, f"the chain ends at entry {last_seq} but its head records entry "
-                                                  f"{recorded}: entries were removed from the end or the head was "
-                                                  "altered")
+        # Name the first entry the head does not vouch for: the first removed, the first added past it, or the last.
+        if head is not None and head.last_seq == last_seq:
+            bad_seq = last_seq
+        else:
+            bad_seq = min(last_seq, head.last_seq if head else 0) + 1
+        return ChainReport(checked, bad_seq, f"the chain ends at entry {last_seq} but its head records entry "
+                                             f"{recorded}: entries were removed from or added to the end, or the "
+                                             "head was altered")
     return ChainReport(checked)

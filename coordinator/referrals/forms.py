@@ -9,6 +9,7 @@ from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringFi
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from coordinator.i18n import language_label
+from coordinator.pages import select_options
 from coordinator.referrals.models import (
     REASON_LABELS,
     SOURCE_LABELS,
@@ -39,19 +40,19 @@ FIELD_FOR_PATH = {
 
 
 def _language_choices():
-    return [(code, language_label(code)) for code in PARTY_LANGUAGES]
+    return select_options((code, language_label(code)) for code in PARTY_LANGUAGES)
 
 
 class IntakeForm(FlaskForm):
     """A new referral: the case, the survivor and the responsible party."""
 
-    source = SelectField(_l("Referred by"), choices=[(s.value, SOURCE_LABELS[s]) for s in ReferralSource])
+    source = SelectField(_l("Referred by"), choices=select_options((s.value, SOURCE_LABELS[s]) for s in ReferralSource))
     jurisdiction = StringField(_l("Jurisdiction"), validators=[DataRequired(), Length(max=120)])
     court = StringField(_l("Court"), validators=[DataRequired(), Length(max=200)])
     docket_number = StringField(_l("Docket number"), validators=[DataRequired(), Length(max=64)])
     charges = TextAreaField(_l("Charges"), validators=[Optional(), Length(max=4000)],
                             description=_l("One charge per line."))
-    stage = SelectField(_l("Stage of the case"), choices=[(s.value, STAGE_LABELS[s]) for s in CaseStage])
+    stage = SelectField(_l("Stage of the case"), choices=select_options((s.value, STAGE_LABELS[s]) for s in CaseStage))
     prosecutor_email = EmailField(_l("Prosecutor's email address"), validators=[Optional(), Email(), Length(max=254)],
                                   description=_l("The prosecutor who will see consent status for this case."))
 
@@ -94,7 +95,7 @@ class IntakeForm(FlaskForm):
                 "docket_number": self.docket_number.data,
                 "charges": [line.strip() for line in (self.charges.data or "").splitlines() if line.strip()],
                 "stage": self.stage.data,
-                "prosecutor_email": self.prosecutor_email.data or None,
+                "prosecutor_email": self.prosecutor_email.data or None if "prosecutor_email" in self else None,
             },
             "survivor": party("survivor"),
             "responsible_party": party("responsible"),
@@ -120,7 +121,7 @@ class ListFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField(_l("Status"), choices=[("", _l("All"))] + [(s.value, STATUS_LABELS[s]) for s in ReferralStatus],
+    status = SelectField(_l("Status"), choices=select_options([("", _l("All"))] + [(s.value, STATUS_LABELS[s]) for s in ReferralStatus]),
                          validators=[Optional()])
     q = StringField(_l("Reference or docket number"), validators=[Optional(), Length(max=64)])
 
@@ -134,7 +135,7 @@ class TransitionForm(FlaskForm):
 
     def with_reasons(self, reasons: tuple[str, ...]) -> TransitionForm:
         """Offer the reason codes of one move."""
-        self.reason.choices = [(code, REASON_LABELS[code]) for code in reasons]
+        self.reason.choices = select_options((code, REASON_LABELS[code]) for code in reasons)
         return self
 
 

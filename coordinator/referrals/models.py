@@ -167,7 +167,11 @@ class Referral(SQLModel, table=True):
     """One survivor's restorative process, from referral to completion or closing."""
 
     __tablename__ = "referrals"
-    __table_args__ = (Index("ix_referrals_status_received_at", "status", "received_at"),)
+    # Lists are newest first with the id as tie-breaker: these indexes serve that order, filtered or not.
+    __table_args__ = (
+        Index("ix_referrals_received_at_id", "received_at", "id"),
+        Index("ix_referrals_status_received_at_id", "status", "received_at", "id"),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     reference: str = Field(sa_type=String(24), unique=True)
@@ -179,7 +183,7 @@ class Referral(SQLModel, table=True):
     lead_facilitator_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True)
     co_facilitator_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True)
     created_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
-    received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    received_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     notes_enc: str | None = Field(default=None, sa_type=String(12000))
 

@@ -75,12 +75,7 @@ def list_referrals(actor, *, status: str | None = None, q: str | None = None, pa
         select(Referral)
         .where(visible_to(actor))
         .order_by(Referral.received_at.desc(), Referral.id.desc())
-        .options(
-            selectinload(Referral.parties),
-            selectinload(Referral.case),
-            selectinload(Referral.lead_facilitator),
-            selectinload(Referral.co_facilitator),
-        )
+        .options(*_list_loads(actor))
     )
     if status:
         query = query.where(Referral.status == status)
@@ -95,6 +90,14 @@ def list_referrals(actor, *, status: str | None = None, q: str | None = None, pa
     record(actor, "referral.list", details={"page": result.page, "shown": len(result.items),
                                             "status": status, "searched": bool(q)})
     return result
+
+
+def _list_loads(actor) -> list:
+    """What a list row shows, loaded in one statement per relation: prosecutors see only the case."""
+    if actor.has_role(Role.prosecutor):
+        return [selectinload(Referral.case)]
+    return [selectinload(Referral.parties), selectinload(Referral.case), selectinload(Referral.lead_facilitator),
+            selectinload(Referral.co_facilitator)]
 
 
 def next_reference() -> str:

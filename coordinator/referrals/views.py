@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from coordinator.accounts.models import Role
 from coordinator.accounts.service import users_by_id
 from coordinator.audit.service import referral_trail
 from coordinator.errors import Conflict, GateFailed, InvalidRequest
-from coordinator.pages import messages_of, role_required, show_field_errors
+from coordinator.pages import messages_of, role_required, select_options, show_field_errors
 from coordinator.referrals import service, workflow
 from coordinator.referrals.forms import FIELD_FOR_PATH, AssignForm, IntakeForm, ListFilterForm, TransitionForm
 from coordinator.referrals.models import STATUS_LABELS
@@ -50,7 +50,7 @@ def new():
 
 
 @bp.get("/<referral_id>")
-@role_required(*READERS)
+@login_required  # the scope decides: outside it, and for admins, the answer is 404 (DESIGN.md rule 6)
 def detail(referral_id: str):
     """One referral; prosecutors see only the prosecution view."""
     referral = service.view_referral(current_user, referral_id)
@@ -81,8 +81,8 @@ def _detail_page(referral, status: int = 200, transition_errors: list[str] | Non
 
 def _assign_form(referral, formdata=None) -> AssignForm:
     form = AssignForm(formdata=formdata, lead=referral.lead_facilitator_id, co=referral.co_facilitator_id)
-    choices = [("", _("Choose…"))] + [(str(user.id), user.name) for user in service.active_facilitators()]
-    form.lead.choices = form.co.choices = choices
+    people = [("", _("Choose…"))] + [(user.id, user.name) for user in service.active_facilitators()]
+    form.lead.choices = form.co.choices = select_options(people)
     if formdata is None:
         form.lead.data = str(referral.lead_facilitator_id or "")
         form.co.data = str(referral.co_facilitator_id or "")

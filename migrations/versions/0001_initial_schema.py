@@ -145,8 +145,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_referrals_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_referrals_co_facilitator_id'), ['co_facilitator_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_referrals_lead_facilitator_id'), ['lead_facilitator_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_referrals_received_at'), ['received_at'], unique=False)
-        batch_op.create_index('ix_referrals_status_received_at', ['status', 'received_at'], unique=False)
+        batch_op.create_index('ix_referrals_received_at_id', ['received_at', 'id'], unique=False)
+        batch_op.create_index('ix_referrals_status_received_at_id', ['status', 'received_at', 'id'], unique=False)
 
     op.create_table('parties',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -187,8 +187,8 @@ def downgrade() -> None:
     op.drop_table('referral_status_changes')
     op.drop_table('parties')
     with op.batch_alter_table('referrals', schema=None) as batch_op:
-        batch_op.drop_index('ix_referrals_status_received_at')
-        batch_op.drop_index(batch_op.f('ix_referrals_received_at'))
+        batch_op.drop_index('ix_referrals_status_received_at_id')
+        batch_op.drop_index('ix_referrals_received_at_id')
         batch_op.drop_index(batch_op.f('ix_referrals_lead_facilitator_id'))
         batch_op.drop_index(batch_op.f('ix_referrals_co_facilitator_id'))
         batch_op.drop_index(batch_op.f('ix_referrals_case_id'))
