@@ -8,13 +8,15 @@ COMPILED := $(CATALOGUES:.po=.mo)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgresql bench translations messages clean
+.PHONY: run test test-sqlite test-postgresql bench bench-outbox translations messages clean
 
 run: $(VENV)/.run-deps translations
 	@COORDINATOR_ENV=development $(FLASK) db upgrade
 	@COORDINATOR_ENV=development $(FLASK) seed-demo --if-empty
-	@echo "Circlekeeper on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
-	@COORDINATOR_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
+	@echo "Circlekeeper on http://$(HOST):$(PORT), with its job scheduler beside it (Ctrl-C stops both)"
+	@COORDINATOR_ENV=development $(FLASK) scheduler & scheduler=$$!; \
+	  trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+	  COORDINATOR_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: test-sqlite test-postgresql
 
@@ -26,6 +28,10 @@ test-postgresql: $(VENV)/.dev-deps translations
 
 bench: $(VENV)/.dev-deps translations
 	$(BIN)/python -m bench.referral_list $(BENCH_ARGS)
+	$(BIN)/python -m bench.outbox_dispatch $(OUTBOX_BENCH_ARGS)
+
+bench-outbox: $(VENV)/.dev-deps translations
+	$(BIN)/python -m bench.outbox_dispatch $(OUTBOX_BENCH_ARGS)
 
 translations: $(COMPILED)
 

@@ -13,6 +13,9 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 ENVIRONMENTS = ("production", "development", "testing")
+TUNABLE_NUMBERS = ("CONSENT_VALID_DAYS", "LINK_VALID_DAYS", "PORTAL_SESSION_MINUTES", "OUTBOX_DISPATCH_SECONDS",
+                   "OUTBOX_BATCH_SIZE", "OUTBOX_MAX_ATTEMPTS", "OUTBOX_RETRY_BASE_SECONDS", "OUTBOX_CLAIM_LEASE_SECONDS",
+                   "SCHEDULER_LOCK_LEASE_SECONDS", "SCHEDULER_POLL_SECONDS", "SESSION_SWEEP_SECONDS")
 
 
 class ConfigError(RuntimeError):
@@ -83,15 +86,33 @@ class Config:
     API_RATE_LIMIT = "600 per minute"  # per token
     RATELIMIT_HEADERS_ENABLED = True
 
-    MAIL_SERVER = "localhost"
+    MAIL_SERVER: str | None = "localhost"
     MAIL_PORT = 25
     MAIL_USE_TLS = False
     MAIL_USERNAME = None
     MAIL_PASSWORD = None
     MAIL_DEFAULT_SENDER = "Circlekeeper <no-reply@localhost>"
+    SMS_PROVIDER = "none"  # none (texts wait, parked), log (development), record (tests)
+
+    # The outbox (DESIGN.md section 6) and the scheduler; each can be tuned from the environment by its name.
+    OUTBOX_DISPATCH_SECONDS = 10
+    OUTBOX_BATCH_SIZE = 100
+    OUTBOX_MAX_ATTEMPTS = 6
+    OUTBOX_RETRY_BASE_SECONDS = 60
+    OUTBOX_CLAIM_LEASE_SECONDS = 300
+    SCHEDULER_LOCK_LEASE_SECONDS = 30
+    SCHEDULER_POLL_SECONDS = 5
+    SESSION_SWEEP_SECONDS = 300
 
     PER_PAGE = 50
     MAX_PER_PAGE = 200
+
+    # Consent and the parties' portal (DESIGN.md sections 1 and 5).
+    CONSENT_VALID_DAYS = 90
+    LINK_VALID_DAYS = 7
+    PORTAL_SESSION_MINUTES = 30
+    LINK_RATE_LIMIT = "30 per minute; 300 per day"  # per client address, on /p/<token>
+    PORTAL_EXIT_URL = "https://www.bbc.com/weather"  # where quick exit leads: a neutral, everyday site
 
     def __init__(self, environ: dict[str, str] | None = None):
         env = dict(os.environ if environ is None else environ)
@@ -112,6 +133,13 @@ class Config:
             self.MAIL_PORT = int(env["MAIL_PORT"])
         if env.get("MAIL_USE_TLS"):
             self.MAIL_USE_TLS = env["MAIL_USE_TLS"].lower() in ("1", "true", "yes", "on")
+        if env.get("SMS_PROVIDER"):
+            self.SMS_PROVIDER = env["SMS_PROVIDER"]
+        if env.get("PORTAL_EXIT_URL"):
+            self.PORTAL_EXIT_URL = env["PORTAL_EXIT_URL"]
+        for name in TUNABLE_NUMBERS:
+            if env.get(name):
+                setattr(self, name, int(env[name]))
         self.fill_missing_secrets()
         self.check()
 
@@ -143,6 +171,8 @@ class DevelopmentConfig(Config):
 
     ENV_NAME = "development"
     SESSION_COOKIE_SECURE = False
+    MAIL_SERVER = None  # emails are logged (id and size only) unless MAIL_SERVER is set
+    SMS_PROVIDER = "log"
 
     def fill_missing_secrets(self) -> None:
         """Create instance/secrets.json on first start and reuse it afterwards."""
@@ -169,6 +199,8 @@ class TestConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
     SESSION_COOKIE_SECURE = False
+    MAIL_SERVER = None  # tests that send email start their own SMTP server and set MAIL_SERVER/MAIL_PORT
+    SMS_PROVIDER = "record"
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1

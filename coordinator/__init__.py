@@ -19,6 +19,16 @@ from coordinator.crypto import Keyring
 from coordinator.db import db
 from coordinator.error_handlers import register_error_handlers
 from coordinator.extensions import babel, csrf, limiter, login_manager
+from coordinator.logs import install_log_redaction
+from coordinator.notifications import views as notification_views
+from coordinator.notifications.transports import init_transports
+from coordinator.consent import api as consent_api
+from coordinator.consent import views as consent_views
+from coordinator.portal import api as link_api
+from coordinator.portal import links as link_views
+from coordinator.portal import views as portal_views
+from coordinator.prosecution import api as prosecution_api
+from coordinator.prosecution import views as prosecution_views
 from coordinator.referrals import api as referral_api
 from coordinator.referrals import views as referral_views
 from coordinator.security import register_security_headers
@@ -47,6 +57,7 @@ def create_app(config: Config | None = None) -> OpenAPI:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.extensions["keyring"] = Keyring(app.config["ENCRYPTION_KEYS"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
 
     register_extensions(app)
     register_blueprints(app)
@@ -58,6 +69,7 @@ def create_app(config: Config | None = None) -> OpenAPI:
 def register_extensions(app: OpenAPI) -> None:
     """Bind the unbound extensions."""
     db.init_app(app)
+    init_transports(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     limiter.init_app(app)
@@ -76,8 +88,14 @@ def register_blueprints(app: OpenAPI) -> None:
     app.register_blueprint(account_views.account)
     app.register_blueprint(account_views.admin)
     app.register_blueprint(referral_views.bp)
+    app.register_blueprint(consent_views.bp)
+    app.register_blueprint(link_views.bp)
+    app.register_blueprint(notification_views.bp)
+    app.register_blueprint(prosecution_views.bp)
+    app.register_blueprint(portal_views.bp)
     app.register_blueprint(public)
-    app.register_api(referral_api.bp)
+    for api in (referral_api, consent_api, link_api, prosecution_api):
+        app.register_api(api.bp)
 
 
 def register_hooks(app: OpenAPI) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 
 from config import generate_encryption_key
 from coordinator import clock, demo
@@ -19,6 +22,8 @@ from coordinator.audit.service import record, verify_chain
 from coordinator.crypto import rotate_all
 from coordinator.db import db, unit_of_work
 from coordinator.errors import ServiceError
+from coordinator.jobs import JOBS, JOBS_BY_ID
+from coordinator.scheduler import JobRun, execute_job, process_name, run_scheduler
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -27,13 +32,15 @@ users_cli = AppGroup("users", help="Staff accounts and API tokens.")
 keys_cli = AppGroup("keys", help="Field-encryption keys.")
 audit_cli = AppGroup("audit", help="The audit log.")
 clock_cli = AppGroup("clock", help="Move the service's clock (development and testing only).")
+jobs_cli = AppGroup("jobs", help="Scheduled jobs.")
 
 
 def register(app: Flask) -> None:
     """Attach every command group to the app."""
-    for group in (db_cli, users_cli, keys_cli, audit_cli, clock_cli):
+    for group in (db_cli, users_cli, keys_cli, audit_cli, clock_cli, jobs_cli):
         app.cli.add_command(group)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(scheduler_command)
 
 
 def alembic_config(connection=None) -> AlembicConfig:
@@ -185,3 +192,40 @@ def seed_demo(if_empty: bool) -> None:
         click.echo("Demo programme created.")
     for line in demo.login_lines():
         click.echo(line)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the job scheduler in the foreground (one active instance; others wait on standby)."""
+    stop = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stop.set())
+    app = current_app._get_current_object()
+    click.echo(f"Scheduler {process_name()} starting with {len(JOBS)} jobs.")
+    run_scheduler(app, JOBS, stop)
+
+
+@jobs_cli.command("list")
+def jobs_list() -> None:
+    """Every job with its schedule and its last run."""
+    last_runs = {}
+    for run in db.session.execute(select(JobRun).order_by(JobRun.started_at)).scalars():
+        last_runs[run.job_id] = run
+    for job in JOBS:
+        run = last_runs.get(job.id)
+        last = f"last {run.outcome} at {run.started_at:%Y-%m-%d %H:%M:%S} UTC" if run else "never run"
+        click.echo(f"{job.id:<20} {job.schedule(current_app.config):<22} {last:<40} {job.description}")
+
+
+@jobs_cli.command("run")
+@click.argument("name")
+def jobs_run(name: str) -> None:
+    """Run one job now, once, in this process."""
+    job = JOBS_BY_ID.get(name)
+    if job is None:
+        raise click.ClickException(f"No job is called {name!r}; `jobs list` shows them.")
+    run = execute_job(current_app._get_current_object(), job, f"cli:{process_name()}")
+    click.echo(f"{job.id}: {run.outcome}: {run.summary}")
+    if run.outcome != "ok":
+        raise SystemExit(1)

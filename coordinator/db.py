@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask.globals import app_ctx
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -94,16 +94,18 @@ class Database:
         self.session = scoped_session(_session_for_current_app, scopefunc=_scope)
 
     def init_app(self, app: Flask) -> None:
-        """Create the engine and commit once per request: on success only."""
+        """Create the engine and commit once per request, unless the request failed."""
         app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"])
 
         @app.after_request
         def commit_or_roll_back(response):
+            # A view that returns (even a 4xx page, like a wrong PIN that must be counted) commits; a request
+            # that ended in an error handler (an exception, abort, CSRF, rate limit) or a 5xx rolls back.
             if self.session.registry.has():
-                if response.status_code < 400:
-                    self.session.commit()
-                else:
+                if g.get("request_failed") or response.status_code >= 500:
                     self.session.rollback()
+                else:
+                    self.session.commit()
             return response
 
         @app.teardown_appcontext

@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 from coordinator import clock
 from coordinator.accounts.models import SYSTEM, Role, User
 from coordinator.accounts.service import create_user, find_user_by_email
+from coordinator.consent.models import Method, Scope
+from coordinator.consent.service import record_decision
 from coordinator.db import db
 from coordinator.referrals.models import CloseReason, PauseReason, ReferralStatus
 from coordinator.referrals.schemas import ReferralIn
@@ -113,6 +115,11 @@ def seed(if_empty: bool = False) -> bool:
             assign_facilitators(coordinator, referral, staff[pair[0]].id, staff[pair[1]].id)
         for step in path:
             target, reason = step if isinstance(step, tuple) else (step, None)
+            if target == S.preparation:
+                for party, scope in (("survivor", Scope.participation), ("survivor", Scope.contact_other_party),
+                                     ("responsible_party", Scope.participation)):
+                    record_decision(coordinator, referral, party=party, scope=scope, decision="granted",
+                                    method=Method.in_person)
             if target in AUTOMATIC:
                 transition(SYSTEM, referral, target, automatic=True)
             else:

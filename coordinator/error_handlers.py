@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -27,27 +27,32 @@ def page_message(status: int) -> tuple[str, str]:
 
 
 def render_error_page(status: int, detail: str | None = None):
-    """The error page for `status`."""
+    """The error page for `status`; the parties' portal gets its own neutral one."""
+    if request.blueprint == "portal":
+        return render_template("portal/error.html"), status
     title, message = page_message(status)
     return render_template("errors/error.html", status=status, title=title, message=detail or message), status
 
 
 def register_error_handlers(app: Flask) -> None:
-    """One handler per kind of failure, each answering in the caller's format."""
+    """One handler per kind of failure, each answering in the caller's format; the request's writes are undone."""
 
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError):
+        g.request_failed = True
         if is_api_request():
             return error_response(error.status, error.code, error.message, error.details)
         return render_error_page(error.status, error.message)
 
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError):
+        g.request_failed = True
         return render_error_page(400, _("This form has expired or did not come from this site. Go back, reload "
                                         "the page and try again."))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        g.request_failed = True
         status = error.code or 500
         if is_api_request():
             message = _("Too many requests. Wait a moment and try again.") if status == 429 else error.description
@@ -56,6 +61,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
+        g.request_failed = True
         current_app.logger.exception("unhandled error: %s", type(error).__name__)
         if is_api_request():
             return error_response(500, "internal_error", _("Something went wrong on our side. Nothing was saved."))

@@ -1,20 +1,39 @@
 """Every table, imported in one place so Alembic and the model-migration check see the whole schema."""
 
 from coordinator.accounts.models import ApiToken, StaffSession, User
-from coordinator.audit.models import AuditEntry, AuditHead
+from coordinator.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 from coordinator.clock import ServiceClock
+from coordinator.consent.models import ConsentDecision
+from coordinator.notifications.models import OutboxMessage, StaffNotice
+from coordinator.portal.models import PortalSession, SecureLink
 from coordinator.referrals.models import CriminalCase, Party, ReferenceCounter, Referral, StatusChange
+from coordinator.scheduler import JobRun, SchedulerLease
+from coordinator.scheduling.models import ScheduledSession
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
     "AuditHead",
+    "ConsentDecision",
     "CriminalCase",
+    "JobRun",
+    "OutboxMessage",
     "Party",
+    "PortalSession",
     "ReferenceCounter",
     "Referral",
+    "ScheduledSession",
+    "SchedulerLease",
+    "SecureLink",
     "ServiceClock",
+    "StaffNotice",
     "StaffSession",
     "StatusChange",
     "User",
 ]
+
+
+def starting_rows() -> list[tuple[type, dict]]:
+    """The rows every database starts with (written by the migrations): the audit head and the scheduler lease."""
+    return [(AuditHead, {"id": 1, "last_seq": 0, "last_hash": GENESIS_HASH}),
+            (SchedulerLease, {"id": 1, "holder": None, "renewed_at": None})]

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, request, url_for
+from flask import Flask, has_request_context, request, url_for
+from flask_login import current_user
 from flask_babel import format_date, format_datetime, get_locale
 
 from coordinator.accounts.models import ROLE_LABELS
 from coordinator.audit.models import ACTION_LABELS
+from coordinator.consent.models import METHOD_LABELS, SCOPE_LABELS
+from coordinator.consent.models import STATUS_LABELS as CONSENT_STATUS_LABELS
+from coordinator.portal.models import CHANNEL_LABELS
+from coordinator.scheduling.models import CIRCLE_STATUS_LABELS, KIND_LABELS, PORTAL_KIND_LABELS, SESSION_STATUS_LABELS
 from coordinator.i18n import LANGUAGE_NAMES, language_label
+from coordinator.notifications.models import DELIVERY_LABELS
+from coordinator.notifications.service import unread_count
 from coordinator.referrals.models import (
     PARTY_LABELS,
     PROSECUTION_STAGE,
@@ -45,6 +52,15 @@ def register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         AUDIT_ACTION_LABELS=ACTION_LABELS,
+        CONSENT_SCOPE_LABELS=SCOPE_LABELS,
+        CONSENT_STATUS_LABELS=CONSENT_STATUS_LABELS,
+        CONSENT_METHOD_LABELS=METHOD_LABELS,
+        LINK_CHANNEL_LABELS=CHANNEL_LABELS,
+        SESSION_KIND_LABELS=KIND_LABELS,
+        SESSION_STATUS_LABELS=SESSION_STATUS_LABELS,
+        CIRCLE_STATUS_LABELS=CIRCLE_STATUS_LABELS,
+        SESSION_KIND_PORTAL_LABELS=PORTAL_KIND_LABELS,
+        DELIVERY_LABELS=DELIVERY_LABELS,
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         ROLE_LABELS=ROLE_LABELS,
         STATUS_LABELS=STATUS_LABELS,
@@ -58,5 +74,6 @@ def register_template_helpers(app: Flask) -> None:
     )
 
     @app.context_processor
-    def locale():
-        return {"current_locale": str(get_locale())}
+    def per_request():
+        unread = unread_count(current_user) if has_request_context() and current_user.is_authenticated else 0
+        return {"current_locale": str(get_locale()), "unread_notices": unread}

@@ -18,9 +18,9 @@ from sqlmodel import SQLModel
 
 from config import TestConfig
 from coordinator import create_app
-from coordinator.audit.models import GENESIS_HASH, AuditHead
 from coordinator.commands import upgrade_database
 from coordinator.db import make_engine
+from coordinator.models import starting_rows
 from tests.factories import Browser, Factory
 
 BACKEND = os.environ.get("COORDINATOR_TEST_DATABASE", "sqlite")
@@ -82,9 +82,15 @@ def make_app(database_url: str, **overrides):
 
 
 @pytest.fixture
-def app(database_url):
+def app_settings() -> dict[str, str]:
+    """Environment overrides for the `app` fixture; a test module may override this fixture."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, app_settings):
     """A fresh app on an emptied database."""
-    app = make_app(database_url)
+    app = make_app(database_url, **app_settings)
     yield app
     engine = app.extensions["db_engine"]
     empty_database(engine)
@@ -92,7 +98,7 @@ def app(database_url):
 
 
 def empty_database(engine) -> None:
-    """Delete every row, then put back the audit chain's genesis head."""
+    """Delete every row, then put back the rows the migrations start every database with."""
     tables = [table for table in reversed(SQLModel.metadata.sorted_tables)]
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -100,7 +106,8 @@ def empty_database(engine) -> None:
         else:
             for table in tables:
                 connection.execute(table.delete())
-        connection.execute(insert(AuditHead).values(id=1, last_seq=0, last_hash=GENESIS_HASH))
+        for model, row in starting_rows():
+            connection.execute(insert(model).values(**row))
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from coordinator.accounts import service as accounts
 from coordinator.accounts.models import SYSTEM, Role
 from coordinator.db import db
 from coordinator.referrals import service as referrals
+from coordinator.consent.service import record_decision
 from coordinator.referrals import workflow
 from coordinator.referrals.schemas import ReferralIn
 
@@ -74,11 +75,21 @@ class Factory:
                 referrals.assign_facilitators(actor, referral, facilitators[0].id, facilitators[1].id)
             for step in walk_to(status):
                 target, reason = step
+                if target == "preparation":
+                    grant_consents(actor, referral)
                 automatic = target in ("circle_scheduled", "circle_held", "monitoring", "completed")
                 workflow.transition(SYSTEM if automatic else actor, referral, target, reason=reason,
                                     automatic=automatic)
             db.session.commit()
             return referral
+
+
+def grant_consents(actor, referral, scopes=("participation", "contact_other_party")) -> None:
+    """Both parties agree in person to what a referral needs to move past screening (survivor first)."""
+    for party, scope in (("survivor", "participation"), ("survivor", "contact_other_party"),
+                         ("responsible_party", "participation")):
+        if scope in scopes or party == "responsible_party":
+            record_decision(actor, referral, party=party, scope=scope, decision="granted", method="in_person")
 
 
 PATH = ["screening", "preparation", "ready", "circle_scheduled", "circle_held", "monitoring", "completed"]

@@ -14,6 +14,8 @@ from sqlalchemy import Uuid, bindparam, inspect, select, text
 from config import ConfigError, generate_encryption_key, parse_encryption_keys
 from coordinator.crypto import SEALED_FIELDS, DecryptionError, key_id, rotate_all
 from coordinator.db import db
+from coordinator.notifications.models import Channel
+from coordinator.notifications.service import queue_message
 from coordinator.referrals import workflow
 from coordinator.referrals.models import Party, PartyRole, Referral
 from tests.conftest import make_app
@@ -118,9 +120,10 @@ def survivor_ids(app, *referrals) -> list[uuid.UUID]:
 def make_sensitive_data(app, factory: Factory) -> list[str]:
     """Users, a referral with notes and a status note, all holding marker strings; returns the plaintexts."""
     markers = {name: marker(name) for name in ("survivoralias", "responsiblealias", "coordname", "facilname",
-                                               "intakenotes", "statusnote")}
+                                               "intakenotes", "statusnote", "securelink")}
     survivor_email, responsible_email = f"{marker('svmail')}@example.org", f"{marker('rpmail')}@example.org"
     survivor_phone, responsible_phone = "+44 7911 482 957", "+34 633 918 274"
+    markers["securelink"] = f"https://circles.example.org/l/{markers['securelink']}"
     coordinator = factory.user("coordinator", name=markers["coordname"])
     factory.user("facilitator", name=markers["facilname"])
     referral = factory.referral(
@@ -131,8 +134,10 @@ def make_sensitive_data(app, factory: Factory) -> list[str]:
                            "contact": {"email": responsible_email, "phone": responsible_phone}},
     )
     with app.app_context():
-        workflow.transition(db.session.merge(coordinator), db.session.get(Referral, referral.id), "screening",
-                            note=markers["statusnote"])
+        stored = db.session.get(Referral, referral.id)
+        workflow.transition(db.session.merge(coordinator), stored, "screening", note=markers["statusnote"])
+        queue_message(Channel.sms, "referral_received", recipient_kind="party", recipient_id=stored.survivor.id,
+                      key="crypto-test", link=markers["securelink"])
         db.session.commit()
     return [*markers.values(), survivor_email, responsible_email, survivor_phone, responsible_phone]
 

@@ -50,7 +50,8 @@ def test_every_page_and_endpoint_for_every_role(boom, factory, browser, api):
     app = boom
     coordinator = factory.user("coordinator")
     referral = factory.referral(by=coordinator)
-    values = {"referral_id": str(referral.id), "filename": "css/app.css"}
+    values = {"referral_id": str(referral.id), "filename": "css/app.css", "docket_number": "T-00001",
+              "scope": "participation", "token": "no-such-token"}
     urls = urls_for_every_get_route(app, values)
     assert len(urls) >= 8
     seen_statuses = set()

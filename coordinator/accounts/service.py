@@ -364,3 +364,24 @@ def users_by_id(ids) -> dict[str, User]:
     if not keys:
         return {}
     return {str(user.id): user for user in db.session.execute(select(User).where(User.id.in_(keys))).scalars()}
+
+
+def expire_stale_access() -> tuple[int, int]:
+    """End sessions past their idle or absolute limit and revoke expired tokens; returns both counts."""
+    now = clock.now()
+    config = current_app.config
+    ended = db.session.execute(
+        update(StaffSession)
+        .where(StaffSession.ended_at.is_(None),
+               (StaffSession.last_seen_at < now - config["SESSION_IDLE_TIMEOUT"])
+               | (StaffSession.started_at < now - config["SESSION_ABSOLUTE_TIMEOUT"]))
+        .values(ended_at=now, end_reason="expired")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    revoked = db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.revoked_at.is_(None), ApiToken.expires_at.is_not(None), ApiToken.expires_at <= now)
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return ended, revoked

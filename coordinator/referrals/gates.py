@@ -6,7 +6,11 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
-from coordinator.referrals.models import Referral
+from coordinator.consent import gates as consent
+from coordinator.consent.queries import Overview
+from coordinator.referrals.models import Referral, ReferralStatus
+
+SURVIVOR, RESPONSIBLE = consent.SURVIVOR, consent.RESPONSIBLE
 
 
 @dataclass(frozen=True)
@@ -21,9 +25,33 @@ class Unmet:
         return {"code": self.code, "message": self.message}
 
 
-def ready_blockers(referral: Referral) -> list[Unmet]:
-    """What stands between a referral in preparation and `ready`; the safety issue extends this list."""
+def _consents(overview: Overview, *, contact: bool, responsible: bool) -> list[Unmet]:
     unmet = []
-    if referral.lead_facilitator_id is None or referral.co_facilitator_id is None:
-        unmet.append(Unmet("facilitators_missing", _("A lead facilitator and a co-facilitator must be assigned.")))
+    if not consent.participates(overview, SURVIVOR):
+        unmet.append(Unmet("consent_survivor_participation", _("The survivor has not agreed to take part.")))
+    if contact and not consent.contact_allowed(overview):
+        unmet.append(Unmet("consent_survivor_contact_other_party",
+                           _("The survivor has not agreed to contact with the other person.")))
+    if responsible and not consent.participates(overview, RESPONSIBLE):
+        unmet.append(Unmet("consent_responsible_participation",
+                           _("The responsible party has not agreed to take part.")))
     return unmet
+
+
+def transition_blockers(referral: Referral, target: str, overview: Overview) -> list[Unmet]:
+    """What stands in the way of moving to `target` (DESIGN.md rules 1 and 3); the safety issue extends `ready`."""
+    if target == ReferralStatus.preparation:
+        return _consents(overview, contact=False, responsible=False)  # nothing past screening without consent
+    if target == ReferralStatus.ready:
+        unmet = _consents(overview, contact=True, responsible=True)
+        if referral.lead_facilitator_id is None or referral.co_facilitator_id is None:
+            unmet.append(Unmet("facilitators_missing",
+                               _("A lead facilitator and a co-facilitator must be assigned.")))
+        return unmet
+    if target == ReferralStatus.screening and referral.status == ReferralStatus.closed:
+        unmet = _consents(overview, contact=False, responsible=False)
+        if consent.withdrew_participation(overview, RESPONSIBLE):
+            unmet.append(Unmet("consent_responsible_participation",
+                               _("The responsible party has not agreed to take part.")))
+        return unmet
+    return []

@@ -239,6 +239,15 @@ class Party(SQLModel, table=True):
 
     referral: "Referral" = Relationship(back_populates="parties")
 
+    @property
+    def audit_ref(self) -> tuple[str, str]:
+        """A party acting through the portal, as the audit log names it."""
+        return ("party", str(self.id))
+
+    def has_role(self, *roles) -> bool:
+        """Parties hold no staff role."""
+        return False
+
 
 class StatusChange(SQLModel, table=True):
     """One move of a referral's status, with its reason code and an optional encrypted note."""

@@ -15,6 +15,7 @@ from coordinator.accounts.service import find_user_by_email
 from coordinator.audit.service import record
 from coordinator.db import atomic, db
 from coordinator.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from coordinator.notifications.service import coordinators, notify_staff
 from coordinator.pagination import Page, paginate
 from coordinator.referrals.models import (
     CriminalCase,
@@ -159,6 +160,8 @@ def create_referral(actor, data: ReferralIn) -> Referral:
         db.session.add(_new_party(referral, role, party_in))
     db.session.flush()
     record(actor, "referral.create", referral, referral_id=referral.id, details={"source": data.source})
+    notify_staff([user for user in coordinators() if user.id != actor.id], "referral_received",
+                 key=f"referral_received:{referral.id}", referral=referral)
     return referral
 
 
@@ -203,7 +206,7 @@ def assign_facilitators(actor, referral: Referral, lead_id: uuid.UUID | str, co_
     if referral.status in TERMINAL:
         raise Conflict(_("This referral has ended."), {"code": "referral_ended"})
     fields: dict[str, list[str]] = {}
-    chosen = {}
+    chosen: dict[str, User | None] = {}
     for field, value in (("lead", lead_id), ("co", co_id)):
         try:
             user = db.session.get(User, value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
@@ -216,12 +219,14 @@ def assign_facilitators(actor, referral: Referral, lead_id: uuid.UUID | str, co_
         fields["co"] = [_("The co-facilitator must be a different person from the lead.")]
     if fields:
         raise InvalidRequest(_("Check the highlighted fields."), fields)
+    newcomers = [user for user in chosen.values() if user.id not in referral.facilitator_ids]
     referral.lead_facilitator_id = chosen["lead"].id
     referral.co_facilitator_id = chosen["co"].id
     referral.updated_at = clock.now()
     db.session.flush()
-    record(actor, "referral.assign", referral, referral_id=referral.id,
-           details={"lead": str(referral.lead_facilitator_id), "co": str(referral.co_facilitator_id)})
+    entry = record(actor, "referral.assign", referral, referral_id=referral.id,
+                   details={"lead": str(referral.lead_facilitator_id), "co": str(referral.co_facilitator_id)})
+    notify_staff(newcomers, "referral_assigned", key=f"referral_assigned:{entry.seq}", referral=referral)
     return referral
 
 

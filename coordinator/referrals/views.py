@@ -6,14 +6,20 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from coordinator import clock
 from coordinator.accounts.models import Role
 from coordinator.accounts.service import users_by_id
 from coordinator.audit.service import referral_trail
+from coordinator.consent.forms import ConsentRecordForm
+from coordinator.consent.queries import consent_overview, referral_decisions
 from coordinator.errors import Conflict, GateFailed, InvalidRequest
 from coordinator.pages import messages_of, role_required, select_options, show_field_errors
 from coordinator.referrals import service, workflow
 from coordinator.referrals.forms import FIELD_FOR_PATH, AssignForm, IntakeForm, ListFilterForm, TransitionForm
+from coordinator.portal.links import LinkForm
+from coordinator.portal.service import links_of
 from coordinator.referrals.models import STATUS_LABELS
+from coordinator.scheduling.service import upcoming_sessions
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
 READERS = (Role.coordinator, Role.facilitator, Role.prosecutor)
@@ -64,6 +70,8 @@ def _detail_page(referral, status: int = 200, transition_errors: list[str] | Non
              for move in workflow.next_moves(referral, current_user)]
     trail = referral_trail(referral.id) if current_user.has_role(Role.coordinator) else []
     history = service.status_history(referral)
+    decisions = referral_decisions(referral)
+    consent_form = ConsentRecordForm()
     actors = users_by_id({entry.actor_id for entry in trail} | {str(change.actor_id) for change in history})
     if assign_form is None and current_user.has_role(Role.coordinator):
         assign_form = _assign_form(referral)
@@ -76,6 +84,13 @@ def _detail_page(referral, status: int = 200, transition_errors: list[str] | Non
         history=history,
         trail=trail,
         actors=actors,
+        consents=consent_overview(referral, decisions),
+        decisions=decisions,
+        consent_form=consent_form,
+        links=links_of(referral),
+        link_form=LinkForm(),
+        sessions=upcoming_sessions(referral),
+        now=clock.now(),
     ), status
 
 

@@ -11,7 +11,8 @@ from coordinator.accounts.models import Role
 from coordinator.audit.service import record
 from coordinator.db import atomic, db
 from coordinator.errors import Conflict, Forbidden, GateFailed, InvalidRequest
-from coordinator.referrals.gates import ready_blockers
+from coordinator.consent.queries import consent_overview
+from coordinator.referrals.gates import transition_blockers
 from coordinator.referrals.models import CloseReason, PauseReason, Referral, ReferralStatus, StatusChange
 
 S = ReferralStatus
@@ -48,6 +49,8 @@ MOVES: dict[tuple[str, str], Move] = {
         *(Move(source, S.closed, COORDINATORS, tuple(CloseReason)) for source in (*ACTIVE, S.paused)),
     ]
 }
+# A referral closed because consent was withdrawn can start again once consent is given afresh.
+REOPEN = Move(S.closed, S.screening, COORDINATORS)
 # A paused referral resumes where it stood, except that a booked or bookable circle must be re-prepared:
 # pausing cancels upcoming joint sessions.
 RESUME_TO = {S.ready: S.preparation, S.circle_scheduled: S.preparation}
@@ -65,6 +68,8 @@ def allowed_move(referral: Referral, target: ReferralStatus) -> Move | None:
     """The move from the referral's status to `target`, if the machine has one."""
     if referral.status == S.paused and target != S.closed:
         return Move(S.paused, target, COORDINATORS) if target == resume_target(referral) else None
+    if referral.status == S.closed and referral.status_reason == CloseReason.consent_withdrawn and target == S.screening:
+        return REOPEN
     return MOVES.get((referral.status, target))
 
 
@@ -73,6 +78,8 @@ def next_moves(referral: Referral, actor) -> list[Move]:
     candidates = [move for (source, _target), move in MOVES.items() if source == referral.status]
     if referral.status == S.paused and (target := resume_target(referral)):
         candidates.insert(0, Move(S.paused, target, COORDINATORS))
+    if allowed_move(referral, S.screening) is REOPEN:
+        candidates.insert(0, REOPEN)
     return [move for move in candidates if actor.has_role(*move.roles)]
 
 
@@ -102,8 +109,8 @@ def transition(actor, referral: Referral, to: str, *, reason: str | None = None,
         raise InvalidRequest.field(_("Check the highlighted fields."), "reason", _("Choose a reason."))
     if not move.reasons:
         reason = None
-    if target == S.ready and (unmet := ready_blockers(referral)):
-        raise GateFailed(_("The referral is not ready yet."), [condition.as_dict() for condition in unmet])
+    if unmet := transition_blockers(referral, target, consent_overview(referral)):
+        raise GateFailed(_("The referral cannot move on yet."), [condition.as_dict() for condition in unmet])
 
     now = clock.now()
     change = StatusChange(
@@ -112,7 +119,7 @@ def transition(actor, referral: Referral, to: str, *, reason: str | None = None,
         to_status=target,
         reason=reason,
         actor_type=actor.audit_ref[0],
-        actor_id=actor.id,
+        actor_id=actor.id if actor.audit_ref[0] == "user" else None,
         at=now,
     )
     change.note = (note or "").strip() or None

@@ -264,13 +264,19 @@ class TestTransitions:
 
     def test_forward_moves(self, app, factory, api):
         coordinator = factory.user("coordinator")
-        referral = factory.referral(by=coordinator)
+        referral = factory.referral(by=coordinator, status="screening")
         client = api(coordinator)
-        for target in ("screening", "preparation"):
+        refused = client.post(f"/api/v1/referrals/{referral.id}/transitions", json={"to": "preparation"})
+        assert refused.status_code == 409
+        assert [item["code"] for item in refused.get_json()["error"]["details"]] == ["consent_survivor_participation"]
+        client.post(f"/api/v1/referrals/{referral.id}/consent", json={
+            "party": "survivor", "scope": "participation", "decision": "granted", "method": "in_person",
+            "information_version": "v1"})
+        for target in ("preparation",):
             response = client.post(f"/api/v1/referrals/{referral.id}/transitions", json={"to": target})
             assert response.status_code == 200
             assert response.get_json()["status"] == target
-        assert actions(app).count("referral.transition") == 2
+        assert actions(app).count("referral.transition") == 2  # screening (by the factory), then preparation
 
     def test_skipping_a_step_is_a_conflict(self, factory, api):
         coordinator = factory.user("coordinator")

@@ -1,0 +1,124 @@
+"""Record consent decisions and carry out what a withdrawal means, at once and in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from coordinator import clock
+from coordinator.accounts.models import Role, User
+from coordinator.accounts.service import users_by_id
+from coordinator.audit.service import record
+from coordinator.consent import gates
+from coordinator.consent.models import ConsentDecision, Decision, Method, Scope
+from coordinator.consent.queries import consent_overview
+from coordinator.consent.sheets import current_version, find_sheet, sheet_language
+from coordinator.db import atomic, db
+from coordinator.errors import Forbidden, GateFailed, InvalidRequest
+from coordinator.notifications.models import Channel
+from coordinator.notifications.service import notify_staff, queue_message
+from coordinator.referrals.models import Party, PartyRole, Referral, ReferralStatus
+from coordinator.referrals.workflow import ACTIVE, transition
+from coordinator.scheduling.service import cancel_upcoming_sessions
+
+STAFF_METHODS = (Method.in_person, Method.via_advocate)
+RECORDERS = (Role.coordinator, Role.facilitator)
+
+
+def contact_gate_failure() -> GateFailed:
+    """The refusal for anything that would reach the responsible party too early (DESIGN.md rule 3)."""
+    return GateFailed(_("The survivor has not agreed to contact with the other person."),
+                      [{"code": "consent_survivor_contact_other_party",
+                        "message": _("The survivor has not agreed to contact with the other person.")}])
+
+
+@atomic
+def record_decision(actor, referral: Referral, *, party: str, scope: str, decision: str, method: str,
+                    information_version: str | None = None, information_language: str | None = None
+                    ) -> ConsentDecision:
+    """Append one decision. Staff record what a party decided in person; a party decides through the portal.
+
+    A grant needs the sheet the party was shown; a withdrawal is never refused.
+    """
+    target = _check_decision(actor, referral, party, scope, decision, method)
+    language = information_language or sheet_language(target.preferred_language)
+    version = information_version or current_version(scope)
+    if find_sheet(scope, version, language) is None:
+        raise InvalidRequest.field(_("Check the highlighted fields."), "information_version",
+                                   _("No information sheet has this version in this language."))
+    overview = consent_overview(referral)
+    if decision == Decision.granted and party == PartyRole.responsible_party and not gates.contact_allowed(overview):
+        raise contact_gate_failure()
+    now = clock.now()
+    valid_for = timedelta(days=current_app.config["CONSENT_VALID_DAYS"])
+    entry = ConsentDecision(
+        referral_id=referral.id,
+        party_id=target.id,
+        scope=scope,
+        decision=decision,
+        sheet_version=version,
+        sheet_language=language,
+        method=method,
+        recorded_by_type=actor.audit_ref[0],
+        recorded_by_id=actor.id,
+        decided_at=now,
+        expires_at=now + valid_for if decision == Decision.granted else None,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    audit = record(actor, f"consent.{'grant' if decision == Decision.granted else 'withdraw'}", entry,
+                   referral_id=referral.id, details={"party": party, "scope": scope, "method": method,
+                                                     "sheet": f"{version}.{language}"})
+    if decision == Decision.withdrawn:
+        _carry_out_withdrawal(actor, referral, target, scope)
+    notify_staff(_facilitators(referral), "consent_changed", key=f"consent_changed:{audit.seq}", referral=referral)
+    return entry
+
+
+def _check_decision(actor, referral: Referral, party: str, scope: str, decision: str, method: str) -> Party:
+    """Who may record what; returns the party the decision belongs to."""
+    fields = {}
+    if party not in PartyRole.__members__:
+        fields["party"] = [_("Choose the survivor or the responsible party.")]
+    if scope not in Scope.__members__:
+        fields["scope"] = [_("Choose what the decision is about.")]
+    if decision not in Decision.__members__:
+        fields["decision"] = [_("Choose to grant or to withdraw.")]
+    if isinstance(actor, Party):
+        if method != Method.secure_link:
+            fields["method"] = [_("Choose how the decision was made.")]
+    elif method not in STAFF_METHODS:
+        fields["method"] = [_("Choose how the decision was made.")]
+    if fields:
+        raise InvalidRequest(_("Check the highlighted fields."), fields)
+    target = referral.party(PartyRole(party))
+    if isinstance(actor, Party):
+        if actor.id != target.id:
+            raise Forbidden(_("A party decides only for themself."))
+    elif not actor.has_role(*RECORDERS):
+        raise Forbidden(_("Your role cannot record consent decisions."))
+    return target
+
+
+def _facilitators(referral: Referral) -> list[User]:
+    return list(users_by_id(referral.facilitator_ids).values())
+
+
+def _carry_out_withdrawal(actor, referral: Referral, party: Party, scope: str) -> None:
+    """Cancel what is upcoming, tell those affected neutrally, and close the referral if participation ended."""
+    if scope == Scope.share_outcome_with_court:
+        return  # nothing is scheduled on it; the prosecution view stops showing the agreement by itself
+    cancelled = cancel_upcoming_sessions(actor, referral, "consent_withdrawn")
+    if cancelled:
+        other = referral.party(PartyRole.responsible_party if party.role == PartyRole.survivor
+                               else PartyRole.survivor)
+        # The other party learns only that an appointment will not take place, never why (DESIGN.md rule 1).
+        for channel, address in ((Channel.email, other.email), (Channel.sms, other.phone)):
+            if address:
+                queue_message(channel, "appointment_cancelled", recipient_kind="party", recipient_id=other.id,
+                              key=f"appointment_cancelled:{cancelled[0].id}:{other.id}:{channel}",
+                              referral_id=referral.id)
+    if scope == Scope.participation and referral.status in (*ACTIVE, ReferralStatus.paused):
+        transition(actor, referral, ReferralStatus.closed, reason="consent_withdrawn", automatic=True)

@@ -1,0 +1,109 @@
+"""Every scheduled job, in one place: its id, schedule, misfire grace and what it does.
+
+Jobs are thin: they take no arguments (so never personal data), call services, and commit. They run in the
+scheduler process (`flask --app app scheduler`), or once on demand with `flask --app app jobs run NAME`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import delete, text
+
+from coordinator import clock
+from coordinator.accounts.models import SYSTEM
+from coordinator.accounts.service import expire_stale_access
+from coordinator.audit.service import record, verify_chain
+from coordinator.db import db, unit_of_work
+from coordinator.notifications.dispatch import dispatch_outbox, worker_name
+from coordinator.notifications.service import coordinators, notify_staff
+from coordinator.scheduler import JobRun
+
+JOB_RUNS_KEPT = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job and its schedule: every N seconds (from the configuration) or daily at a UTC time."""
+
+    id: str
+    description: str
+    run: Callable[[], str | None]
+    every: Callable[[Mapping], int] | None = None
+    daily_at: tuple[int, int] | None = None
+    misfire_grace_seconds: int = 60
+
+    def trigger(self, config: Mapping):
+        """The APScheduler trigger."""
+        if self.every is not None:
+            return IntervalTrigger(seconds=self.every(config), timezone=UTC)
+        hour, minute = self.daily_at
+        return CronTrigger(hour=hour, minute=minute, timezone=UTC)
+
+    def last_due(self, now: datetime) -> datetime | None:
+        """For a daily job, the latest time it was due at or before `now`."""
+        if self.daily_at is None:
+            return None
+        hour, minute = self.daily_at
+        due = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        return due if due <= now else due - timedelta(days=1)
+
+    def schedule(self, config: Mapping) -> str:
+        """The schedule in words, for `jobs list`."""
+        if self.every is not None:
+            return f"every {self.every(config)} s"
+        return "daily at {:02d}:{:02d} UTC".format(*self.daily_at)
+
+
+def send_outbox() -> str:
+    """Send every due message of the outbox."""
+    report = dispatch_outbox(worker_name())
+    return f"sent {report.sent}, retrying {report.retrying}, parked {report.parked}"
+
+
+def expire_access() -> str:
+    """End stale staff sessions and revoke expired API tokens."""
+    with unit_of_work():
+        ended, revoked = expire_stale_access()
+        if ended or revoked:
+            record(SYSTEM, "access.expire", details={"sessions": ended, "tokens": revoked})
+    return f"{ended} sessions ended, {revoked} tokens revoked"
+
+
+def check_audit_chain() -> str:
+    """Verify the audit chain; when it is broken, alert every coordinator (once a day)."""
+    with unit_of_work():
+        report = verify_chain()
+        record(SYSTEM, "audit.verify", details={"intact": report.intact, "checked": report.checked,
+                                                 "bad_seq": report.bad_seq})
+        if not report.intact:
+            notify_staff(coordinators(), "audit_chain_broken", key=f"audit_chain_broken:{clock.now().date()}",
+                         params={"seq": report.bad_seq})
+    return f"intact, {report.checked} entries" if report.intact else f"BROKEN at entry {report.bad_seq}"
+
+
+def maintain_database() -> str:
+    """Refresh the query planner's statistics (SQLite; PostgreSQL's autovacuum does it) and prune old job runs."""
+    with unit_of_work():
+        pruned = db.session.execute(
+            delete(JobRun).where(JobRun.started_at < datetime.now(UTC) - JOB_RUNS_KEPT)).rowcount
+        if db.dialect == "sqlite":
+            db.session.execute(text("PRAGMA optimize"))
+    return f"{pruned} old job runs pruned"
+
+
+JOBS: list[Job] = [
+    Job("dispatch_outbox", "Send due messages from the outbox", send_outbox,
+        every=lambda config: config["OUTBOX_DISPATCH_SECONDS"], misfire_grace_seconds=30),
+    Job("expire_access", "End stale staff sessions and revoke expired API tokens", expire_access,
+        every=lambda config: config["SESSION_SWEEP_SECONDS"], misfire_grace_seconds=120),
+    Job("verify_audit_chain", "Verify the audit chain and alert coordinators if it is broken", check_audit_chain,
+        daily_at=(3, 0), misfire_grace_seconds=6 * 3600),
+    Job("maintain_database", "Refresh planner statistics and prune old job runs", maintain_database,
+        daily_at=(3, 30), misfire_grace_seconds=6 * 3600),
+]
+JOBS_BY_ID = {job.id: job for job in JOBS}

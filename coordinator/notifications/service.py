@@ -1,0 +1,197 @@
+"""Queue messages in the caller's transaction, keep the staff's in-app notices, and manage parked messages."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from coordinator import clock
+from coordinator.accounts.models import Role, User
+from coordinator.audit.service import record
+from coordinator.crypto import keyring, seal_context
+from coordinator.db import atomic, db, new_id
+from coordinator.errors import Conflict, Forbidden, NotFound
+from coordinator.notifications.messages import MESSAGES
+from coordinator.notifications.models import Channel, DeliveryStatus, OutboxMessage, StaffNotice
+from coordinator.pagination import Page, paginate
+
+
+def queue_message(channel: Channel, template: str, *, recipient_kind: str, recipient_id: uuid.UUID,
+                  key: str, referral_id: uuid.UUID | None = None, params: dict[str, Any] | None = None,
+                  link: str | None = None) -> None:
+    """Add a message to the outbox in the current transaction; a second message with the same key is ignored.
+
+    `params` hold ids and codes only. `link` is a secret URL (a party's secure link), kept encrypted.
+    """
+    if template not in MESSAGES:
+        raise ValueError(f"unknown message template {template!r}")
+    message_id = new_id()
+    values = {
+        "id": message_id,
+        "idempotency_key": key,
+        "channel": channel,
+        "template": template,
+        "recipient_kind": recipient_kind,
+        "recipient_id": recipient_id,
+        "referral_id": referral_id,
+        "params": params or {},
+        "link_enc": keyring().seal(link, seal_context("outbox_messages", "link_enc", message_id)) if link else None,
+        "status": DeliveryStatus.queued,
+        "attempts": 0,
+        "next_attempt_at": clock.now(),
+        "created_at": clock.now(),
+    }
+    insert = (postgresql.insert if db.dialect == "postgresql" else sqlite.insert)(OutboxMessage)
+    db.session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"]))
+
+
+def notify_staff(users: Iterable[User], template: str, *, key: str, referral=None,
+                 params: dict[str, Any] | None = None, email: bool = True) -> None:
+    """An in-app notice for each staff member, and an email unless `email` is False, all in this transaction.
+
+    `key` names the event: notifying about the same event again changes nothing.
+    """
+    params = dict(params or {})
+    if referral is not None:
+        params.setdefault("referral_id", str(referral.id))
+        params.setdefault("reference", referral.reference)
+    now = clock.now()
+    insert = (postgresql.insert if db.dialect == "postgresql" else sqlite.insert)(StaffNotice)
+    for user in users:
+        if not user.active:
+            continue
+        db.session.execute(insert.values(
+            id=new_id(), key=f"{key}:user:{user.id}", user_id=user.id, template=template, params=params,
+            referral_id=referral.id if referral else None, created_at=now,
+        ).on_conflict_do_nothing(index_elements=["key"]))
+        if email:
+            queue_message(Channel.email, template, recipient_kind="user", recipient_id=user.id,
+                          key=f"{key}:user:{user.id}:email", referral_id=referral.id if referral else None,
+                          params={k: v for k, v in params.items() if k != "reference"})
+    db.session.flush()
+
+
+def coordinators() -> list[User]:
+    """Every active coordinator."""
+    return list(db.session.execute(
+        select(User).where(User.role == Role.coordinator, User.active.is_(True))
+    ).scalars())
+
+
+def unread_count(user: User) -> int:
+    """How many in-app notices the user has not opened."""
+    return db.session.execute(
+        select(func.count()).select_from(StaffNotice)
+        .where(StaffNotice.user_id == user.id, StaffNotice.read_at.is_(None))
+    ).scalar_one()
+
+
+def list_notices(user: User, page: int | None = None) -> Page:
+    """The user's notices, newest first."""
+    query = (select(StaffNotice).where(StaffNotice.user_id == user.id)
+             .order_by(StaffNotice.created_at.desc(), StaffNotice.id.desc()))
+    return paginate(query, page, None)
+
+
+def notice_text(notice: StaffNotice) -> str:
+    """The notice in the reader's language."""
+    kind = MESSAGES.get(notice.template)
+    if kind is None or kind.notice is None:
+        return notice.template
+    return str(kind.notice) % {key: value for key, value in notice.params.items()}
+
+
+def notice_path(notice: StaffNotice) -> str:
+    """Where the notice leads."""
+    kind = MESSAGES.get(notice.template)
+    return kind.path(notice.params) if kind else "/notifications"
+
+
+@atomic
+def open_notice(user: User, notice_id: uuid.UUID | str) -> StaffNotice:
+    """Mark one of the user's notices read and return it."""
+    notice = _owned_notice(user, notice_id)
+    if notice.read_at is None:
+        notice.read_at = clock.now()
+    return notice
+
+
+@atomic
+def mark_all_read(user: User) -> int:
+    """Mark every unread notice of the user read; returns how many."""
+    result = db.session.execute(
+        update(StaffNotice).where(StaffNotice.user_id == user.id, StaffNotice.read_at.is_(None))
+        .values(read_at=clock.now()).execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def _owned_notice(user: User, notice_id) -> StaffNotice:
+    try:
+        notice = db.session.get(StaffNotice, uuid.UUID(str(notice_id)))
+    except ValueError:
+        notice = None
+    if notice is None or notice.user_id != user.id:
+        raise NotFound(_("Not found."))
+    return notice
+
+
+def _require_coordinator(actor) -> None:
+    if not actor.has_role(Role.coordinator):
+        raise Forbidden(_("Only coordinators manage undelivered messages."))
+
+
+def list_outbox(actor, status: str = DeliveryStatus.parked, page: int | None = None) -> Page:
+    """Messages in one delivery status, oldest first (coordinators)."""
+    _require_coordinator(actor)
+    query = (select(OutboxMessage).where(OutboxMessage.status == status)
+             .order_by(OutboxMessage.created_at, OutboxMessage.id))
+    return paginate(query, page, None)
+
+
+def outbox_counts(actor) -> dict[str, int]:
+    """How many messages are in each delivery status (coordinators)."""
+    _require_coordinator(actor)
+    rows = db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    return {status: 0 for status in DeliveryStatus} | dict(rows)
+
+
+def _parked(actor, message_id) -> OutboxMessage:
+    _require_coordinator(actor)
+    try:
+        message = db.session.get(OutboxMessage, uuid.UUID(str(message_id)))
+    except ValueError:
+        message = None
+    if message is None:
+        raise NotFound(_("Not found."))
+    if message.status != DeliveryStatus.parked:
+        raise Conflict(_("Only messages that could not be sent can be retried or discarded."),
+                       {"code": "not_parked"})
+    return message
+
+
+@atomic
+def retry_parked(actor, message_id) -> OutboxMessage:
+    """Give a parked message a fresh set of attempts, starting now."""
+    message = _parked(actor, message_id)
+    message.status = DeliveryStatus.queued
+    message.attempts = 0
+    message.next_attempt_at = clock.now()
+    message.last_error = None
+    record(actor, "outbox.retry", message, referral_id=message.referral_id)
+    return message
+
+
+@atomic
+def discard_parked(actor, message_id) -> OutboxMessage:
+    """Give up on a parked message; its secret link is wiped."""
+    message = _parked(actor, message_id)
+    message.status = DeliveryStatus.discarded
+    message.link = None
+    record(actor, "outbox.discard", message, referral_id=message.referral_id)
+    return message

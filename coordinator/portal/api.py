@@ -1,0 +1,66 @@
+"""JSON routes for secure links (API.md "Consent and links")."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from coordinator.api import api_actor, api_blueprint
+from coordinator.portal import service
+from coordinator.portal.models import LinkChannel
+from coordinator.referrals.models import PartyRole
+from coordinator.referrals.schemas import ReferralPath, Strict
+from coordinator.referrals.service import load_referral
+
+bp = api_blueprint("links_api", __name__, "links")
+
+
+class LinkIn(Strict):
+    """`POST /api/v1/referrals/{id}/links`."""
+
+    party: PartyRole
+    channel: LinkChannel
+
+
+class LinkOut(BaseModel):
+    """An issued link; `url` only for a handover, and only in this answer."""
+
+    id: uuid.UUID
+    party: PartyRole
+    channel: LinkChannel
+    expires_at: datetime
+    url: str | None = None
+
+
+class RevokedOut(BaseModel):
+    """A revoked link."""
+
+    id: uuid.UUID
+    revoked_at: datetime
+
+
+class LinkPath(BaseModel):
+    """A link's id in the path."""
+
+    link_id: str
+
+
+@bp.post("/referrals/<referral_id>/links", responses={"201": LinkOut})
+def issue_link(path: ReferralPath, body: LinkIn):
+    """Issue a link; 409 gate_failed for the responsible party before the survivor agrees to contact."""
+    actor = api_actor()
+    referral = load_referral(actor, path.referral_id)
+    link, url = service.issue_link(actor, referral, body.party, body.channel)
+    out = LinkOut(id=link.id, party=body.party, channel=link.channel, expires_at=link.expires_at,
+                  url=url if link.channel == LinkChannel.handover else None)
+    return out.model_dump(mode="json", exclude_none=True), 201
+
+
+@bp.delete("/links/<link_id>", responses={"200": RevokedOut})
+def revoke_link(path: LinkPath):
+    """Revoke a link at once."""
+    actor = api_actor()
+    link = service.revoke_link(actor, service.load_link(actor, path.link_id))
+    return RevokedOut(id=link.id, revoked_at=link.revoked_at).model_dump(mode="json")

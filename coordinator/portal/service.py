@@ -1,0 +1,254 @@
+"""Secure links and portal sessions: issue, revoke, open with the continue button, PINs, and leaving."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from coordinator import clock
+from coordinator.accounts.models import Role
+from coordinator.accounts.service import password_hasher, sha256_hex, users_by_id
+from coordinator.audit.service import record
+from coordinator.consent import gates
+from coordinator.consent.queries import consent_overview
+from coordinator.consent.service import contact_gate_failure
+from coordinator.db import atomic, db
+from coordinator.errors import Forbidden, InvalidRequest, NotFound
+from coordinator.notifications.models import Channel
+from coordinator.notifications.service import coordinators, notify_staff, queue_message
+from coordinator.portal.models import LinkChannel, PortalSession, SecureLink
+from coordinator.referrals.models import Party, PartyRole, Referral, ReferralStatus
+from coordinator.referrals.service import load_referral
+
+ISSUERS = (Role.coordinator, Role.facilitator)
+PIN = re.compile(r"^\d{4,8}$")
+MAX_PIN_FAILURES = 5
+
+
+class LinkUnusable(Exception):
+    """Unknown, expired, revoked or locked: the party sees the same generic page for all of them."""
+
+
+def link_url(token: str) -> str:
+    """A link's address, built from the configured base URL, never from the request (DESIGN.md section 5)."""
+    return f"{current_app.config['COORDINATOR_BASE_URL']}/p/{token}"
+
+
+@atomic
+def issue_link(actor, referral: Referral, party: str, channel: str) -> tuple[SecureLink, str]:
+    """Create a link for one party and send it (email, SMS) through the outbox, or return it for handover."""
+    if not actor.has_role(*ISSUERS):
+        raise Forbidden(_("Your role cannot issue secure links."))
+    fields = {}
+    if party not in PartyRole.__members__:
+        fields["party"] = [_("Choose the survivor or the responsible party.")]
+    if channel not in LinkChannel.__members__:
+        fields["channel"] = [_("Choose how the link reaches them.")]
+    if fields:
+        raise InvalidRequest(_("Check the highlighted fields."), fields)
+    target = referral.party(PartyRole(party))
+    if party == PartyRole.responsible_party and not gates.contact_allowed(consent_overview(referral)):
+        raise contact_gate_failure()
+    address = {LinkChannel.email: target.email, LinkChannel.sms: target.phone}.get(LinkChannel(channel), "")
+    if address is None:
+        raise InvalidRequest.field(_("Check the highlighted fields."), "channel",
+                                   _("There is no address for this channel; choose another one."))
+    token = secrets.token_urlsafe(32)  # 256 bits
+    now = clock.now()
+    link = SecureLink(referral_id=referral.id, party_id=target.id, token_hash=sha256_hex(token), channel=channel,
+                      created_by_id=actor.id, created_at=now,
+                      expires_at=now + timedelta(days=current_app.config["LINK_VALID_DAYS"]))
+    db.session.add(link)
+    db.session.flush()
+    record(actor, "link.issue", link, referral_id=referral.id, details={"party": party, "channel": channel})
+    if channel != LinkChannel.handover:
+        queue_message(Channel(channel), "party_update", recipient_kind="party", recipient_id=target.id,
+                      key=f"link:{link.id}", referral_id=referral.id, link=link_url(token))
+    return link, link_url(token)
+
+
+def links_of(referral: Referral) -> list[SecureLink]:
+    """The referral's links, newest first."""
+    return list(db.session.execute(
+        select(SecureLink).where(SecureLink.referral_id == referral.id).order_by(SecureLink.created_at.desc())
+    ).scalars())
+
+
+def load_link(actor, link_id: uuid.UUID | str) -> SecureLink:
+    """A link of a referral in the actor's scope; NotFound otherwise."""
+    try:
+        link = db.session.get(SecureLink, uuid.UUID(str(link_id)))
+    except ValueError:
+        link = None
+    if link is None:
+        raise NotFound(_("Not found."))
+    load_referral(actor, link.referral_id)
+    return link
+
+
+@atomic
+def revoke_link(actor, link: SecureLink) -> SecureLink:
+    """Revoke a link at once; its portal sessions end with it."""
+    if not actor.has_role(*ISSUERS):
+        raise Forbidden(_("Your role cannot revoke secure links."))
+    if link.revoked_at is None:
+        now = clock.now()
+        link.revoked_at = now
+        _end_sessions_of(link, now)
+        record(actor, "link.revoke", link, referral_id=link.referral_id)
+    return link
+
+
+def _end_sessions_of(link: SecureLink, now) -> None:
+    db.session.execute(update(PortalSession).where(PortalSession.link_id == link.id, PortalSession.ended_at.is_(None))
+                       .values(ended_at=now).execution_options(synchronize_session=False))
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What the interstitial needs to know: the link and whether it asks for a PIN."""
+
+    link: SecureLink
+    party: Party
+
+    @property
+    def needs_pin(self) -> bool:
+        """True when the party chose a PIN."""
+        return self.link.pin_hash is not None
+
+
+def peek(token: str) -> Opened:
+    """The link behind a token, for the interstitial; reads only, so opening a link changes nothing."""
+    link = db.session.execute(select(SecureLink).where(SecureLink.token_hash == sha256_hex(token))
+                              ).scalar_one_or_none()
+    if link is None or not link.usable(clock.now()):
+        raise LinkUnusable()
+    party = db.session.get(Party, link.party_id)
+    if party.role == PartyRole.responsible_party and not gates.contact_allowed(consent_overview(party.referral)):
+        raise LinkUnusable()  # survivor-led: no session for the responsible party before the survivor agrees
+    return Opened(link, party)
+
+
+@dataclass(frozen=True)
+class Opening:
+    """The outcome of a continue: a session token, or a PIN to ask for (again), or a link now locked."""
+
+    token: str | None = None
+    pin_required: bool = False
+    pins_left: int | None = None
+    locked: bool = False
+
+
+@atomic
+def open_portal(token: str, pin: str | None, language: str | None) -> Opening:
+    """Exchange a link for a short portal session (the continue button); a wrong PIN is counted."""
+    opened = peek(token)
+    link, party = opened.link, opened.party
+    now = clock.now()
+    if opened.needs_pin:
+        if not pin:
+            return Opening(pin_required=True)
+        if not _pin_matches(link, pin):
+            return _count_wrong_pin(link, party, now)
+        link.pin_failures = 0
+    session_token = secrets.token_urlsafe(32)
+    languages = current_app.config["LANGUAGES"]
+    chosen = language if language in languages else party.preferred_language
+    portal_session = PortalSession(
+        link_id=link.id, party_id=party.id, token_hash=sha256_hex(session_token),
+        language=chosen if chosen in languages else "en", started_at=now,
+        expires_at=now + timedelta(minutes=current_app.config["PORTAL_SESSION_MINUTES"]),
+    )
+    link.last_used_at = now
+    db.session.add(portal_session)
+    db.session.flush()
+    record(party, "portal.open", link, referral_id=link.referral_id)
+    return Opening(token=session_token)
+
+
+def _pin_matches(link: SecureLink, pin: str) -> bool:
+    try:
+        return password_hasher().verify(link.pin_hash, pin)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _count_wrong_pin(link: SecureLink, party: Party, now) -> Opening:
+    """One more wrong PIN; the fifth locks the link and tells the coordinators and facilitators."""
+    link.pin_failures += 1
+    if link.pin_failures < MAX_PIN_FAILURES:
+        return Opening(pin_required=True, pins_left=MAX_PIN_FAILURES - link.pin_failures)
+    link.locked_at = now
+    _end_sessions_of(link, now)
+    entry = record(party, "link.locked", link, referral_id=link.referral_id)
+    referral = party.referral
+    staff = {user.id: user for user in [*coordinators(), *users_by_id(referral.facilitator_ids).values()]}
+    notify_staff(staff.values(), "link_locked", key=f"link_locked:{entry.seq}", referral=referral)
+    return Opening(locked=True)
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A live portal session with its party and link."""
+
+    session: PortalSession
+    party: Party
+    link: SecureLink
+
+
+def resume_portal(token: str | None) -> Visit | None:
+    """The party behind a portal cookie, or None once the session ended, ran out or its link stopped."""
+    if not token:
+        return None
+    portal_session = db.session.execute(
+        select(PortalSession).where(PortalSession.token_hash == sha256_hex(token), PortalSession.ended_at.is_(None))
+    ).scalar_one_or_none()
+    now = clock.now()
+    if portal_session is None or portal_session.expires_at <= now:
+        return None
+    link = db.session.get(SecureLink, portal_session.link_id)
+    if not link.usable(now):
+        return None
+    return Visit(portal_session, db.session.get(Party, portal_session.party_id), link)
+
+
+@atomic
+def choose_pin(visit: Visit, pin: str) -> None:
+    """Protect the link with a PIN of 4 to 8 digits, asked at every continue from now on."""
+    if not PIN.match(pin or ""):
+        raise InvalidRequest.field(_("Check the highlighted fields."), "pin", _("Use 4 to 8 digits."))
+    visit.link.pin_hash = password_hasher().hash(pin)
+    visit.link.pin_failures = 0
+    record(visit.party, "link.pin_set", visit.link, referral_id=visit.link.referral_id)
+
+
+@atomic
+def set_portal_language(visit: Visit, language: str) -> None:
+    """Switch the portal's language for this session."""
+    if language in current_app.config["LANGUAGES"]:
+        visit.session.language = language
+
+
+@atomic
+def leave_portal(visit: Visit | None) -> None:
+    """End the session now (quick exit and leaving)."""
+    if visit is not None and visit.session.ended_at is None:
+        visit.session.ended_at = clock.now()
+
+
+def portal_is_restricted(visit: Visit) -> bool:
+    """After withdrawing participation, the link serves nothing but a fresh consent."""
+    return gates.withdrew_participation(consent_overview(visit.party.referral), visit.party.role)
+
+
+def referral_is_open(referral: Referral) -> bool:
+    """Completed referrals keep their history but offer nothing to do."""
+    return referral.status != ReferralStatus.completed

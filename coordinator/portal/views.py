@@ -1,0 +1,200 @@
+"""The parties' portal: the link's interstitial, then phone-first pages about that party only (DESIGN.md section 5).
+
+Every element a party clicks carries a `data-action` (API.md). Nothing here names the other party.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import refresh as refresh_locale
+
+from coordinator.consent.models import Decision, Method, Scope
+from coordinator.consent.queries import consent_overview
+from coordinator.consent.service import record_decision
+from coordinator.consent.sheets import current_sheet, find_sheet
+from coordinator.errors import GateFailed, InvalidRequest
+from coordinator.extensions import limiter
+from coordinator.portal import service
+from coordinator.portal.forms import ContinueForm, DecisionForm, PinForm, PortalForm
+from coordinator.referrals.models import PartyRole
+from coordinator.safety.service import report_unsafe
+from coordinator.scheduling.models import SessionKind
+from coordinator.scheduling.service import upcoming_sessions
+
+bp = Blueprint("portal", __name__)
+SESSION_KEY = "portal"
+# The survivor decides about contact with the other person; the responsible party is asked only the rest.
+PARTY_SCOPES = {
+    PartyRole.survivor: (Scope.participation, Scope.contact_other_party, Scope.share_outcome_with_court),
+    PartyRole.responsible_party: (Scope.participation, Scope.share_outcome_with_court),
+}
+PARTY_SESSIONS = {
+    PartyRole.survivor: (SessionKind.pre_conference_survivor, SessionKind.circle, SessionKind.follow_up),
+    PartyRole.responsible_party: (SessionKind.pre_conference_responsible, SessionKind.circle, SessionKind.follow_up),
+}
+
+
+def link_limit() -> str:
+    """How often one address may try links."""
+    return current_app.config["LINK_RATE_LIMIT"]
+
+
+def generic_page():
+    """The one page for unknown, expired, revoked and locked links alike."""
+    return render_template("portal/generic.html"), 404
+
+
+def visit_required(view):
+    """Portal pages need a live portal session; without one, the party is asked to open their link again."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        g.visit = service.resume_portal(session.get(SESSION_KEY))
+        if g.visit is None:
+            session.pop(SESSION_KEY, None)
+            return render_template("portal/ended.html"), 401
+        g.locale = g.visit.session.language
+        refresh_locale()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.route("/p/", methods=["GET", "HEAD"])
+def landing():
+    """Where neutral messages point: nothing to see without a private link."""
+    return render_template("portal/generic.html")
+
+
+@bp.route("/p/<token>", methods=["GET", "HEAD"])
+@limiter.limit(link_limit)
+def interstitial(token: str):
+    """Opening a link changes nothing (mail scanners open links): it only offers a continue button."""
+    try:
+        opened = service.peek(token)
+    except service.LinkUnusable:
+        return generic_page()
+    if opened.party.preferred_language in current_app.config["LANGUAGES"]:
+        g.locale = opened.party.preferred_language
+        refresh_locale()
+    return render_template("portal/continue.html", form=ContinueForm(), needs_pin=opened.needs_pin)
+
+
+@bp.post("/p/<token>")
+@limiter.limit(link_limit)
+def continue_(token: str):
+    """The human click: exchange the link for a 30-minute session and move to a URL without the token."""
+    form = ContinueForm()
+    if not form.validate_on_submit():
+        return generic_page()
+    try:
+        opening = service.open_portal(token, form.pin.data, None)
+    except service.LinkUnusable:
+        return generic_page()
+    if opening.locked:
+        return generic_page()
+    if opening.pin_required:
+        if opening.pins_left is not None:
+            form.pin.errors = [_("That PIN is not right. Attempts left: %(count)d.", count=opening.pins_left)]
+        return render_template("portal/continue.html", form=form, needs_pin=True), \
+            400 if opening.pins_left is not None else 200
+    session[SESSION_KEY] = opening.token
+    return redirect(url_for("portal.home"))
+
+
+@bp.get("/portal")
+@visit_required
+def home():
+    """What concerns this party: their consent decisions, their appointments, and help."""
+    party, referral = g.visit.party, g.visit.party.referral
+    overview = consent_overview(referral)[party.role]
+    restricted = service.portal_is_restricted(g.visit)
+    sessions = [] if restricted else upcoming_sessions(referral, PARTY_SESSIONS[PartyRole(party.role)])
+    return render_template("portal/home.html", scopes=PARTY_SCOPES[PartyRole(party.role)], overview=overview,
+                           restricted=restricted, sessions=sessions, offer_pin=g.visit.link.pin_hash is None)
+
+
+@bp.get("/portal/consent/<scope>")
+@visit_required
+def sheet(scope: str):
+    """The information sheet, with the decision buttons on the same page (DESIGN.md rule 2)."""
+    party = g.visit.party
+    if scope not in PARTY_SCOPES[PartyRole(party.role)]:
+        return render_template("portal/generic.html"), 404
+    shown = current_sheet(scope, g.visit.session.language)
+    state = consent_overview(party.referral)[party.role][scope]
+    form = DecisionForm(sheet_version=shown.version, sheet_language=shown.language)
+    return render_template("portal/sheet.html", sheet=shown, scope=scope, state=state, form=form)
+
+
+@bp.post("/portal/consent/<scope>")
+@visit_required
+def decide(scope: str):
+    """Grant or withdraw, on the strength of the sheet that was shown."""
+    party = g.visit.party
+    form = DecisionForm()
+    if (scope not in PARTY_SCOPES[PartyRole(party.role)] or not form.validate_on_submit()
+            or form.decision.data not in Decision.__members__
+            or find_sheet(scope, form.sheet_version.data, form.sheet_language.data) is None):
+        flash(_("Something went wrong. Nothing was changed. Please try again."), "error")
+        return redirect(url_for("portal.home"))
+    try:
+        record_decision(party, party.referral, party=party.role, scope=scope, decision=form.decision.data,
+                        method=Method.secure_link, information_version=form.sheet_version.data,
+                        information_language=form.sheet_language.data)
+    except (GateFailed, InvalidRequest):
+        flash(_("This cannot be done just now. Your facilitator can help."), "error")
+        return redirect(url_for("portal.home"))
+    if form.decision.data == Decision.granted:
+        flash(_("Thank you. Your answer is saved. You can change your mind at any time."), "success")
+    else:
+        flash(_("Your answer is saved. Nothing more will happen on this, and you do not need to give a reason."),
+              "success")
+    return redirect(url_for("portal.home"))
+
+
+@bp.route("/portal/pin", methods=["GET", "POST"])
+@visit_required
+def pin():
+    """Choose a PIN that this link will ask for from now on."""
+    form = PinForm()
+    if form.validate_on_submit():
+        try:
+            service.choose_pin(g.visit, form.pin.data)
+        except InvalidRequest as error:
+            form.pin.errors = error.details.get("pin", [error.message])
+        else:
+            flash(_("Your PIN is set. Keep it to yourself."), "success")
+            return redirect(url_for("portal.home"))
+    return render_template("portal/pin.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/portal/unsafe", methods=["GET", "POST"])
+@visit_required
+def unsafe():
+    """"I feel unsafe": reaches the facilitators and the coordinator at once and pauses what was planned."""
+    form = PortalForm()
+    if form.validate_on_submit():
+        report_unsafe(g.visit.party)
+        return render_template("portal/unsafe_sent.html")
+    return render_template("portal/unsafe.html", form=form)
+
+
+@bp.post("/portal/language")
+@visit_required
+def language():
+    """Switch the portal's language."""
+    form = PortalForm()
+    if form.validate_on_submit():
+        service.set_portal_language(g.visit, request.form.get("language", ""))
+    return redirect(url_for("portal.home"))
+
+
+@bp.get("/portal/exit")
+def leave():
+    """Quick exit: end the session and go to a neutral site (the script replaces the history entry)."""
+    service.leave_portal(service.resume_portal(session.pop(SESSION_KEY, None)))
+    return redirect(current_app.config["PORTAL_EXIT_URL"])

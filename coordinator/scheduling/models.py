@@ -1,0 +1,91 @@
+"""Sessions with the parties: preparation meetings, the circle itself and follow-ups (DESIGN.md section 4)."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Index, String
+from sqlmodel import Field, SQLModel
+
+from coordinator.db import UTCDateTime, new_id
+
+
+class SessionKind(StrEnum):
+    """What a session is for; only `circle` brings the parties together."""
+
+    pre_conference_survivor = "pre_conference_survivor"
+    pre_conference_responsible = "pre_conference_responsible"
+    circle = "circle"
+    follow_up = "follow_up"
+
+
+class SessionFormat(StrEnum):
+    """How the session takes place."""
+
+    in_person = "in_person"
+    video = "video"
+    shuttle = "shuttle"
+    letter = "letter"
+
+
+class SessionStatus(StrEnum):
+    """Where a session stands."""
+
+    proposed = "proposed"
+    confirmed = "confirmed"
+    held = "held"
+    cancelled = "cancelled"
+
+
+UPCOMING = (SessionStatus.proposed, SessionStatus.confirmed)
+
+KIND_LABELS = {
+    SessionKind.pre_conference_survivor: _l("Preparation meeting with the survivor"),
+    SessionKind.pre_conference_responsible: _l("Preparation meeting with the responsible party"),
+    SessionKind.circle: _l("Circle"),
+    SessionKind.follow_up: _l("Follow-up"),
+}
+
+# What a party reads: never "survivor" or "responsible party".
+PORTAL_KIND_LABELS = {
+    SessionKind.pre_conference_survivor: _l("Preparation meeting"),
+    SessionKind.pre_conference_responsible: _l("Preparation meeting"),
+    SessionKind.circle: _l("Circle meeting"),
+    SessionKind.follow_up: _l("Follow-up meeting"),
+}
+
+SESSION_STATUS_LABELS = {
+    SessionStatus.proposed: _l("Proposed"),
+    SessionStatus.confirmed: _l("Confirmed"),
+    SessionStatus.held: _l("Held"),
+    SessionStatus.cancelled: _l("Cancelled"),
+}
+
+
+class ScheduledSession(SQLModel, table=True):
+    """One session of a referral; `sequence` rises on every change, as calendar files require."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_referral_id_starts_at", "referral_id", "starts_at"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    referral_id: uuid.UUID = Field(foreign_key="referrals.id")
+    kind: str = Field(sa_type=String(32))
+    format: str = Field(sa_type=String(16))
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default=SessionStatus.proposed, sa_type=String(12))
+    sequence: int = 0
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cancel_reason: str | None = Field(default=None, sa_type=String(32))
+    created_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+# The circle as the prosecution's view names it.
+CIRCLE_STATUS_LABELS = {
+    "not_scheduled": _l("No circle scheduled"),
+    "scheduled": _l("Circle scheduled"),
+    "held": _l("Circle held"),
+    "cancelled": _l("Circle cancelled"),
+}

@@ -1,0 +1,29 @@
+// Quick exit for the parties' portal. The link works without JavaScript (it ends the session and goes to a
+// neutral site); this only makes it replace the current history entry, and adds Esc-Esc as a shortcut.
+(function () {
+  "use strict";
+  function leave(url) {
+    window.location.replace(url);
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest('[data-action="quick-exit"]');
+    if (link) {
+      event.preventDefault();
+      leave(link.href);
+    }
+  });
+  var lastEscape = 0;
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") {
+      return;
+    }
+    var now = Date.now();
+    if (now - lastEscape < 1000) {
+      var link = document.querySelector('[data-action="quick-exit"]');
+      if (link) {
+        leave(link.href);
+      }
+    }
+    lastEscape = now;
+  });
+})();
