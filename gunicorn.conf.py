@@ -6,3 +6,4 @@ accesslog = "-"
 workers = 4
 bind = "127.0.0.1:8000"
 forwarded_allow_ips = "127.0.0.1"
+control_socket_disable = True  # gunicorn 27's control socket is not used; do not leave one in $HOME

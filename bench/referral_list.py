@@ -8,6 +8,7 @@ the whole Flask stack (routing, session, scope, queries, audit append, template 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import multiprocessing
 import os
@@ -163,12 +164,12 @@ def run(backend: str, referrals: int, requests: int) -> list[dict]:
             browser = sign_in(app, people["emails"][role])
             headers = {"Authorization": f"Bearer {people['tokens'][role]}"}
             api = app.test_client()
-            for name, call in (
-                ("page /referrals", lambda: browser.get("/referrals")),
-                ("page /referrals?status=preparation", lambda: browser.get("/referrals?status=preparation")),
-                ("api GET /api/v1/referrals", lambda: api.get("/api/v1/referrals", headers=headers)),
+            for name, client, url, extra in (
+                ("page /referrals", browser, "/referrals", {}),
+                ("page /referrals?status=preparation", browser, "/referrals?status=preparation", {}),
+                ("api GET /api/v1/referrals", api, "/api/v1/referrals", {"headers": headers}),
             ):
-                figures = time_requests(call, requests)
+                figures = time_requests(functools.partial(client.get, url, **extra), requests)
                 results.append({"backend": backend, "role": role, "request": name, **figures})
                 print(f"[{backend}] {role:<12} {name:<38} median {figures['median_ms']:7.2f} ms   "
                       f"p95 {figures['p95_ms']:7.2f} ms", flush=True)

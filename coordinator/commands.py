@@ -187,9 +187,10 @@ def seed_demo(if_empty: bool) -> None:
     if current_app.config["ENV_NAME"] == "production":
         raise click.ClickException("Demo data is refused in production.")
     with unit_of_work():
-        created = demo.seed(if_empty=if_empty)
-    if created:
+        portal_link = demo.seed(if_empty=if_empty)
+    if portal_link:
         click.echo("Demo programme created.")
+        click.echo(f"A survivor's private link, to try the portal (valid 7 days): {portal_link}")
     for line in demo.login_lines():
         click.echo(line)
 

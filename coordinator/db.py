@@ -6,7 +6,7 @@ import functools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC
 
 from flask import Flask, current_app, g
 from flask.globals import app_ctx

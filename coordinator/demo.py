@@ -12,6 +12,7 @@ from coordinator.accounts.service import create_user, find_user_by_email
 from coordinator.consent.models import Method, Scope
 from coordinator.consent.service import record_decision
 from coordinator.db import db
+from coordinator.portal.service import issue_link
 from coordinator.referrals.models import CloseReason, PauseReason, ReferralStatus
 from coordinator.referrals.schemas import ReferralIn
 from coordinator.referrals.service import assign_facilitators, create_referral
@@ -77,15 +78,18 @@ def email_of(login: str) -> str:
 
 def login_lines() -> list[str]:
     """The demo logins `make run` prints."""
-    lines = ["Demo logins (password for all: %s):" % DEMO_PASSWORD]
+    lines = [f"Demo logins (password for all: {DEMO_PASSWORD}):"]
     lines += [f"  {login:<12} {email_of(login)}" for login in LOGINS]
     return lines
 
 
-def seed(if_empty: bool = False) -> bool:
-    """Create the demo staff and referrals; returns False when skipped because accounts exist."""
+def seed(if_empty: bool = False) -> str | None:
+    """Create the demo staff and referrals; returns a survivor's private link to try the portal with.
+
+    Returns None when skipped because accounts exist.
+    """
     if if_empty and db.session.execute(select(func.count()).select_from(User)).scalar_one():
-        return False
+        return None
     staff = {}
     for login, role, name, language in STAFF:
         user = find_user_by_email(email_of(login))
@@ -95,6 +99,7 @@ def seed(if_empty: bool = False) -> bool:
         staff[login] = user
     coordinator = staff["coordinator"]
     now = clock.now()
+    portal_link = None
     for number, (alias, language, responsible, case_key, docket, charge, stage, pair, path, days) in enumerate(
             REFERRALS, start=1):
         jurisdiction, court, prosecutor_login = CASES[case_key]
@@ -124,4 +129,6 @@ def seed(if_empty: bool = False) -> bool:
                 transition(SYSTEM, referral, target, automatic=True)
             else:
                 transition(coordinator, referral, target, reason=reason)
-    return True
+        if number == 3:  # Adaeze, in screening: her private link lets a newcomer try the portal
+            _link, portal_link = issue_link(coordinator, referral, "survivor", "handover")
+    return portal_link

@@ -1,7 +1,8 @@
 """Keep secrets out of logs (DESIGN.md section 5): a link's token never reaches a log line.
 
-Two places write request lines: Werkzeug's development server and gunicorn's access log. Both are filtered
-here; gunicorn picks its logger class up from gunicorn.conf.py.
+Request paths reach logs in four places: Werkzeug's development server, gunicorn's access log, gunicorn's error
+log (a malformed request line, an error escaping the app) and Flask's own "Exception on <path>" on the app's
+logger. All are filtered here; gunicorn picks its logger class up from gunicorn.conf.py.
 """
 
 from __future__ import annotations
@@ -31,15 +32,30 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def install_log_redaction() -> None:
-    """Filter the development server's request log (and anything else logging through `werkzeug`)."""
-    logger = logging.getLogger("werkzeug")
+# The development server's request log, and the app's logger (Flask names it after the app's package and logs
+# "Exception on <path> [METHOD]" there when a request fails outside its view, e.g. at the commit).
+REDACTED_LOGGERS = ("werkzeug", "coordinator")
+
+
+def add_redaction(logger: logging.Logger) -> None:
+    """Filter every record logged through `logger` (once)."""
     if not any(isinstance(existing, RedactTokens) for existing in logger.filters):
         logger.addFilter(RedactTokens())
 
 
+def install_log_redaction() -> None:
+    """Filter the development server's request log and the app's own logger."""
+    for name in REDACTED_LOGGERS:
+        add_redaction(logging.getLogger(name))
+
+
 class RedactingGunicornLogger(GunicornLogger):
-    """gunicorn's logger, with tokens redacted from every access-log atom (request line, path, referer)."""
+    """gunicorn's logger, with tokens redacted from every access-log atom (request line, path, referer) and from
+    the error log, which quotes the request line or URI of a malformed or failed request."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        add_redaction(self.error_log)
 
     def atoms(self, resp, req, environ, request_time):
         values = super().atoms(resp, req, environ, request_time)

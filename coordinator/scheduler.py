@@ -160,7 +160,7 @@ def make_lock(app: Flask, holder: str):
     return LeaseLock(engine, holder, timedelta(seconds=app.config["SCHEDULER_LOCK_LEASE_SECONDS"]))
 
 
-def execute_job(app: Flask, job: "Job", holder: str, lock=None) -> JobRun | None:
+def execute_job(app: Flask, job: Job, holder: str, lock=None) -> JobRun | None:
     """Run one job now, recording the run; skipped (None) when `lock` says this process is no longer active."""
     with app.app_context():
         if lock is not None and not lock.held():

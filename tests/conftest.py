@@ -19,7 +19,6 @@ from sqlmodel import SQLModel
 from config import TestConfig
 from coordinator import create_app
 from coordinator.commands import upgrade_database
-from coordinator.db import make_engine
 from coordinator.models import starting_rows
 from tests.factories import Browser, Factory
 

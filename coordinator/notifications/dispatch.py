@@ -26,7 +26,9 @@ from coordinator.db import db
 from coordinator.notifications.messages import MESSAGES
 from coordinator.notifications.models import Channel, DeliveryStatus, OutboxMessage
 from coordinator.notifications.transports import DeliveryFailed, Email, email_transport, sms_provider
-from coordinator.referrals.models import Party
+from coordinator.consent.gates import contact_allowed
+from coordinator.consent.queries import consent_overview
+from coordinator.referrals.models import Party, PartyRole
 
 log = logging.getLogger("coordinator.notifications")
 MAX_BACKOFF = timedelta(hours=1)
@@ -102,7 +104,7 @@ def dispatch_batch(worker: str) -> DispatchReport:
                 if isinstance(rendered, Email):
                     mail.send(rendered)
                 else:
-                    sms_provider().send(*rendered)
+                    sms_provider().send(rendered.to, rendered.body, rendered.key)
                 failures[message_id] = None
             except DeliveryFailed as failure:
                 failures[message_id] = failure
@@ -111,14 +113,11 @@ def dispatch_batch(worker: str) -> DispatchReport:
 
 @dataclass(frozen=True)
 class Text:
-    """One rendered SMS: number, body and idempotency key, in the provider's argument order."""
+    """One rendered SMS: the number, the body and the message's idempotency key."""
 
     to: str
     body: str
     key: str
-
-    def __iter__(self):
-        return iter((self.to, self.body, self.key))
 
 
 def _recipients(messages: list[OutboxMessage]) -> dict[tuple[str, uuid.UUID], object]:
@@ -144,11 +143,23 @@ def _message_id(key: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{host}>"
 
 
+def may_reach(party: Party, template: str) -> bool:
+    """Checked again when sending: the survivor may have withdrawn contact since the message was queued.
+
+    Only the notice that an appointment will not take place still reaches a responsible party then.
+    """
+    if party.role != PartyRole.responsible_party or template == "appointment_cancelled":
+        return True
+    return contact_allowed(consent_overview(party.referral))
+
+
 def _render(message: OutboxMessage, recipient) -> Email | Text:
     """The message as it will leave, in the recipient's language; its address is read only now."""
     kind = MESSAGES[message.template]
     if recipient is None or (isinstance(recipient, User) and not recipient.active):
         raise DeliveryFailed("recipient_gone", permanent=True)
+    if isinstance(recipient, Party) and not may_reach(recipient, kind.code):
+        raise DeliveryFailed("contact_not_allowed", permanent=True)
     try:
         link = message.link or current_app.config["COORDINATOR_BASE_URL"] + kind.path(message.params)
     except KeyError:

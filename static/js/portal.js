@@ -1,5 +1,6 @@
 // Quick exit for the parties' portal. The link works without JavaScript (it ends the session and goes to a
-// neutral site); this only makes it replace the current history entry, and adds Esc-Esc as a shortcut.
+// neutral site); this only makes it replace the current history entry, and adds Esc-Esc as a shortcut. It also
+// keeps a link's token out of the tab's history.
 (function () {
   "use strict";
   function leave(url) {
@@ -12,6 +13,15 @@
       leave(link.href);
     }
   });
+  // A link's interstitial: its address holds the token. Keep the token out of the tab's history, so that Back
+  // after a quick exit finds no link to continue from; the form still posts to the link itself.
+  var path = window.location.pathname;
+  if (/^\/p\/[^\/]+$/.test(path)) {
+    Array.prototype.forEach.call(document.querySelectorAll("form"), function (form) {
+      form.setAttribute("action", path);
+    });
+    window.history.replaceState(null, "", "/p/");
+  }
   var lastEscape = 0;
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") {

@@ -7,13 +7,14 @@ import hashlib
 from datetime import timedelta
 
 from sqlalchemy import select, text
+from sqlmodel import SQLModel
 
 from coordinator import clock
 from coordinator.audit.models import AuditEntry
 from coordinator.db import db
+from coordinator.notifications.dispatch import dispatch_outbox
 from coordinator.notifications.models import OutboxMessage, StaffNotice
 from coordinator.portal.models import PortalSession, SecureLink
-from sqlmodel import SQLModel
 from tests.portal.helpers import decide, link_for
 
 
@@ -204,3 +205,15 @@ def test_only_staff_in_scope_issue_and_revoke_links(app, case, api, factory):
     outsider = factory.user("facilitator")
     assert api(outsider).post(url, json={"party": "survivor", "channel": "handover"}).status_code == 404
     assert api(case.facilitators[0]).post(url, json={"party": "survivor", "channel": "handover"}).status_code == 201
+
+
+def test_a_queued_link_does_not_reach_the_responsible_party_once_contact_is_withdrawn(app, case):
+    """The gate is checked again when sending: the message is parked, not sent."""
+    decide(app, case, "survivor", "contact_other_party")
+    link_for(app, case, "responsible_party", "email")
+    decide(app, case, "survivor", "contact_other_party", "withdrawn")
+    with app.app_context():
+        dispatch_outbox("test")
+        message = db.session.execute(
+            select(OutboxMessage).where(OutboxMessage.template == "party_update")).scalar_one()
+        assert (message.status, message.last_error, message.sent_at) == ("parked", "contact_not_allowed", None)

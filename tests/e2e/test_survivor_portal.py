@@ -1,0 +1,242 @@
+"""The survivor's portal in a real browser (headless Chromium through Playwright), against the app served by
+Werkzeug on a local port: the link, continue, the sheets and the decisions on them, a withdrawal and what it sets
+off, then the quick exit. Also, over real HTTP without a browser: opening a link changes nothing."""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from sqlalchemy import select
+from sqlmodel import SQLModel
+from werkzeug.serving import make_server
+
+from coordinator import clock
+from coordinator.accounts.models import Role
+from coordinator.consent.models import ConsentDecision
+from coordinator.db import db
+from coordinator.notifications.models import OutboxMessage
+from coordinator.portal.models import PortalSession
+from coordinator.referrals.models import Referral
+from coordinator.scheduling.models import ScheduledSession
+from tests.portal.helpers import Case, link_for
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+TIMEOUT_MS = 30_000  # generous: a cold Chromium on a busy CI machine
+NEUTRAL_PAGE = b"<!doctype html><html><head><title>Weather</title></head><body><h1>Weather today</h1></body></html>"
+
+
+class NeutralSite:
+    """Where quick exit leads: an everyday page on another origin (the site has no network); it notes who sent
+    visitors to its page."""
+
+    def __init__(self):
+        self.referers: list[str | None] = []
+
+    def __call__(self, environ, start_response):
+        if environ["PATH_INFO"] == "/weather":  # not the browser's own fetches, such as /favicon.ico
+            self.referers.append(environ.get("HTTP_REFERER"))
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [NEUTRAL_PAGE]
+
+
+class Slot:
+    """A WSGI app filled in once the test's app exists; the server has to know its port before that."""
+
+    def __init__(self):
+        self.app = None
+
+    def __call__(self, environ, start_response):
+        return self.app(environ, start_response)
+
+
+@contextmanager
+def serving(wsgi_app) -> Iterator[str]:
+    """Serve `wsgi_app` with Werkzeug on a free local port from a background thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@dataclass
+class Servers:
+    """The coordinator's site and the neutral site quick exit goes to."""
+
+    slot: Slot
+    base_url: str
+    exit_url: str
+    neutral: NeutralSite
+
+
+@pytest.fixture
+def servers() -> Iterator[Servers]:
+    """Both servers, stopped after the test whatever happened."""
+    slot, neutral = Slot(), NeutralSite()
+    with serving(neutral) as neutral_url, serving(slot) as base_url:
+        yield Servers(slot, base_url, f"{neutral_url}/weather", neutral)
+
+
+@pytest.fixture
+def app_settings(servers) -> dict[str, str]:
+    """Link URLs point at the live server; quick exit at the neutral site."""
+    return {"COORDINATOR_BASE_URL": servers.base_url, "PORTAL_EXIT_URL": servers.exit_url}
+
+
+@pytest.fixture
+def site(app, servers) -> str:
+    """The live server, now serving the test's app."""
+    servers.slot.app = app
+    return servers.base_url
+
+
+@pytest.fixture
+def case(factory) -> Case:
+    """A coordinator's referral in screening with two facilitators; the survivor reads Spanish."""
+    coordinator = factory.user(Role.coordinator)
+    pair = (factory.user(Role.facilitator), factory.user(Role.facilitator))
+    referral = factory.referral(by=coordinator, facilitators=pair, status="screening",
+                                survivor={"alias": "Paloma Secreta", "preferred_language": "es",
+                                          "contact": {"email": "paloma@example.org", "phone": "+34 600 000 001"}},
+                                responsible_party={"alias": "Señor Gris", "contact": {"email": "gris@example.org"}})
+    return Case(referral, coordinator, pair)
+
+
+@pytest.fixture
+def chromium():
+    """Headless Chromium, the machine's own (Playwright's download does not work here); closed in any case."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
+                                             timeout=60_000)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def add_circle(app, case: Case, days: int = 10) -> None:
+    """An upcoming circle session of the referral."""
+    with app.app_context():
+        now = clock.now()
+        db.session.add(ScheduledSession(referral_id=case.referral.id, kind="circle", format="in_person",
+                                        starts_at=now + timedelta(days=days),
+                                        ends_at=now + timedelta(days=days, hours=2), created_at=now))
+        db.session.commit()
+
+
+def snapshot(app) -> dict[str, list]:
+    """Every row of every table, to compare before and after."""
+    with app.extensions["db_engine"].connect() as connection:
+        return {table.name: sorted(map(repr, connection.execute(table.select()).all()))
+                for table in SQLModel.metadata.sorted_tables}
+
+
+def decisions_of(app) -> list[tuple]:
+    """Every consent decision, oldest first, as (scope, decision, method, sheet version, sheet language)."""
+    with app.app_context():
+        rows = db.session.execute(select(ConsentDecision).order_by(ConsentDecision.decided_at)).scalars()
+        return [(d.scope, d.decision, d.method, d.sheet_version, d.sheet_language) for d in rows]
+
+
+def read_and_decide(page, site: str, scope: str, action: str) -> tuple[str, str]:
+    """From the portal's home: open the scope's sheet, read it, press the button; returns the sheet shown."""
+    page.click(f'[data-action="read-sheet"][data-scope="{scope}"]')
+    page.wait_for_url(f"{site}/portal/consent/{scope}")
+    sheet = page.locator("article.sheet")
+    expect(sheet.locator("h1")).to_be_visible()
+    assert len(sheet.inner_text()) > 200  # a sheet to read, not just a title
+    shown = (page.locator('input[name="sheet_version"]').get_attribute("value"),
+             page.locator('input[name="sheet_language"]').get_attribute("value"))
+    button = page.locator(f'[data-action="{action}"][data-scope="{scope}"]')
+    button.scroll_into_view_if_needed()
+    button.click()
+    page.wait_for_url(f"{site}/portal")
+    expect(page.locator(".flash--success")).to_be_visible()
+    return shown
+
+
+def test_the_survivor_decides_withdraws_and_leaves_quickly(app, site, servers, case, chromium):
+    """Link, continue, two grants on their sheets, a withdrawal and its effects, then quick exit: history does not
+    grow, the neutral site gets no referer, and Back finds neither the portal nor the link."""
+    add_circle(app, case)
+    path = link_for(app, case)
+    token = path.removeprefix("/p/")
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.set_default_navigation_timeout(TIMEOUT_MS)
+
+        page.goto(site + path)
+        page.click('[data-action="continue"]')
+        page.wait_for_url(f"{site}/portal")
+        assert token not in page.url
+        expect(page.locator("time")).to_have_count(1)  # the circle is among the survivor's appointments
+
+        shown = [read_and_decide(page, site, scope, "consent-grant")
+                 for scope in ("participation", "contact_other_party")]
+        assert shown == [("v1", "es"), ("v1", "es")]
+        assert decisions_of(app) == [("participation", "granted", "secure_link", "v1", "es"),
+                                     ("contact_other_party", "granted", "secure_link", "v1", "es")]
+
+        # Later, she changes her mind about taking part.
+        assert read_and_decide(page, site, "participation", "consent-withdraw") == ("v1", "es")
+        expect(page.locator(".portal-note")).to_be_visible()  # only a fresh consent is offered now
+        assert decisions_of(app)[-1] == ("participation", "withdrawn", "secure_link", "v1", "es")
+        with app.app_context():
+            referral = db.session.get(Referral, case.referral.id)
+            responsible_id = referral.responsible_party.id
+            sessions = [(s.status, s.cancel_reason) for s in db.session.execute(select(ScheduledSession)).scalars()]
+            told = [(m.template, m.recipient_id, m.channel) for m in db.session.execute(
+                select(OutboxMessage).where(OutboxMessage.recipient_kind == "party")).scalars()]
+        assert sessions == [("cancelled", "consent_withdrawn")]
+        assert (referral.status, referral.status_reason) == ("closed", "consent_withdrawn")
+        assert told == [("appointment_cancelled", responsible_id, "email")]  # the only address on file
+
+        # Quick exit: off to the neutral site, in place of the portal's history entry.
+        entries = page.evaluate("history.length")
+        page.click('[data-action="quick-exit"]')
+        page.wait_for_url(servers.exit_url)
+        expect(page.locator("h1")).to_have_text("Weather today")
+        assert page.evaluate("history.length") == entries
+        assert servers.neutral.referers == [None]  # the neutral site does not learn where she came from
+        with app.app_context():
+            assert db.session.execute(select(PortalSession.ended_at)).scalar_one() is not None
+
+        # Back: the page before is fetched again (no-store) and the session is over.
+        back = page.go_back()
+        assert back is not None and back.status == 401
+        assert page.url.startswith(site) and token not in page.url
+        assert page.locator('[data-action="read-sheet"], [data-action="consent-grant"]').count() == 0
+        assert page.locator('[data-action="quick-exit"]').count() == 1
+        # Further back, all the way: no portal page, and no link to continue from either.
+        while page.go_back() is not None:
+            assert token not in page.url, "the link is still in the tab's history"
+            assert page.locator('[data-action="continue"], [data-action="read-sheet"]').count() == 0, page.url
+    finally:
+        context.close()
+
+
+def test_opening_a_link_over_http_changes_nothing(app, site, case):
+    """GET and HEAD on the real server, three times each: the interstitial, and not one row changes anywhere."""
+    url = site + link_for(app, case)
+    before = snapshot(app)
+    for _ in range(3):
+        with urllib.request.urlopen(url, timeout=30) as response:
+            assert response.status == 200 and 'data-action="continue"' in response.read().decode()
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=30) as response:
+            assert response.status == 200 and response.read() == b""
+    assert snapshot(app) == before

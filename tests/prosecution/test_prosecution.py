@@ -1,0 +1,116 @@
+"""The prosecution's view: exactly API.md's fields, only the prosecutor's own cases, every view a disclosure."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from coordinator import clock
+from coordinator.audit.models import AuditEntry
+from coordinator.consent.service import record_decision
+from coordinator.db import db
+from coordinator.referrals.models import Referral
+from coordinator.scheduling.models import ScheduledSession
+
+SECRETS = ("Confidential Alias", "Hidden Responsible", "hidden@example.org", "secret intake note", "Forced labour")
+
+
+def build(factory, app):
+    """Two referrals on one case of the prosecutor, one with a circle; another prosecutor's case."""
+    prosecutor = factory.user("prosecutor")
+    coordinator = factory.user("coordinator")
+    case = {"docket_number": "CR-2026-5150", "charges": ["Forced labour"]}
+    first = factory.referral(by=coordinator, prosecutor=prosecutor, case=case, status="preparation",
+                             survivor={"alias": "Confidential Alias", "contact": {"email": "hidden@example.org"}},
+                             responsible_party={"alias": "Hidden Responsible"}, notes="secret intake note")
+    second = factory.referral(by=coordinator, prosecutor=prosecutor, case=case, status="paused")
+    other = factory.referral(by=coordinator, prosecutor=factory.user("prosecutor"),
+                             case={"docket_number": "CR-2026-9999"})
+    with app.app_context():
+        now = clock.now()
+        db.session.add(ScheduledSession(referral_id=first.id, kind="circle", format="in_person",
+                                        starts_at=now + timedelta(days=12), ends_at=now + timedelta(days=12, hours=2),
+                                        created_at=now))
+        db.session.commit()
+    return prosecutor, coordinator, first, second, other
+
+
+def test_the_case_answer_has_exactly_the_fields_of_the_api(app, factory, api):
+    """Stage coarse (a pause shows as preparation), participation status per party, circle status and date."""
+    prosecutor, _, first, second, _ = build(factory, app)
+    response = api(prosecutor).get("/api/v1/prosecution/cases/cr-2026-5150")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {"docket_number", "referrals"} and body["docket_number"] == "CR-2026-5150"
+    by_reference = {item["reference"]: item for item in body["referrals"]}
+    assert set(by_reference) == {first.reference, second.reference}
+    for item in body["referrals"]:
+        assert set(item) == {"reference", "stage", "consent", "circle", "agreement"}
+        assert set(item["consent"]) == {"survivor", "responsible_party"}
+        assert set(item["circle"]) == {"status", "date"}
+        assert item["agreement"] is None
+    assert by_reference[first.reference]["stage"] == "preparation"
+    assert by_reference[first.reference]["consent"] == {"survivor": "granted", "responsible_party": "granted"}
+    assert by_reference[first.reference]["circle"]["status"] == "scheduled"
+    assert by_reference[first.reference]["circle"]["date"] == (clock_today(app) + timedelta(days=12)).isoformat()
+    assert by_reference[second.reference]["stage"] == "preparation"  # paused, shown as preparation
+    assert by_reference[second.reference]["circle"] == {"status": "not_scheduled", "date": None}
+    text = response.get_data(as_text=True)
+    for secret in (*SECRETS, "paused", "facilitator_stop", "Testshire"):
+        assert secret not in text
+
+
+def clock_today(app):
+    """Today by the service clock."""
+    with app.app_context():
+        return clock.now().date()
+
+
+def test_withdrawn_consent_shows_as_status_without_reason(app, factory, api):
+    """Closing is never an adverse mark: closed, with the party's status, and no reason anywhere."""
+    prosecutor, coordinator, first, _, _ = build(factory, app)
+    with app.app_context():
+        record_decision(db.session.merge(coordinator), db.session.get(Referral, first.id), party="survivor",
+                        scope="participation", decision="withdrawn", method="in_person")
+        db.session.commit()
+    body = api(prosecutor).get("/api/v1/prosecution/cases/CR-2026-5150").get_data(as_text=True)
+    assert '"stage":"closed"' in body.replace(" ", "") and '"survivor":"withdrawn"' in body.replace(" ", "")
+    assert "consent_withdrawn" not in body and "cancelled" in body  # the circle was cancelled with the withdrawal
+
+
+def test_only_the_assigned_prosecutor_sees_the_case(app, factory, api):
+    """Another prosecutor's case is 404, like an unknown one; other roles are refused outright."""
+    prosecutor, coordinator, *_ = build(factory, app)
+    client = api(prosecutor)
+    assert client.get("/api/v1/prosecution/cases/CR-2026-9999").status_code == 404
+    assert client.get("/api/v1/prosecution/cases/NO-SUCH-CASE").status_code == 404
+    assert api(coordinator).get("/api/v1/prosecution/cases/CR-2026-5150").status_code == 403
+    assert api(factory.user("facilitator")).get("/api/v1/prosecution/cases/CR-2026-5150").status_code == 403
+
+
+def test_every_view_is_audited_as_a_disclosure(app, factory, api, browser):
+    """One entry per referral shown, by API and by page."""
+    prosecutor, *_ = build(factory, app)
+    api(prosecutor).get("/api/v1/prosecution/cases/CR-2026-5150")
+    page = browser(prosecutor).get("/prosecution/cases/CR-2026-5150")
+    assert page.status_code == 200
+    with app.app_context():
+        disclosures = db.session.execute(
+            select(AuditEntry).where(AuditEntry.action == "prosecution.disclose")).scalars().all()
+    assert len(disclosures) == 4 and {entry.actor_id for entry in disclosures} == {str(prosecutor.id)}
+
+
+def test_the_prosecutor_pages_show_status_and_nothing_else(app, factory, browser):
+    """The case list and the case page carry references, stages and statuses, none of the confidential data."""
+    prosecutor, _, first, *_ = build(factory, app)
+    staff = browser(prosecutor)
+    listing = staff.get("/prosecution").get_data(as_text=True)
+    assert "CR-2026-5150" in listing and "CR-2026-9999" not in listing
+    case = staff.get("/prosecution/cases/CR-2026-5150").get_data(as_text=True)
+    assert first.reference in case and "Agreed" in case and "Circle scheduled" in case
+    for body in (listing, case):
+        for secret in SECRETS:
+            assert secret not in body
+    assert staff.get("/prosecution/cases/CR-2026-9999").status_code == 404
+    assert browser(factory.user("coordinator")).get("/prosecution").status_code == 403
