@@ -15,7 +15,6 @@ import logging
 import os
 import socket
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -23,11 +22,10 @@ from pathlib import Path
 
 os.environ.setdefault("COORDINATOR_ENV", "testing")
 
-import psycopg
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
+from bench.scratch import scratch_database
 from config import TestConfig, generate_encryption_key
 from coordinator import create_app
 from coordinator.accounts.models import SYSTEM, Role
@@ -39,7 +37,6 @@ from coordinator.notifications.models import Channel, DeliveryStatus, OutboxMess
 from coordinator.notifications.service import queue_message
 
 BUDGET_SECONDS = 20.0
-POSTGRES_URL = os.environ.get("COORDINATOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 LANGUAGES = ("en", "es", "fr")
 QUIET_LOGGERS = ("mail.log", "alembic")  # the SMTP server logs every command it receives: that is not ours to time
 
@@ -103,42 +100,31 @@ def dispatch_until_empty(app) -> DispatchReport:
 
 def run(backend: str, messages: int, staff: int) -> dict:
     """Build one backend's database, queue the emails and time their dispatch."""
-    scratch = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='ck-bench-')}/bench.db"
-    else:
-        scratch = f"ck_bench_{uuid.uuid4().hex[:10]}"
-        admin_url = make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{scratch}"')
-        url = make_url(POSTGRES_URL).set(database=scratch).render_as_string(hide_password=False)
     handler = CountingHandler()
     port = free_port()
     smtp = Controller(handler, hostname="127.0.0.1", port=port)
     smtp.start()
-    app = None
     try:
-        app = create_app(TestConfig({"DATABASE_URL": url, "COORDINATOR_ENCRYPTION_KEYS": generate_encryption_key(),
-                                     "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(port),
-                                     "COORDINATOR_BASE_URL": "https://circles.example.org"}))
-        with app.app_context():
-            upgrade_database()
-        started = time.perf_counter()
-        build(app, messages, staff)
-        print(f"[{backend}] queued {messages:,} emails to {staff} staff in {time.perf_counter() - started:.1f} s",
-              flush=True)
-
-        started = time.perf_counter()
-        report = dispatch_until_empty(app)
-        elapsed = time.perf_counter() - started
-        left = outbox_left(app)
+        with scratch_database(backend) as database_url:
+            app = create_app(TestConfig({
+                "DATABASE_URL": database_url, "COORDINATOR_ENCRYPTION_KEYS": generate_encryption_key(),
+                "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(port), "COORDINATOR_BASE_URL": "https://circles.example.org",
+            }))
+            try:
+                with app.app_context():
+                    upgrade_database()
+                started = time.perf_counter()
+                build(app, messages, staff)
+                print(f"[{backend}] queued {messages:,} emails to {staff} staff in "
+                      f"{time.perf_counter() - started:.1f} s", flush=True)
+                started = time.perf_counter()
+                report = dispatch_until_empty(app)
+                elapsed = time.perf_counter() - started
+                left = outbox_left(app)
+            finally:
+                app.extensions["db_engine"].dispose()
     finally:
         smtp.stop()
-        if app is not None:
-            app.extensions["db_engine"].dispose()
-        if scratch:
-            with psycopg.connect(admin_url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
     result = {"backend": backend, "messages": messages, "seconds": round(elapsed, 3),
               "per_second": round(messages / elapsed, 1), "sent": report.sent, "retrying": report.retrying,
               "parked": report.parked, "left_in_outbox": left, "smtp_received": handler.received,

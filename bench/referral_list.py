@@ -15,7 +15,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -23,10 +22,9 @@ from pathlib import Path
 
 os.environ.setdefault("COORDINATOR_ENV", "testing")
 
-import psycopg
 from sqlalchemy import insert
-from sqlalchemy.engine import make_url
 
+from bench.scratch import scratch_database
 from config import TestConfig, generate_encryption_key
 from coordinator import create_app
 from coordinator.accounts.service import issue_token, password_hasher
@@ -37,7 +35,6 @@ from coordinator.db import db
 from coordinator.referrals.models import CriminalCase, Party, Referral, ReferralStatus
 
 BUDGET_MS = 50.0
-POSTGRES_URL = os.environ.get("COORDINATOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "benchmark passphrase"
 STATUSES = [status.value for status in ReferralStatus]
 
@@ -141,44 +138,31 @@ def time_requests(call, requests: int) -> dict:
 
 def run(backend: str, referrals: int, requests: int) -> list[dict]:
     """Build one backend's database and time the list page and the list endpoint for three roles."""
-    scratch = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='ck-bench-')}/bench.db"
-    else:
-        scratch = f"ck_bench_{uuid.uuid4().hex[:10]}"
-        admin_url = make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{scratch}"')
-        url = make_url(POSTGRES_URL).set(database=scratch).render_as_string(hide_password=False)
     key = generate_encryption_key()
     results = []
-    app = None
-    try:
+    with scratch_database(backend) as database_url:
         started = time.perf_counter()
         # Build in a separate process, so the one measured starts like a fresh worker.
         with multiprocessing.get_context("spawn").Pool(1) as pool:
-            people = pool.apply(build_database, (url, key, referrals))
+            people = pool.apply(build_database, (database_url, key, referrals))
         print(f"[{backend}] built {referrals:,} referrals in {time.perf_counter() - started:.1f} s", flush=True)
-        app = create_app(TestConfig({"DATABASE_URL": url, "COORDINATOR_ENCRYPTION_KEYS": key}))
-        for role in ("coordinator", "facilitator", "prosecutor"):
-            browser = sign_in(app, people["emails"][role])
-            headers = {"Authorization": f"Bearer {people['tokens'][role]}"}
-            api = app.test_client()
-            for name, client, url, extra in (
-                ("page /referrals", browser, "/referrals", {}),
-                ("page /referrals?status=preparation", browser, "/referrals?status=preparation", {}),
-                ("api GET /api/v1/referrals", api, "/api/v1/referrals", {"headers": headers}),
-            ):
-                figures = time_requests(functools.partial(client.get, url, **extra), requests)
-                results.append({"backend": backend, "role": role, "request": name, **figures})
-                print(f"[{backend}] {role:<12} {name:<38} median {figures['median_ms']:7.2f} ms   "
-                      f"p95 {figures['p95_ms']:7.2f} ms", flush=True)
-    finally:
-        if app is not None:
+        app = create_app(TestConfig({"DATABASE_URL": database_url, "COORDINATOR_ENCRYPTION_KEYS": key}))
+        try:
+            for role in ("coordinator", "facilitator", "prosecutor"):
+                browser = sign_in(app, people["emails"][role])
+                headers = {"Authorization": f"Bearer {people['tokens'][role]}"}
+                api = app.test_client()
+                for name, client, path, extra in (
+                    ("page /referrals", browser, "/referrals", {}),
+                    ("page /referrals?status=preparation", browser, "/referrals?status=preparation", {}),
+                    ("api GET /api/v1/referrals", api, "/api/v1/referrals", {"headers": headers}),
+                ):
+                    figures = time_requests(functools.partial(client.get, path, **extra), requests)
+                    results.append({"backend": backend, "role": role, "request": name, **figures})
+                    print(f"[{backend}] {role:<12} {name:<38} median {figures['median_ms']:7.2f} ms   "
+                          f"p95 {figures['p95_ms']:7.2f} ms", flush=True)
+        finally:
             app.extensions["db_engine"].dispose()
-        if scratch:
-            with psycopg.connect(admin_url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
     return results
 
 

@@ -4,10 +4,8 @@ off, then the quick exit. Also, over real HTTP without a browser: opening a link
 
 from __future__ import annotations
 
-import threading
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,7 +13,6 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import select
 from sqlmodel import SQLModel
-from werkzeug.serving import make_server
 
 from coordinator import clock
 from coordinator.accounts.models import Role
@@ -25,6 +22,7 @@ from coordinator.notifications.models import OutboxMessage
 from coordinator.portal.models import PortalSession
 from coordinator.referrals.models import Referral
 from coordinator.scheduling.models import ScheduledSession
+from tests.live_server import serving
 from tests.portal.helpers import Case, link_for
 
 CHROMIUM = "/usr/bin/chromium"
@@ -56,20 +54,6 @@ class Slot:
 
     def __call__(self, environ, start_response):
         return self.app(environ, start_response)
-
-
-@contextmanager
-def serving(wsgi_app) -> Iterator[str]:
-    """Serve `wsgi_app` with Werkzeug on a free local port from a background thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
+import redis
 from sqlalchemy import select, text
 from sqlmodel import SQLModel
 
@@ -15,6 +16,7 @@ from coordinator.db import db
 from coordinator.notifications.dispatch import dispatch_outbox
 from coordinator.notifications.models import OutboxMessage, StaffNotice
 from coordinator.portal.models import PortalSession, SecureLink
+from tests.conftest import make_app
 from tests.portal.helpers import decide, link_for
 
 
@@ -217,3 +219,19 @@ def test_a_queued_link_does_not_reach_the_responsible_party_once_contact_is_with
         message = db.session.execute(
             select(OutboxMessage).where(OutboxMessage.template == "party_update")).scalar_one()
         assert (message.status, message.last_error, message.sent_at) == ("parked", "contact_not_allowed", None)
+
+
+def test_with_redis_the_link_limit_is_counted_in_redis(database_url):
+    """REDIS_URL moves the rate-limit counters to Redis, where every gunicorn worker counts together."""
+    store = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    store.flushdb()
+    app = make_app(database_url, REDIS_URL="redis://127.0.0.1:6379/15")
+    try:
+        assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/15"
+        client = app.test_client()
+        statuses = [client.get("/p/" + f"{n:043d}").status_code for n in range(32)]
+        assert statuses[:30] == [404] * 30 and statuses[30:] == [429, 429]
+        assert any(b"LIMITER" in key.upper() or b"p/" in key for key in store.keys("*"))
+    finally:
+        store.flushdb()
+        app.extensions["db_engine"].dispose()

@@ -11,7 +11,6 @@ import re
 import signal
 import socket
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -20,9 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
-from werkzeug.serving import make_server
 
 from coordinator.db import db
+from tests.live_server import serving
 from tests.portal.helpers import CSRF, link_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,20 +58,6 @@ class Visitor:
         assert self.request("POST", path, b"")[0] == 400  # no CSRF token: refused, and logged all the same
 
 
-@contextmanager
-def development_server(app) -> Iterator[str]:
-    """The app on Werkzeug's development server, in a background thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="dev-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
 def leaks(record: logging.LogRecord, secrets: list[str]) -> bool:
     """Whether a record carries a secret in its message or in any of its raw arguments."""
     args = record.args.values() if isinstance(record.args, dict) else (record.args or ())
@@ -85,7 +70,7 @@ def test_the_development_server_logs_link_requests_without_the_token(app, case, 
     path = link_for(app, case)
     secrets = [path.removeprefix("/p/"), UNKNOWN_TOKEN]
     caplog.set_level(logging.INFO)
-    with development_server(app) as base_url:
+    with serving(app) as base_url:
         visitor = Visitor(base_url)
         visitor.walk_through_link(path)
         assert visitor.request("GET", UNKNOWN)[0] == 404
@@ -107,7 +92,7 @@ def test_a_request_that_fails_after_its_view_logs_no_token(app, case, caplog, mo
 
     monkeypatch.setattr(db.session, "commit", commit_fails)
     caplog.set_level(logging.INFO)
-    with development_server(app) as base_url:
+    with serving(app) as base_url:
         assert Visitor(base_url).request("GET", path)[0] == 500
     assert any(record.getMessage() == "Exception on /p/[redacted] [GET]" for record in caplog.records)
     assert [record.getMessage() for record in caplog.records if leaks(record, [path.removeprefix("/p/")])] == []
