@@ -13,7 +13,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 ENVIRONMENTS = ("production", "development", "testing")
-TUNABLE_NUMBERS = ("CONSENT_VALID_DAYS", "LINK_VALID_DAYS", "PORTAL_SESSION_MINUTES", "OUTBOX_DISPATCH_SECONDS",
+TUNABLE_NUMBERS = ("CONSENT_VALID_DAYS", "ASSESSMENT_VALID_DAYS", "LINK_VALID_DAYS", "PORTAL_SESSION_MINUTES", "OUTBOX_DISPATCH_SECONDS",
                    "OUTBOX_BATCH_SIZE", "OUTBOX_MAX_ATTEMPTS", "OUTBOX_RETRY_BASE_SECONDS", "OUTBOX_CLAIM_LEASE_SECONDS",
                    "SCHEDULER_LOCK_LEASE_SECONDS", "SCHEDULER_POLL_SECONDS", "SESSION_SWEEP_SECONDS")
 
@@ -109,6 +109,7 @@ class Config:
 
     # Consent and the parties' portal (DESIGN.md sections 1 and 5).
     CONSENT_VALID_DAYS = 90
+    ASSESSMENT_VALID_DAYS = 30
     LINK_VALID_DAYS = 7
     PORTAL_SESSION_MINUTES = 30
     LINK_RATE_LIMIT = "30 per minute; 300 per day"  # per client address, on /p/<token>

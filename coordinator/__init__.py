@@ -30,6 +30,8 @@ from coordinator.portal import views as portal_views
 from coordinator.prosecution import api as prosecution_api
 from coordinator.prosecution import views as prosecution_views
 from coordinator.referrals import api as referral_api
+from coordinator.safety import api as safety_api
+from coordinator.safety import views as safety_views
 from coordinator.referrals import views as referral_views
 from coordinator.security import register_security_headers
 from coordinator.templating import register_template_helpers
@@ -89,12 +91,13 @@ def register_blueprints(app: OpenAPI) -> None:
     app.register_blueprint(account_views.admin)
     app.register_blueprint(referral_views.bp)
     app.register_blueprint(consent_views.bp)
+    app.register_blueprint(safety_views.bp)
     app.register_blueprint(link_views.bp)
     app.register_blueprint(notification_views.bp)
     app.register_blueprint(prosecution_views.bp)
     app.register_blueprint(portal_views.bp)
     app.register_blueprint(public)
-    for api in (referral_api, consent_api, link_api, prosecution_api):
+    for api in (referral_api, consent_api, link_api, safety_api, prosecution_api):
         app.register_api(api.bp)
 
 

@@ -13,14 +13,26 @@ from coordinator.consent.models import Method, Scope
 from coordinator.consent.service import record_decision
 from coordinator.db import db
 from coordinator.portal.service import issue_link
-from coordinator.referrals.models import CloseReason, PauseReason, ReferralStatus
+from coordinator.referrals.models import AcknowledgementBasis, CloseReason, PauseReason, ReferralStatus
 from coordinator.referrals.schemas import ReferralIn
-from coordinator.referrals.service import assign_facilitators, create_referral
+from coordinator.referrals.service import assign_facilitators, create_referral, record_acknowledgement
+from coordinator.safety.service import record_assessment
+from coordinator.scheduling.models import SessionKind, TrainingKind
+from coordinator.scheduling.service import record_held_session, set_facilitator_profile
 from coordinator.referrals.workflow import transition
 
 DEMO_PASSWORD = "circlekeeper-demo"
 DOMAIN = "circlekeeper.example"
 S = ReferralStatus
+
+# Languages each facilitator works in (all hold valid trafficking-specialist training in the demo).
+FACILITATOR_LANGUAGES = {"facilitator": ["en", "de"], "amaia": ["es", "en", "eu"], "chidi": ["en", "yo"],
+                         "lucie": ["fr", "en"]}
+# A plausible, moderate first assessment for the referrals that reach a circle.
+DEMO_ANSWERS = {"violence_history": "past_others", "ongoing_contact": "none", "survivor_fear": "somewhat",
+                "coercive_control": "some", "leverage": "past", "denial": "minimises", "support_network": "some",
+                "mental_health_crisis": "no", "substance_misuse": "no", "weapons": "no", "retaliation": "none",
+                "protective_orders": "none"}
 
 STAFF = [
     ("admin", Role.admin, "Noor Haddad", "en"),
@@ -71,6 +83,15 @@ REFERRALS = [
 AUTOMATIC = {S.circle_scheduled, S.circle_held, S.monitoring, S.completed}
 
 
+def prepare_for_circle(actor, referral, days_ago: int) -> None:
+    """The demo's preparation: an acknowledgement, both preparation meetings held, a moderate assessment."""
+    record_acknowledgement(actor, referral, AcknowledgementBasis.plea, "Guilty plea entered at the plea hearing")
+    for offset, kind in ((days_ago // 2, SessionKind.pre_conference_survivor),
+                         (days_ago // 3, SessionKind.pre_conference_responsible)):
+        record_held_session(actor, referral, kind, "in_person", clock.now() - timedelta(days=offset))
+    record_assessment(actor, referral, DEMO_ANSWERS, "Fictional demo assessment.")
+
+
 def email_of(login: str) -> str:
     """The demo address of a login name."""
     return f"{login}@{DOMAIN}"
@@ -97,6 +118,10 @@ def seed(if_empty: bool = False) -> str | None:
             user, _ = create_user(SYSTEM, email=email_of(login), role=role, name=name, password=DEMO_PASSWORD,
                                   language=language)
         staff[login] = user
+        if login in FACILITATOR_LANGUAGES:
+            set_facilitator_profile(SYSTEM, user, FACILITATOR_LANGUAGES[login],
+                                    {TrainingKind.trafficking_specialist: clock.now().date() + timedelta(days=300),
+                                     TrainingKind.trauma_informed: clock.now().date() + timedelta(days=500)})
     coordinator = staff["coordinator"]
     now = clock.now()
     portal_link = None
@@ -125,6 +150,8 @@ def seed(if_empty: bool = False) -> str | None:
                                      ("responsible_party", Scope.participation)):
                     record_decision(coordinator, referral, party=party, scope=scope, decision="granted",
                                     method=Method.in_person)
+            if target == S.ready:
+                prepare_for_circle(coordinator, referral, days_ago=days)
             if target in AUTOMATIC:
                 transition(SYSTEM, referral, target, automatic=True)
             else:

@@ -21,6 +21,7 @@ from coordinator.audit.service import record, verify_chain
 from coordinator.db import db, unit_of_work
 from coordinator.notifications.dispatch import dispatch_outbox, worker_name
 from coordinator.notifications.service import coordinators, notify_staff
+from coordinator.safety.service import alert_unready_circles
 from coordinator.scheduler import JobRun
 
 JOB_RUNS_KEPT = timedelta(days=14)
@@ -86,6 +87,13 @@ def check_audit_chain() -> str:
     return f"intact, {report.checked} entries" if report.intact else f"BROKEN at entry {report.bad_seq}"
 
 
+def recheck_circles() -> str:
+    """Re-check the readiness gate for booked circles and alert their facilitators (DESIGN.md section 3)."""
+    with unit_of_work():
+        checked, failed = alert_unready_circles()
+    return f"{checked} booked circles checked, {failed} no longer ready"
+
+
 def maintain_database() -> str:
     """Refresh the query planner's statistics (SQLite; PostgreSQL's autovacuum does it) and prune old job runs."""
     with unit_of_work():
@@ -103,6 +111,8 @@ JOBS: list[Job] = [
         every=lambda config: config["SESSION_SWEEP_SECONDS"], misfire_grace_seconds=120),
     Job("verify_audit_chain", "Verify the audit chain and alert coordinators if it is broken", check_audit_chain,
         daily_at=(3, 0), misfire_grace_seconds=6 * 3600),
+    Job("recheck_circles", "Re-check the readiness of booked circles and alert their facilitators",
+        recheck_circles, daily_at=(6, 0), misfire_grace_seconds=6 * 3600),
     Job("maintain_database", "Refresh planner statistics and prune old job runs", maintain_database,
         daily_at=(3, 30), misfire_grace_seconds=6 * 3600),
 ]

@@ -6,11 +6,27 @@ from coordinator.clock import ServiceClock
 from coordinator.consent.models import ConsentDecision
 from coordinator.notifications.models import OutboxMessage, StaffNotice
 from coordinator.portal.models import PortalSession, SecureLink
-from coordinator.referrals.models import CriminalCase, Party, ReferenceCounter, Referral, StatusChange
+from coordinator.referrals.models import (
+    Acknowledgement,
+    CriminalCase,
+    Party,
+    ReferenceCounter,
+    Referral,
+    StatusChange,
+)
+from coordinator.safety.models import MitigationPlan, ProtectiveOrder, RiskAssessment, SafetyIncident
 from coordinator.scheduler import JobRun, SchedulerLease
-from coordinator.scheduling.models import ScheduledSession
+from coordinator.scheduling.models import FacilitatorProfile, ScheduledSession, Training, Venue
 
 __all__ = [
+    "Acknowledgement",
+    "FacilitatorProfile",
+    "MitigationPlan",
+    "ProtectiveOrder",
+    "RiskAssessment",
+    "SafetyIncident",
+    "Training",
+    "Venue",
     "ApiToken",
     "AuditEntry",
     "AuditHead",

@@ -13,11 +13,13 @@ from coordinator.audit.models import ACTION_LABELS
 from coordinator.consent.models import METHOD_LABELS, SCOPE_LABELS
 from coordinator.consent.models import STATUS_LABELS as CONSENT_STATUS_LABELS
 from coordinator.portal.models import CHANNEL_LABELS
-from coordinator.scheduling.models import CIRCLE_STATUS_LABELS, KIND_LABELS, PORTAL_KIND_LABELS, SESSION_STATUS_LABELS
+from coordinator.safety.models import INCIDENT_LABELS, LEVEL_LABELS, MEASURE_LABELS
+from coordinator.scheduling.models import CIRCLE_STATUS_LABELS, FORMAT_LABELS, KIND_LABELS, PORTAL_KIND_LABELS, SESSION_STATUS_LABELS
 from coordinator.i18n import LANGUAGE_NAMES, language_label
 from coordinator.notifications.models import DELIVERY_LABELS
 from coordinator.notifications.service import unread_count
 from coordinator.referrals.models import (
+    BASIS_LABELS,
     PARTY_LABELS,
     PROSECUTION_STAGE,
     PROSECUTION_STAGE_LABELS,
@@ -59,6 +61,11 @@ def register_template_helpers(app: Flask) -> None:
         SESSION_KIND_LABELS=KIND_LABELS,
         SESSION_STATUS_LABELS=SESSION_STATUS_LABELS,
         CIRCLE_STATUS_LABELS=CIRCLE_STATUS_LABELS,
+        RISK_LEVEL_LABELS=LEVEL_LABELS,
+        MEASURE_LABELS=MEASURE_LABELS,
+        INCIDENT_LABELS=INCIDENT_LABELS,
+        BASIS_LABELS=BASIS_LABELS,
+        FORMAT_LABELS=FORMAT_LABELS,
         SESSION_KIND_PORTAL_LABELS=PORTAL_KIND_LABELS,
         DELIVERY_LABELS=DELIVERY_LABELS,
         LANGUAGE_NAMES=LANGUAGE_NAMES,

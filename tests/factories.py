@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import timedelta
 
+from coordinator import clock
 from coordinator.accounts import service as accounts
 from coordinator.accounts.models import SYSTEM, Role
 from coordinator.db import db
@@ -12,6 +14,10 @@ from coordinator.referrals import service as referrals
 from coordinator.consent.service import record_decision
 from coordinator.referrals import workflow
 from coordinator.referrals.schemas import ReferralIn
+from coordinator.referrals.service import record_acknowledgement
+from coordinator.safety.instrument import current_instrument
+from coordinator.safety.service import record_assessment
+from coordinator.scheduling.service import record_held_session, set_facilitator_profile
 
 PASSWORD = "correct horse battery"
 _numbers = itertools.count(1)
@@ -52,6 +58,9 @@ class Factory:
             user, _ = accounts.create_user(SYSTEM, email=email or f"{role}{number}@staff.example", role=role,
                                            name=name or f"{str(role).title()} {number}", password=password,
                                            language=language)
+            if role == Role.facilitator:  # on the roster, trained, speaking the test parties' languages
+                set_facilitator_profile(SYSTEM, user, ["en", "es", "fr"],
+                                        {"trafficking_specialist": clock.now().date() + timedelta(days=365)})
             db.session.commit()
             return user
 
@@ -77,6 +86,8 @@ class Factory:
                 target, reason = step
                 if target == "preparation":
                     grant_consents(actor, referral)
+                if target == "ready":
+                    prepare_for_circle(actor, referral)
                 automatic = target in ("circle_scheduled", "circle_held", "monitoring", "completed")
                 workflow.transition(SYSTEM if automatic else actor, referral, target, reason=reason,
                                     automatic=automatic)
@@ -90,6 +101,18 @@ def grant_consents(actor, referral, scopes=("participation", "contact_other_part
                          ("responsible_party", "participation")):
         if scope in scopes or party == "responsible_party":
             record_decision(actor, referral, party=party, scope=scope, decision="granted", method="in_person")
+
+
+def prepare_for_circle(actor, referral) -> None:
+    """What the readiness gate asks before a circle: acknowledgement, both preparation meetings, an assessment."""
+    record_acknowledgement(actor, referral, "plea", "Plea hearing, 2 March")
+    yesterday = clock.now() - timedelta(days=1)
+    for kind in ("pre_conference_survivor", "pre_conference_responsible"):
+        record_held_session(actor, referral, kind, "in_person", yesterday)
+    record_assessment(actor, referral, LOW_RISK, "Fictional test assessment.")
+
+
+LOW_RISK = {item.code: item.answers[0].code for item in current_instrument().items}
 
 
 PATH = ["screening", "preparation", "ready", "circle_scheduled", "circle_held", "monitoring", "completed"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import date
 import re
 import uuid
 from collections.abc import Iterator
@@ -18,8 +19,11 @@ from coordinator.notifications.models import Channel
 from coordinator.notifications.service import queue_message
 from coordinator.referrals import workflow
 from coordinator.referrals.models import Party, PartyRole, Referral
+from coordinator.referrals.service import record_acknowledgement
+from coordinator.safety.service import propose_mitigation, record_assessment, record_protective_order, report_incident
+from coordinator.scheduling.models import Venue
 from tests.conftest import make_app
-from tests.factories import Factory
+from tests.factories import LOW_RISK, Factory
 
 BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 BASE64URL_KEY = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -120,7 +124,9 @@ def survivor_ids(app, *referrals) -> list[uuid.UUID]:
 def make_sensitive_data(app, factory: Factory) -> list[str]:
     """Users, a referral with notes and a status note, all holding marker strings; returns the plaintexts."""
     markers = {name: marker(name) for name in ("survivoralias", "responsiblealias", "coordname", "facilname",
-                                               "intakenotes", "statusnote", "securelink")}
+                                               "intakenotes", "statusnote", "securelink", "risksummary",
+                                               "mitigationnotes", "courtreference", "incidentnote",
+                                               "acknowledgement", "venueaddress")}
     survivor_email, responsible_email = f"{marker('svmail')}@example.org", f"{marker('rpmail')}@example.org"
     survivor_phone, responsible_phone = "+44 7911 482 957", "+34 633 918 274"
     markers["securelink"] = f"https://circles.example.org/l/{markers['securelink']}"
@@ -138,6 +144,15 @@ def make_sensitive_data(app, factory: Factory) -> list[str]:
         workflow.transition(db.session.merge(coordinator), stored, "screening", note=markers["statusnote"])
         queue_message(Channel.sms, "referral_received", recipient_kind="party", recipient_id=stored.survivor.id,
                       key="crypto-test", link=markers["securelink"])
+        actor = db.session.merge(coordinator)
+        assessment = record_assessment(actor, stored, LOW_RISK, markers["risksummary"])
+        propose_mitigation(actor, assessment, ["security_on_site"], markers["mitigationnotes"])
+        record_protective_order(actor, stored, markers["courtreference"], True, date(2027, 1, 31))
+        record_acknowledgement(actor, stored, "plea", markers["acknowledgement"])
+        report_incident(actor, stored, "threat", markers["incidentnote"])
+        venue = Venue(name="Test venue")
+        venue.address = markers["venueaddress"]
+        db.session.add(venue)
         db.session.commit()
     return [*markers.values(), survivor_email, responsible_email, survivor_phone, responsible_phone]
 

@@ -74,6 +74,12 @@ MESSAGES: dict[str, MessageKind] = {
             path=_referral_page,
         ),
         MessageKind(
+            code="circle_not_ready",
+            subject=_l("A booked circle is no longer ready"),
+            notice=_l("The circle of referral %(reference)s no longer meets every readiness condition."),
+            path=lambda params: f"/referrals/{params['referral_id']}/safety",
+        ),
+        MessageKind(
             code="audit_chain_broken",
             subject=_l("The audit log check found a problem"),
             notice=_l("The daily audit log check failed at entry %(seq)s. Ask your administrator to investigate."),

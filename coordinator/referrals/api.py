@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import RootModel
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, Field, RootModel
 
 from coordinator.accounts.models import Role
 from coordinator.api import api_actor, api_blueprint
 from coordinator.referrals import service, workflow
-from coordinator.referrals.models import PROSECUTION_STAGE, Party, Referral
+from coordinator.referrals.models import PROSECUTION_STAGE, AcknowledgementBasis, Party, Referral
 from coordinator.referrals.schemas import (
     CaseOut,
     ContactOut,
@@ -21,6 +24,7 @@ from coordinator.referrals.schemas import (
     ReferralOut,
     ReferralPath,
     ReferralSummary,
+    Strict,
     TransitionIn,
 )
 
@@ -118,3 +122,28 @@ def assign_facilitators(path: ReferralPath, body: FacilitatorsIn):
     referral = service.load_referral(actor, path.referral_id)
     service.assign_facilitators(actor, referral, body.lead, body.co)
     return referral_json(referral, actor)
+
+
+class AcknowledgementIn(Strict):
+    """`POST /api/v1/referrals/{id}/acknowledgement`: where the facts were acknowledged, as a reference."""
+
+    basis: AcknowledgementBasis
+    reference: str = Field(min_length=1, max_length=200, description="e.g. a plea hearing's date; never the content")
+
+
+class AcknowledgementOut(BaseModel):
+    """A recorded acknowledgement (the reference stays encrypted and is not echoed)."""
+
+    id: uuid.UUID
+    basis: AcknowledgementBasis
+    recorded_at: datetime
+
+
+@bp.post("/referrals/<referral_id>/acknowledgement", responses={"201": AcknowledgementOut})
+def acknowledge(path: ReferralPath, body: AcknowledgementIn):
+    """Record the responsible party's acknowledgement of the basic facts."""
+    actor = api_actor()
+    referral = service.load_referral(actor, path.referral_id)
+    acknowledgement = service.record_acknowledgement(actor, referral, body.basis, body.reference)
+    return AcknowledgementOut(id=acknowledgement.id, basis=acknowledgement.basis,
+                              recorded_at=acknowledgement.recorded_at).model_dump(mode="json"), 201

@@ -1,57 +1,43 @@
-"""Pure checks on a referral: may it move on? Each returns every unmet condition as {code, message}."""
+"""What stands in the way of a referral's next status (DESIGN.md rules 1, 3 and 4): pure checks over its facts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask_babel import gettext as _
 
+from coordinator import clock
 from coordinator.consent import gates as consent
 from coordinator.consent.queries import Overview
+from coordinator.gates import Unmet
 from coordinator.referrals.models import Referral, ReferralStatus
+from coordinator.safety.readiness import gather_facts, last_incident_at, latest_assessment, readiness
 
 SURVIVOR, RESPONSIBLE = consent.SURVIVOR, consent.RESPONSIBLE
 
 
-@dataclass(frozen=True)
-class Unmet:
-    """One condition that is not met, with its fixed code and a message in the reader's language."""
-
-    code: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        """The API shape of DESIGN.md section 3."""
-        return {"code": self.code, "message": self.message}
+def _survivor_participates(overview: Overview) -> list[Unmet]:
+    if consent.participates(overview, SURVIVOR):
+        return []
+    return [Unmet("consent_survivor_participation", _("The survivor has not agreed to take part."))]
 
 
-def _consents(overview: Overview, *, contact: bool, responsible: bool) -> list[Unmet]:
-    unmet = []
-    if not consent.participates(overview, SURVIVOR):
-        unmet.append(Unmet("consent_survivor_participation", _("The survivor has not agreed to take part.")))
-    if contact and not consent.contact_allowed(overview):
-        unmet.append(Unmet("consent_survivor_contact_other_party",
-                           _("The survivor has not agreed to contact with the other person.")))
-    if responsible and not consent.participates(overview, RESPONSIBLE):
-        unmet.append(Unmet("consent_responsible_participation",
-                           _("The responsible party has not agreed to take part.")))
-    return unmet
+def _nobody_withdrew(overview: Overview) -> list[Unmet]:
+    if not consent.withdrew_participation(overview, RESPONSIBLE):
+        return []
+    return [Unmet("consent_responsible_participation", _("The responsible party has not agreed to take part."))]
 
 
 def transition_blockers(referral: Referral, target: str, overview: Overview) -> list[Unmet]:
-    """What stands in the way of moving to `target` (DESIGN.md rules 1 and 3); the safety issue extends `ready`."""
+    """The unmet conditions for moving to `target`; an empty list means the move may happen."""
+    if referral.status == ReferralStatus.paused and target != ReferralStatus.closed:
+        incident = last_incident_at(referral)
+        assessment = latest_assessment(referral)
+        if incident is not None and (assessment is None or assessment.assessed_at <= incident):
+            return [Unmet("risk_assessment_missing",
+                          _("A new risk assessment, made after the latest safety incident, is needed to resume."))]
     if target == ReferralStatus.preparation:
-        return _consents(overview, contact=False, responsible=False)  # nothing past screening without consent
+        return _survivor_participates(overview)  # nothing past screening without the survivor's consent
     if target == ReferralStatus.ready:
-        unmet = _consents(overview, contact=True, responsible=True)
-        if referral.lead_facilitator_id is None or referral.co_facilitator_id is None:
-            unmet.append(Unmet("facilitators_missing",
-                               _("A lead facilitator and a co-facilitator must be assigned.")))
-        return unmet
+        return readiness(gather_facts(referral), None, clock.now().date())  # `ready` is the gate, met
     if target == ReferralStatus.screening and referral.status == ReferralStatus.closed:
-        unmet = _consents(overview, contact=False, responsible=False)
-        if consent.withdrew_participation(overview, RESPONSIBLE):
-            unmet.append(Unmet("consent_responsible_participation",
-                               _("The responsible party has not agreed to take part.")))
-        return unmet
+        return _survivor_participates(overview) + _nobody_withdrew(overview)  # reopening needs a fresh grant
     return []

@@ -267,6 +267,36 @@ class StatusChange(SQLModel, table=True):
     note = sealed("note_enc")
 
 
+class AcknowledgementBasis(StrEnum):
+    """Where the responsible party acknowledged the basic facts."""
+
+    plea = "plea"
+    agreed_facts = "agreed_facts"
+    statement_to_facilitator = "statement_to_facilitator"
+
+
+BASIS_LABELS = {
+    AcknowledgementBasis.plea: _l("A guilty plea"),
+    AcknowledgementBasis.agreed_facts: _l("Agreed facts"),
+    AcknowledgementBasis.statement_to_facilitator: _l("A statement to a facilitator"),
+}
+
+
+class Acknowledgement(SQLModel, table=True):
+    """The responsible party's acknowledgement of the basic facts, kept as a reference, never its content."""
+
+    __tablename__ = "acknowledgements"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    referral_id: uuid.UUID = Field(foreign_key="referrals.id", index=True)
+    basis: str = Field(sa_type=String(32))
+    reference_enc: str | None = Field(default=None, sa_type=String(1024), nullable=False)
+    recorded_by_id: uuid.UUID = Field(foreign_key="users.id")
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+
+    reference = sealed("reference_enc")
+
+
 class ReferenceCounter(SQLModel, table=True):
     """The last human reference number handed out in a year (RJ-2026-0042)."""
 

@@ -18,6 +18,8 @@ from coordinator.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from coordinator.notifications.service import coordinators, notify_staff
 from coordinator.pagination import Page, paginate
 from coordinator.referrals.models import (
+    Acknowledgement,
+    AcknowledgementBasis,
     CriminalCase,
     Party,
     PartyRole,
@@ -234,3 +236,32 @@ def status_history(referral: Referral) -> list[StatusChange]:
     """Every status change of a referral, newest first."""
     query = select(StatusChange).where(StatusChange.referral_id == referral.id).order_by(StatusChange.at.desc())
     return list(db.session.execute(query).scalars())
+
+
+@atomic
+def record_acknowledgement(actor, referral: Referral, basis: str, reference: str) -> Acknowledgement:
+    """Record where the responsible party acknowledged the basic facts: a reference, never the content."""
+    if not actor.has_role(Role.coordinator, Role.facilitator):
+        raise Forbidden(_("Your role cannot record an acknowledgement."))
+    fields = {}
+    if basis not in AcknowledgementBasis.__members__:
+        fields["basis"] = [_("Choose where the facts were acknowledged.")]
+    if not (reference or "").strip() or len(reference) > 200:
+        fields["reference"] = [_("Enter a short reference of up to 200 characters, not the content.")]
+    if fields:
+        raise InvalidRequest(_("Check the highlighted fields."), fields)
+    acknowledgement = Acknowledgement(referral_id=referral.id, basis=basis, recorded_by_id=actor.id,
+                                      recorded_at=clock.now())
+    acknowledgement.reference = reference.strip()
+    db.session.add(acknowledgement)
+    db.session.flush()
+    record(actor, "referral.acknowledgement", acknowledgement, referral_id=referral.id, details={"basis": basis})
+    return acknowledgement
+
+
+def acknowledgements_of(referral: Referral) -> list[Acknowledgement]:
+    """The referral's acknowledgements, newest first."""
+    return list(db.session.execute(
+        select(Acknowledgement).where(Acknowledgement.referral_id == referral.id)
+        .order_by(Acknowledgement.recorded_at.desc())
+    ).scalars())

@@ -19,6 +19,8 @@ from coordinator.referrals.forms import FIELD_FOR_PATH, AssignForm, IntakeForm, 
 from coordinator.portal.links import LinkForm
 from coordinator.portal.service import links_of
 from coordinator.referrals.models import STATUS_LABELS
+from coordinator.safety.readiness import checklist
+from coordinator.safety.service import assessments_of
 from coordinator.scheduling.service import upcoming_sessions
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
@@ -90,6 +92,8 @@ def _detail_page(referral, status: int = 200, transition_errors: list[str] | Non
         links=links_of(referral),
         link_form=LinkForm(),
         sessions=upcoming_sessions(referral),
+        conditions=checklist(referral),
+        assessments=assessments_of(referral),
         now=clock.now(),
     ), status
 

@@ -1,13 +1,14 @@
 """Sessions with the parties: preparation meetings, the circle itself and follow-ups (DESIGN.md section 4)."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Index, String
+from sqlalchemy import JSON, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from coordinator.crypto import sealed
 from coordinator.db import UTCDateTime, new_id
 
 
@@ -45,6 +46,13 @@ KIND_LABELS = {
     SessionKind.pre_conference_responsible: _l("Preparation meeting with the responsible party"),
     SessionKind.circle: _l("Circle"),
     SessionKind.follow_up: _l("Follow-up"),
+}
+
+FORMAT_LABELS = {
+    SessionFormat.in_person: _l("In person"),
+    SessionFormat.video: _l("By video"),
+    SessionFormat.shuttle: _l("Shuttle (facilitators pass messages)"),
+    SessionFormat.letter: _l("Letter"),
 }
 
 # What a party reads: never "survivor" or "responsible party".
@@ -89,3 +97,52 @@ CIRCLE_STATUS_LABELS = {
     "held": _l("Circle held"),
     "cancelled": _l("Circle cancelled"),
 }
+
+
+class TrainingKind(StrEnum):
+    """Trainings a facilitator holds; a circle needs trafficking_specialist on both (DESIGN.md section 4)."""
+
+    restorative_practice = "restorative_practice"
+    trauma_informed = "trauma_informed"
+    trafficking_specialist = "trafficking_specialist"
+
+
+class FacilitatorProfile(SQLModel, table=True):
+    """What the roster knows of a facilitator: languages, time zone and caseload cap. Keyed by the user."""
+
+    __tablename__ = "facilitator_profiles"
+
+    user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True)
+    languages: list[str] = Field(default_factory=list, sa_type=JSON)
+    timezone: str = Field(default="UTC", sa_type=String(64))
+    max_active_referrals: int = 6
+
+
+class Training(SQLModel, table=True):
+    """One training of a facilitator, valid until a date."""
+
+    __tablename__ = "trainings"
+    __table_args__ = (UniqueConstraint("user_id", "kind"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id")
+    kind: str = Field(sa_type=String(32))
+    valid_until: date
+
+
+class Venue(SQLModel, table=True):
+    """A place for in-person sessions; its address is encrypted."""
+
+    __tablename__ = "venues"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(sa_type=String(120))
+    address_enc: str | None = Field(default=None, sa_type=String(1024), nullable=False)
+    timezone: str = Field(default="UTC", sa_type=String(64))
+    separate_waiting_rooms: bool = False
+    accessible: bool = False
+    capacity: int = 8
+    opening_hours: list[dict] = Field(default_factory=list, sa_type=JSON)
+    active: bool = True
+
+    address = sealed("address_enc")

@@ -1,13 +1,15 @@
-"""What can happen to sessions. Booking, slot search and calendars arrive with the scheduling capability."""
+"""Sessions and the roster. Booking, slot search and calendars arrive with the scheduling capability."""
 
 from __future__ import annotations
+
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
 from coordinator import clock
 from coordinator.audit.service import record
 from coordinator.db import db
-from coordinator.scheduling.models import UPCOMING, ScheduledSession, SessionStatus
+from coordinator.scheduling.models import UPCOMING, FacilitatorProfile, ScheduledSession, SessionStatus, Training
 
 
 def upcoming_sessions(referral, kinds: tuple[str, ...] | None = None) -> list[ScheduledSession]:
@@ -34,3 +36,33 @@ def cancel_upcoming_sessions(actor, referral, reason: str, kinds: tuple[str, ...
         record(actor, "session.cancel", session, referral_id=referral.id, details={"reason": reason})
     db.session.flush()
     return cancelled
+
+
+def set_facilitator_profile(actor, user, languages: list[str], trainings: dict[str, date],
+                            timezone: str = "UTC", max_active_referrals: int = 6) -> FacilitatorProfile:
+    """Create or replace a facilitator's roster entry (the roster pages and API build on this)."""
+    profile = db.session.get(FacilitatorProfile, user.id) or FacilitatorProfile(user_id=user.id)
+    profile.languages = sorted(set(languages))
+    profile.timezone = timezone
+    profile.max_active_referrals = max_active_referrals
+    db.session.add(profile)
+    existing = {t.kind: t for t in db.session.execute(select(Training).where(Training.user_id == user.id)).scalars()}
+    for kind, valid_until in trainings.items():
+        training = existing.get(kind) or Training(user_id=user.id, kind=kind, valid_until=valid_until)
+        training.valid_until = valid_until
+        db.session.add(training)
+    db.session.flush()
+    record(actor, "roster.profile", user, details={"languages": profile.languages, "trainings": sorted(trainings)})
+    return profile
+
+
+def record_held_session(actor, referral, kind: str, fmt: str, starts_at: datetime, minutes: int = 90
+                        ) -> ScheduledSession:
+    """Note a session that took place (preparation meetings count towards readiness)."""
+    session = ScheduledSession(referral_id=referral.id, kind=kind, format=fmt, starts_at=starts_at,
+                               ends_at=starts_at + timedelta(minutes=minutes), status=SessionStatus.held,
+                               created_by_id=actor.id, created_at=clock.now())
+    db.session.add(session)
+    db.session.flush()
+    record(actor, "session.held", session, referral_id=referral.id, details={"kind": kind})
+    return session

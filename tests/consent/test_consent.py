@@ -12,6 +12,7 @@ from coordinator import clock
 from coordinator.consent.models import ConsentDecision
 from coordinator.db import db
 from coordinator.referrals.models import Referral
+from tests.factories import prepare_for_circle
 
 SCOPES = ("participation", "contact_other_party", "share_outcome_with_court")
 
@@ -111,6 +112,9 @@ def test_ready_needs_every_consent(app, factory, api):
     client = api(coordinator)
     grant(client, item)
     client.post(f"/api/v1/referrals/{item.id}/transitions", json={"to": "preparation"})
+    with app.app_context():
+        prepare_for_circle(db.session.merge(coordinator), db.session.get(Referral, item.id))
+        db.session.commit()
     refused = client.post(f"/api/v1/referrals/{item.id}/transitions", json={"to": "ready"})
     assert {d["code"] for d in refused.get_json()["error"]["details"]} == {
         "consent_survivor_contact_other_party", "consent_responsible_participation"}

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from coordinator.audit.models import AuditEntry
 from coordinator.db import db
 from coordinator.referrals.models import CriminalCase, Party, Referral
-from tests.factories import referral_payload
+from tests.factories import prepare_for_circle, referral_payload
 
 REFERENCE = re.compile(r"^RJ-\d{4}-\d{4,}$")
 
@@ -285,9 +285,12 @@ class TestTransitions:
         assert response.status_code == 409
         assert response.get_json()["error"]["details"]["code"] == "transition_not_allowed"
 
-    def test_ready_needs_both_facilitators(self, factory, api):
+    def test_ready_needs_both_facilitators(self, app, factory, api):
         coordinator = factory.user("coordinator")
         referral = factory.referral(by=coordinator, status="preparation")
+        with app.app_context():
+            prepare_for_circle(db.session.merge(coordinator), db.session.get(Referral, referral.id))
+            db.session.commit()
         response = api(coordinator).post(f"/api/v1/referrals/{referral.id}/transitions", json={"to": "ready"})
         assert response.status_code == 409
         error = response.get_json()["error"]
@@ -295,10 +298,13 @@ class TestTransitions:
         assert [item["code"] for item in error["details"]] == ["facilitators_missing"]
         assert all(item["message"] for item in error["details"])
 
-    def test_ready_once_facilitators_are_assigned(self, factory, api):
+    def test_ready_once_facilitators_are_assigned(self, app, factory, api):
         coordinator = factory.user("coordinator")
         pair = (factory.user("facilitator"), factory.user("facilitator"))
         referral = factory.referral(by=coordinator, facilitators=pair, status="preparation")
+        with app.app_context():
+            prepare_for_circle(db.session.merge(coordinator), db.session.get(Referral, referral.id))
+            db.session.commit()
         response = api(pair[0]).post(f"/api/v1/referrals/{referral.id}/transitions", json={"to": "ready"})
         assert response.status_code == 200 and response.get_json()["status"] == "ready"
 

@@ -1,0 +1,238 @@
+"""The readiness gate (DESIGN.md section 3): may a circle be held for this referral, in this format, on this date?
+
+`readiness()` is one pure function over `Facts`; `gather_facts()` reads them. The gate returns every unmet
+condition with its fixed code and a message in the reader's language. Booking re-checks it in its transaction
+and a daily job re-checks booked circles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from coordinator import clock
+from coordinator.consent.models import Scope
+from coordinator.consent.queries import Overview, consent_overview
+from coordinator.db import db
+from coordinator.gates import Unmet
+from coordinator.referrals.models import Acknowledgement, Referral, ReferralStatus
+from coordinator.safety.models import MitigationPlan, ProtectiveOrder, RiskAssessment, RiskLevel, SafetyIncident
+from coordinator.scheduling.models import (
+    FacilitatorProfile,
+    ScheduledSession,
+    SessionFormat,
+    SessionKind,
+    SessionStatus,
+    Training,
+    TrainingKind,
+    Venue,
+)
+
+JOINT_FORMATS = (SessionFormat.in_person, SessionFormat.video)  # the parties meet; shuttle and letter do not
+OPEN_STATES = (ReferralStatus.preparation, ReferralStatus.ready, ReferralStatus.circle_scheduled)
+MIN_CIRCLE_CAPACITY = 4
+
+# Every condition, in the order the checklist shows them.
+CONDITIONS: dict[str, object] = {
+    "referral_state": _l("The referral is in preparation, ready, or has its circle booked."),
+    "referral_paused": _l("The referral is not paused."),
+    "consent_survivor_participation": _l("The survivor agrees to take part, on the circle's date."),
+    "consent_survivor_contact_other_party": _l("The survivor agrees to contact with the other person, on the "
+                                               "circle's date."),
+    "consent_responsible_participation": _l("The responsible party agrees to take part, on the circle's date."),
+    "acknowledgement_missing": _l("The responsible party's acknowledgement of the basic facts is recorded."),
+    "pre_conference_survivor": _l("A preparation meeting with the survivor was held."),
+    "pre_conference_responsible": _l("A preparation meeting with the responsible party was held."),
+    "risk_assessment_missing": _l("A risk assessment exists, made after the latest safety incident."),
+    "risk_assessment_stale": _l("The risk assessment is still valid on the circle's date."),
+    "risk_prohibitive": _l("The risk is not prohibitive for a meeting of the parties."),
+    "mitigation_unapproved": _l("A high risk has a mitigation plan approved by a coordinator."),
+    "protective_order": _l("No no-contact order rules out a meeting of the parties on that date."),
+    "facilitators_missing": _l("A lead facilitator and a co-facilitator are assigned."),
+    "facilitator_training": _l("Both facilitators hold valid trafficking-specialist training on the circle's date."),
+    "language_unmatched": _l("A facilitator speaks the survivor's language, or an interpreter is booked."),
+    "venue_unsuitable": _l("The venue has separate waiting rooms and room for everyone."),
+}
+
+
+@dataclass(frozen=True)
+class AssessmentFacts:
+    """The latest risk assessment."""
+
+    assessed_at: datetime
+    valid_until: datetime
+    level: str
+    mitigation_approved: bool
+
+
+@dataclass(frozen=True)
+class FacilitatorFacts:
+    """One assigned facilitator's trainings (kind: valid until) and languages."""
+
+    trainings: dict[str, date]
+    languages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VenueFacts:
+    """What makes a venue suitable for a circle."""
+
+    separate_waiting_rooms: bool
+    capacity: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the gate looks at, read once."""
+
+    status: str
+    consents: Overview
+    acknowledged: bool
+    held_kinds: frozenset[str]
+    assessment: AssessmentFacts | None
+    last_incident_at: datetime | None
+    no_contact_until: date | None
+    facilitators: tuple[FacilitatorFacts, ...]
+    survivor_language: str
+    venue: VenueFacts | None = None
+
+
+def _consents_on(facts: Facts, on: date) -> list[str]:
+    def valid(role: str, scope: str) -> bool:
+        state = facts.consents[role][scope]
+        return state.granted and (state.expires_at is None or state.expires_at.date() >= on)
+
+    unmet = []
+    if not valid("survivor", Scope.participation):
+        unmet.append("consent_survivor_participation")
+    if not valid("survivor", Scope.contact_other_party):
+        unmet.append("consent_survivor_contact_other_party")
+    if not valid("responsible_party", Scope.participation):
+        unmet.append("consent_responsible_participation")
+    return unmet
+
+
+def _risk(facts: Facts, fmt: str | None, on: date) -> list[str]:
+    assessment = facts.assessment
+    if assessment is None or (facts.last_incident_at and assessment.assessed_at <= facts.last_incident_at):
+        return ["risk_assessment_missing"]
+    unmet = []
+    if assessment.valid_until.date() < on:
+        unmet.append("risk_assessment_stale")
+    if fmt in JOINT_FORMATS:
+        if assessment.level == RiskLevel.prohibitive:
+            unmet.append("risk_prohibitive")
+        elif assessment.level == RiskLevel.high and not assessment.mitigation_approved:
+            unmet.append("mitigation_unapproved")
+    return unmet
+
+
+def _people(facts: Facts, on: date, interpreter: bool) -> list[str]:
+    if len(facts.facilitators) < 2:
+        return ["facilitators_missing"]
+    unmet = []
+    specialist = TrainingKind.trafficking_specialist
+    if not all(facilitator.trainings.get(specialist, date.min) >= on for facilitator in facts.facilitators):
+        unmet.append("facilitator_training")
+    if not interpreter and not any(facts.survivor_language in facilitator.languages
+                                   for facilitator in facts.facilitators):
+        unmet.append("language_unmatched")
+    return unmet
+
+
+def readiness(facts: Facts, fmt: str | None, on: date, interpreter: bool = False) -> list[Unmet]:
+    """Every unmet condition for a circle in `fmt` (None: any format) on `on`, in checklist order."""
+    codes = []
+    if facts.status == ReferralStatus.paused:
+        codes.append("referral_paused")
+    elif facts.status not in OPEN_STATES:
+        codes.append("referral_state")
+    codes += _consents_on(facts, on)
+    if not facts.acknowledged:
+        codes.append("acknowledgement_missing")
+    if SessionKind.pre_conference_survivor not in facts.held_kinds:
+        codes.append("pre_conference_survivor")
+    if SessionKind.pre_conference_responsible not in facts.held_kinds:
+        codes.append("pre_conference_responsible")
+    codes += _risk(facts, fmt, on)
+    if fmt in JOINT_FORMATS and facts.no_contact_until is not None and facts.no_contact_until >= on:
+        codes.append("protective_order")
+    codes += _people(facts, on, interpreter)
+    venue = facts.venue
+    if fmt == SessionFormat.in_person and venue is not None and not (
+            venue.active and venue.separate_waiting_rooms and venue.capacity >= MIN_CIRCLE_CAPACITY):
+        codes.append("venue_unsuitable")
+    return [Unmet(code, str(CONDITIONS[code])) for code in CONDITIONS if code in codes]
+
+
+def latest_assessment(referral: Referral) -> RiskAssessment | None:
+    """The referral's newest risk assessment."""
+    return db.session.execute(
+        select(RiskAssessment).where(RiskAssessment.referral_id == referral.id)
+        .order_by(RiskAssessment.assessed_at.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def last_incident_at(referral: Referral) -> datetime | None:
+    """When the latest safety incident was reported."""
+    return db.session.execute(
+        select(SafetyIncident.reported_at).where(SafetyIncident.referral_id == referral.id)
+        .order_by(SafetyIncident.reported_at.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def gather_facts(referral: Referral, venue: Venue | None = None) -> Facts:
+    """Read what the gate needs about a referral (and the venue, for in-person circles)."""
+    assessment = latest_assessment(referral)
+    plan = None
+    if assessment is not None:
+        plan = db.session.execute(select(MitigationPlan).where(MitigationPlan.assessment_id == assessment.id)
+                                  ).scalar_one_or_none()
+    orders = db.session.execute(
+        select(ProtectiveOrder.expires_on).where(ProtectiveOrder.referral_id == referral.id,
+                                                 ProtectiveOrder.no_contact.is_(True))
+    ).scalars().all()
+    held = db.session.execute(
+        select(ScheduledSession.kind).where(ScheduledSession.referral_id == referral.id,
+                                            ScheduledSession.status == SessionStatus.held)
+    ).scalars().all()
+    acknowledged = db.session.execute(
+        select(Acknowledgement.id).where(Acknowledgement.referral_id == referral.id).limit(1)
+    ).first() is not None
+    return Facts(
+        status=referral.status,
+        consents=consent_overview(referral),
+        acknowledged=acknowledged,
+        held_kinds=frozenset(held),
+        assessment=AssessmentFacts(assessment.assessed_at, assessment.valid_until, assessment.level,
+                                   bool(plan and plan.approved_at)) if assessment else None,
+        last_incident_at=last_incident_at(referral),
+        no_contact_until=max(orders, default=None),
+        facilitators=_facilitator_facts(referral),
+        survivor_language=referral.survivor.preferred_language,
+        venue=VenueFacts(venue.separate_waiting_rooms, venue.capacity, venue.active) if venue else None,
+    )
+
+
+def _facilitator_facts(referral: Referral) -> tuple[FacilitatorFacts, ...]:
+    ids = [i for i in (referral.lead_facilitator_id, referral.co_facilitator_id) if i is not None]
+    if not ids:
+        return ()
+    trainings: dict = {i: {} for i in ids}
+    for training in db.session.execute(select(Training).where(Training.user_id.in_(ids))).scalars():
+        trainings[training.user_id][training.kind] = training.valid_until
+    languages = {profile.user_id: tuple(profile.languages) for profile in db.session.execute(
+        select(FacilitatorProfile).where(FacilitatorProfile.user_id.in_(ids))).scalars()}
+    return tuple(FacilitatorFacts(trainings[i], languages.get(i, ())) for i in ids)
+
+
+def checklist(referral: Referral, fmt: str | None = None, on: date | None = None,
+              interpreter: bool = False) -> list[tuple[str, str, bool]]:
+    """Each condition as (code, plain words, met), for the checklist on the referral's pages."""
+    unmet = {item.code for item in readiness(gather_facts(referral), fmt or None, on or clock.now().date(),
+                                             interpreter)}
+    return [(code, str(message), code not in unmet) for code, message in CONDITIONS.items()]
