@@ -9,13 +9,16 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 ENVIRONMENTS = ("production", "development", "testing")
 TUNABLE_NUMBERS = ("CONSENT_VALID_DAYS", "ASSESSMENT_VALID_DAYS", "LINK_VALID_DAYS", "PORTAL_SESSION_MINUTES", "OUTBOX_DISPATCH_SECONDS",
                    "OUTBOX_BATCH_SIZE", "OUTBOX_MAX_ATTEMPTS", "OUTBOX_RETRY_BASE_SECONDS", "OUTBOX_CLAIM_LEASE_SECONDS",
-                   "SCHEDULER_LOCK_LEASE_SECONDS", "SCHEDULER_POLL_SECONDS", "SESSION_SWEEP_SECONDS")
+                   "SCHEDULER_LOCK_LEASE_SECONDS", "SCHEDULER_POLL_SECONDS", "SESSION_SWEEP_SECONDS",
+                   "SLOT_NOTICE_HOURS", "SLOT_HORIZON_DAYS", "SLOT_STEP_MINUTES", "SESSION_BUFFER_MINUTES",
+                   "STAGGER_MINUTES")
 
 
 class ConfigError(RuntimeError):
@@ -62,7 +65,7 @@ class Config:
 
     LANGUAGES = ("en", "es", "fr")
     BABEL_DEFAULT_LOCALE = "en"
-    BABEL_DEFAULT_TIMEZONE = "UTC"
+    BABEL_DEFAULT_TIMEZONE = "UTC"  # the programme's time zone (COORDINATOR_TIMEZONE), for parties and staff
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "coordinator" / "translations")
     WTF_I18N_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the staff session, which has its own limits
@@ -115,6 +118,15 @@ class Config:
     LINK_RATE_LIMIT = "30 per minute; 300 per day"  # per client address, on /p/<token>
     PORTAL_EXIT_URL = "https://www.bbc.com/weather"  # where quick exit leads: a neutral, everyday site
 
+    # Scheduling (DESIGN.md section 4).
+    SLOT_NOTICE_HOURS = 48
+    SLOT_HORIZON_DAYS = 90
+    SLOT_STEP_MINUTES = 30
+    SESSION_BUFFER_MINUTES = 30
+    STAGGER_MINUTES = 20  # the responsible party arrives this much earlier and leaves this much later
+    REMINDER_HOURS = (48, 2)
+    CALENDAR_FEED_RATE_LIMIT = "30 per minute; 600 per hour"  # per client address, on /calendar/feed/<token>.ics
+
     def __init__(self, environ: dict[str, str] | None = None):
         env = dict(os.environ if environ is None else environ)
         self.SECRET_KEY = env.get("SECRET_KEY")
@@ -138,6 +150,8 @@ class Config:
             self.SMS_PROVIDER = env["SMS_PROVIDER"]
         if env.get("PORTAL_EXIT_URL"):
             self.PORTAL_EXIT_URL = env["PORTAL_EXIT_URL"]
+        if env.get("COORDINATOR_TIMEZONE"):
+            self.BABEL_DEFAULT_TIMEZONE = env["COORDINATOR_TIMEZONE"]
         for name in TUNABLE_NUMBERS:
             if env.get(name):
                 setattr(self, name, int(env[name]))
@@ -160,6 +174,11 @@ class Config:
                 + ". Set them in the environment (see README.md, 'Production')."
             )
         self.ENCRYPTION_KEYS = parse_encryption_keys(self.COORDINATOR_ENCRYPTION_KEYS)
+        try:
+            ZoneInfo(self.BABEL_DEFAULT_TIMEZONE)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"COORDINATOR_TIMEZONE: {self.BABEL_DEFAULT_TIMEZONE!r} is not an IANA time zone "
+                              "such as Europe/Madrid.") from None
         self.COORDINATOR_BASE_URL = self.COORDINATOR_BASE_URL.rstrip("/")
 
 

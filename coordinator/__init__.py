@@ -15,6 +15,8 @@ from coordinator import commands, i18n
 from coordinator.accounts import views as account_views
 from coordinator.accounts.service import resume_session
 from coordinator.api import SECURITY_SCHEMES, ErrorEnvelope, public, validation_error_response
+from coordinator.consent import api as consent_api
+from coordinator.consent import views as consent_views
 from coordinator.crypto import Keyring
 from coordinator.db import db
 from coordinator.error_handlers import register_error_handlers
@@ -22,17 +24,18 @@ from coordinator.extensions import babel, csrf, limiter, login_manager
 from coordinator.logs import install_log_redaction
 from coordinator.notifications import views as notification_views
 from coordinator.notifications.transports import init_transports
-from coordinator.consent import api as consent_api
-from coordinator.consent import views as consent_views
 from coordinator.portal import api as link_api
 from coordinator.portal import links as link_views
 from coordinator.portal import views as portal_views
 from coordinator.prosecution import api as prosecution_api
 from coordinator.prosecution import views as prosecution_views
 from coordinator.referrals import api as referral_api
+from coordinator.referrals import views as referral_views
 from coordinator.safety import api as safety_api
 from coordinator.safety import views as safety_views
-from coordinator.referrals import views as referral_views
+from coordinator.scheduling import api as session_api
+from coordinator.scheduling import calendar_views, roster_api, roster_views
+from coordinator.scheduling import views as session_views
 from coordinator.security import register_security_headers
 from coordinator.templating import register_template_helpers
 
@@ -73,7 +76,7 @@ def register_extensions(app: OpenAPI) -> None:
     db.init_app(app)
     init_transports(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=i18n.select_locale)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -92,12 +95,15 @@ def register_blueprints(app: OpenAPI) -> None:
     app.register_blueprint(referral_views.bp)
     app.register_blueprint(consent_views.bp)
     app.register_blueprint(safety_views.bp)
+    app.register_blueprint(session_views.bp)
+    app.register_blueprint(roster_views.bp)
+    app.register_blueprint(calendar_views.bp)
     app.register_blueprint(link_views.bp)
     app.register_blueprint(notification_views.bp)
     app.register_blueprint(prosecution_views.bp)
     app.register_blueprint(portal_views.bp)
     app.register_blueprint(public)
-    for api in (referral_api, consent_api, link_api, safety_api, prosecution_api):
+    for api in (referral_api, consent_api, link_api, safety_api, session_api, roster_api, prosecution_api):
         app.register_api(api.bp)
 
 

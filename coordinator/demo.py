@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from sqlalchemy import func, select
 
@@ -16,18 +16,25 @@ from coordinator.portal.service import issue_link
 from coordinator.referrals.models import AcknowledgementBasis, CloseReason, PauseReason, ReferralStatus
 from coordinator.referrals.schemas import ReferralIn
 from coordinator.referrals.service import assign_facilitators, create_referral, record_acknowledgement
-from coordinator.safety.service import record_assessment
-from coordinator.scheduling.models import SessionKind, TrainingKind
-from coordinator.scheduling.service import record_held_session, set_facilitator_profile
 from coordinator.referrals.workflow import transition
+from coordinator.safety.service import record_assessment
+from coordinator.scheduling.booking import book_session
+from coordinator.scheduling.models import AvailabilityWindow, SessionFormat, SessionKind, TrainingKind, Venue
+from coordinator.scheduling.service import record_held_session, set_facilitator_profile
+from coordinator.scheduling.slots import find_slots
 
 DEMO_PASSWORD = "circlekeeper-demo"
 DOMAIN = "circlekeeper.example"
 S = ReferralStatus
 
-# Languages each facilitator works in (all hold valid trafficking-specialist training in the demo).
+# Languages and time zones of the facilitators (all hold valid trafficking-specialist training in the demo).
 FACILITATOR_LANGUAGES = {"facilitator": ["en", "de"], "amaia": ["es", "en", "eu"], "chidi": ["en", "yo"],
                          "lucie": ["fr", "en"]}
+FACILITATOR_ZONES = {"facilitator": "Europe/Berlin", "amaia": "Europe/Madrid", "chidi": "Europe/London",
+                     "lucie": "Europe/Paris"}
+WEEKDAYS_NINE_TO_FIVE = [{"weekday": day, "start": "09:00", "end": "17:00"} for day in range(5)]
+VENUES = [("Harbour Room", "Europe/Madrid", True, 12), ("Garden Room", "Europe/Paris", True, 8),
+          ("Quiet Office", "Europe/London", False, 4)]
 # A plausible, moderate first assessment for the referrals that reach a circle.
 DEMO_ANSWERS = {"violence_history": "past_others", "ongoing_contact": "none", "survivor_fear": "somewhat",
                 "coercive_control": "some", "leverage": "past", "denial": "minimises", "support_network": "some",
@@ -92,6 +99,13 @@ def prepare_for_circle(actor, referral, days_ago: int) -> None:
     record_assessment(actor, referral, DEMO_ANSWERS, "Fictional demo assessment.")
 
 
+def book_first_circle(actor, referral) -> None:
+    """Book the referral's circle at the first in-person slot the search finds."""
+    slot = find_slots(referral, SessionKind.circle, SessionFormat.in_person, timedelta(minutes=120), limit=1)[0]
+    book_session(actor, referral, kind=SessionKind.circle, fmt=SessionFormat.in_person, start=slot.start,
+                 end=slot.end, facilitator_ids=list(slot.facilitator_ids), venue_id=slot.venue_id)
+
+
 def email_of(login: str) -> str:
     """The demo address of a login name."""
     return f"{login}@{DOMAIN}"
@@ -121,7 +135,19 @@ def seed(if_empty: bool = False) -> str | None:
         if login in FACILITATOR_LANGUAGES:
             set_facilitator_profile(SYSTEM, user, FACILITATOR_LANGUAGES[login],
                                     {TrainingKind.trafficking_specialist: clock.now().date() + timedelta(days=300),
-                                     TrainingKind.trauma_informed: clock.now().date() + timedelta(days=500)})
+                                     TrainingKind.trauma_informed: clock.now().date() + timedelta(days=500)},
+                                    timezone=FACILITATOR_ZONES[login])
+            for window in WEEKDAYS_NINE_TO_FIVE:
+                db.session.add(AvailabilityWindow(user_id=user.id, weekday=window["weekday"],
+                                                  start_time=time.fromisoformat(window["start"]),
+                                                  end_time=time.fromisoformat(window["end"])))
+    for name, zone, waiting_rooms, capacity in VENUES:
+        venue = Venue(name=name, timezone=zone, separate_waiting_rooms=waiting_rooms, accessible=True,
+                      capacity=capacity, opening_hours=[{"weekday": d, "start": "08:00", "end": "19:00"}
+                                                        for d in range(6)])
+        venue.address = f"{name}, 1 Example Street (fictional)"
+        db.session.add(venue)
+    db.session.flush()
     coordinator = staff["coordinator"]
     now = clock.now()
     portal_link = None
@@ -152,6 +178,12 @@ def seed(if_empty: bool = False) -> str | None:
                                     method=Method.in_person)
             if target == S.ready:
                 prepare_for_circle(coordinator, referral, days_ago=days)
+            if target == S.circle_scheduled and S.circle_held not in path:
+                book_first_circle(coordinator, referral)  # a real booking, for the calendars and the portal
+                continue
+            if target == S.circle_held:
+                record_held_session(coordinator, referral, SessionKind.circle, "in_person",
+                                    clock.now() - timedelta(days=max(days // 4, 3)), minutes=150)
             if target in AUTOMATIC:
                 transition(SYSTEM, referral, target, automatic=True)
             else:

@@ -8,8 +8,11 @@ from babel import Locale, UnknownLocaleError
 from flask import Blueprint, current_app, g, has_request_context, redirect, request, session
 from flask_babel import get_locale
 from flask_login import current_user
+from sqlalchemy import select
 
 from coordinator.accounts.service import set_language
+from coordinator.db import db
+from coordinator.scheduling.models import FacilitatorProfile
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "fr": "Français"}
 
@@ -40,6 +43,17 @@ def select_locale() -> str:
     if session.get("language") in languages:
         return session["language"]
     return request.accept_languages.best_match(languages) or "en"
+
+
+def select_timezone() -> str:
+    """Facilitators see times in their own zone; everyone else, and every party, in the programme's."""
+    if has_request_context() and not g.get("visit") and current_user.is_authenticated:
+        if "profile_timezone" not in g:
+            g.profile_timezone = db.session.execute(select(FacilitatorProfile.timezone).where(
+                FacilitatorProfile.user_id == current_user.id)).scalar()
+        if g.profile_timezone:
+            return g.profile_timezone
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
 def safe_next(target: str | None, fallback: str = "/") -> str:

@@ -23,6 +23,7 @@ from coordinator.notifications.dispatch import dispatch_outbox, worker_name
 from coordinator.notifications.service import coordinators, notify_staff
 from coordinator.safety.service import alert_unready_circles
 from coordinator.scheduler import JobRun
+from coordinator.scheduling.reminders import send_due_reminders
 
 JOB_RUNS_KEPT = timedelta(days=14)
 
@@ -94,6 +95,13 @@ def recheck_circles() -> str:
     return f"{checked} booked circles checked, {failed} no longer ready"
 
 
+def send_reminders() -> str:
+    """Queue the reminders due before upcoming sessions (each one once, whatever the number of runs)."""
+    with unit_of_work():
+        queued = send_due_reminders()
+    return f"{queued} reminders queued"
+
+
 def maintain_database() -> str:
     """Refresh the query planner's statistics (SQLite; PostgreSQL's autovacuum does it) and prune old job runs."""
     with unit_of_work():
@@ -113,6 +121,8 @@ JOBS: list[Job] = [
         daily_at=(3, 0), misfire_grace_seconds=6 * 3600),
     Job("recheck_circles", "Re-check the readiness of booked circles and alert their facilitators",
         recheck_circles, daily_at=(6, 0), misfire_grace_seconds=6 * 3600),
+    Job("send_reminders", "Queue reminders before upcoming sessions", send_reminders,
+        every=lambda _config: 5 * 60, misfire_grace_seconds=10 * 60),
     Job("maintain_database", "Refresh planner statistics and prune old job runs", maintain_database,
         daily_at=(3, 30), misfire_grace_seconds=6 * 3600),
 ]

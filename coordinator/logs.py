@@ -1,4 +1,4 @@
-"""Keep secrets out of logs (DESIGN.md section 5): a link's token never reaches a log line.
+"""Keep secrets out of logs (DESIGN.md section 5): no link or calendar-feed token ever reaches a log line.
 
 Request paths reach logs in four places: Werkzeug's development server, gunicorn's access log, gunicorn's error
 log (a malformed request line, an error escaping the app) and Flask's own "Exception on <path>" on the app's
@@ -12,13 +12,15 @@ import re
 
 from gunicorn.glogging import Logger as GunicornLogger
 
-LINK_TOKEN = re.compile(r"/p/[A-Za-z0-9_\-]{16,}")
-REDACTED = "/p/[redacted]"
+# A party's secure link (/p/<token>) and a facilitator's calendar feed (/calendar/feed/<token>.ics): the path up to
+# the token is kept, so a log still says which kind of request it was.
+SECRET_PATH = re.compile(r"(/p/|/calendar/feed/)[A-Za-z0-9_\-]{16,}")
+REDACTED = r"\1[redacted]"
 
 
 def redact(text: str) -> str:
-    """Replace every secure-link token in `text`."""
-    return LINK_TOKEN.sub(REDACTED, text)
+    """Replace every secure-link and calendar-feed token in `text`."""
+    return SECRET_PATH.sub(REDACTED, text)
 
 
 class RedactTokens(logging.Filter):

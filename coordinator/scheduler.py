@@ -172,7 +172,7 @@ def execute_job(app: Flask, job: Job, holder: str, lock=None) -> JobRun | None:
         try:
             run.summary = (job.run() or "")[:200]
             run.outcome = "ok"
-        except Exception:  # noqa: BLE001 - a failing job must not stop the scheduler; it is logged and recorded
+        except Exception:
             log.exception("job %s failed", job.id)
             db.session.rollback()
             run.outcome, run.summary = "failed", "see the scheduler log"

@@ -5,19 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask, has_request_context, request, url_for
+from flask_babel import format_date, format_datetime, get_locale, get_timezone
 from flask_login import current_user
-from flask_babel import format_date, format_datetime, get_locale
 
 from coordinator.accounts.models import ROLE_LABELS
 from coordinator.audit.models import ACTION_LABELS
 from coordinator.consent.models import METHOD_LABELS, SCOPE_LABELS
 from coordinator.consent.models import STATUS_LABELS as CONSENT_STATUS_LABELS
-from coordinator.portal.models import CHANNEL_LABELS
-from coordinator.safety.models import INCIDENT_LABELS, LEVEL_LABELS, MEASURE_LABELS
-from coordinator.scheduling.models import CIRCLE_STATUS_LABELS, FORMAT_LABELS, KIND_LABELS, PORTAL_KIND_LABELS, SESSION_STATUS_LABELS
 from coordinator.i18n import LANGUAGE_NAMES, language_label
 from coordinator.notifications.models import DELIVERY_LABELS
 from coordinator.notifications.service import unread_count
+from coordinator.portal.models import CHANNEL_LABELS
 from coordinator.referrals.models import (
     BASIS_LABELS,
     PARTY_LABELS,
@@ -28,6 +26,15 @@ from coordinator.referrals.models import (
     STAGE_LABELS,
     STATUS_LABELS,
 )
+from coordinator.safety.models import INCIDENT_LABELS, LEVEL_LABELS, MEASURE_LABELS
+from coordinator.scheduling.models import (
+    CIRCLE_STATUS_LABELS,
+    FORMAT_LABELS,
+    KIND_LABELS,
+    PORTAL_KIND_LABELS,
+    RESPONSE_LABELS,
+    SESSION_STATUS_LABELS,
+)
 
 
 def page_url(page: int) -> str:
@@ -37,8 +44,13 @@ def page_url(page: int) -> str:
 
 
 def datetime_label(value: datetime | None, style: str = "medium") -> str:
-    """A time in the reader's language (UTC until staff time zones arrive with the roster)."""
+    """A time in the reader's language and time zone (see i18n.select_timezone)."""
     return format_datetime(value, style) if value else ""
+
+
+def shown_timezone() -> str:
+    """The reader's time zone, e.g. Europe/Madrid, to say which zone the page's times are in."""
+    return str(get_timezone())
 
 
 def date_label(value, style: str = "medium") -> str:
@@ -53,6 +65,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["language"] = language_label
 
     app.jinja_env.globals.update(
+        shown_timezone=shown_timezone,
         AUDIT_ACTION_LABELS=ACTION_LABELS,
         CONSENT_SCOPE_LABELS=SCOPE_LABELS,
         CONSENT_STATUS_LABELS=CONSENT_STATUS_LABELS,
@@ -60,6 +73,7 @@ def register_template_helpers(app: Flask) -> None:
         LINK_CHANNEL_LABELS=CHANNEL_LABELS,
         SESSION_KIND_LABELS=KIND_LABELS,
         SESSION_STATUS_LABELS=SESSION_STATUS_LABELS,
+        RESPONSE_LABELS=RESPONSE_LABELS,
         CIRCLE_STATUS_LABELS=CIRCLE_STATUS_LABELS,
         RISK_LEVEL_LABELS=LEVEL_LABELS,
         MEASURE_LABELS=MEASURE_LABELS,

@@ -9,9 +9,9 @@ from datetime import timedelta
 from coordinator import clock
 from coordinator.accounts import service as accounts
 from coordinator.accounts.models import SYSTEM, Role
+from coordinator.consent.service import record_decision
 from coordinator.db import db
 from coordinator.referrals import service as referrals
-from coordinator.consent.service import record_decision
 from coordinator.referrals import workflow
 from coordinator.referrals.schemas import ReferralIn
 from coordinator.referrals.service import record_acknowledgement

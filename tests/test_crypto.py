@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import base64
-from datetime import date
 import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
 import pytest
 from sqlalchemy import Uuid, bindparam, inspect, select, text
@@ -254,9 +254,8 @@ def test_flipping_any_character_of_a_sealed_value_is_detected(app, factory, alia
 def test_a_value_under_an_unknown_key_cannot_be_opened(app, database_url, factory):
     """An app without the sealing key refuses with DecryptionError instead of returning garbage."""
     [party_id] = survivor_ids(app, factory.referral())
-    with app_with_keys(database_url, generate_encryption_key()) as stranger:
-        with pytest.raises(DecryptionError):
-            read_party(stranger, party_id, "alias")
+    with app_with_keys(database_url, generate_encryption_key()) as stranger, pytest.raises(DecryptionError):
+        read_party(stranger, party_id, "alias")
 
 
 def test_keys_rotate_reseals_every_value_under_the_newest_key(app, database_url, factory):

@@ -7,6 +7,7 @@ from collections import Counter
 from sqlalchemy import select
 
 from coordinator.accounts.models import User
+from coordinator.audit.models import ACTION_LABELS, AuditEntry
 from coordinator.db import db
 from coordinator.demo import DEMO_PASSWORD, REFERRALS, email_of
 from coordinator.referrals.models import Referral, ReferralStatus
@@ -77,3 +78,13 @@ def test_demo_is_refused_in_production(database_url):
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code != 0 and "refused in production" in result.output
     app.extensions["db_engine"].dispose()
+
+
+def test_every_action_on_a_referral_trail_reads_as_words(app):
+    """The referral page's audit trail shows a label, never a raw action code, for what the demo records."""
+    seed(app)
+    with app.app_context():
+        actions = set(db.session.execute(select(AuditEntry.action).where(AuditEntry.referral_id.is_not(None)))
+                      .scalars())
+    assert {"referral.create", "referral.transition", "session.book"} <= actions
+    assert actions - set(ACTION_LABELS) == set()

@@ -32,8 +32,18 @@ from coordinator.db import UTCDateTime, db
 from coordinator.jobs import JOBS, JOBS_BY_ID, Job
 from coordinator.notifications.models import Channel
 from coordinator.notifications.service import queue_message
-from coordinator.scheduler import (ADVISORY_LOCK_KEY, AdvisoryLock, JobRun, LeaseLock, SchedulerLease, execute_job,
-                                   make_lock, process_name, run_scheduler, take_over)
+from coordinator.scheduler import (
+    ADVISORY_LOCK_KEY,
+    AdvisoryLock,
+    JobRun,
+    LeaseLock,
+    SchedulerLease,
+    execute_job,
+    make_lock,
+    process_name,
+    run_scheduler,
+    take_over,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 PERIODS = {"OUTBOX_DISPATCH_SECONDS": "1", "SCHEDULER_POLL_SECONDS": "1", "SCHEDULER_LOCK_LEASE_SECONDS": "3",

@@ -50,8 +50,11 @@ def test_every_page_and_endpoint_for_every_role(boom, factory, browser, api):
     app = boom
     coordinator = factory.user("coordinator")
     referral = factory.referral(by=coordinator)
+    keeper = factory.user("facilitator")
     values = {"referral_id": str(referral.id), "filename": "css/app.css", "docket_number": "T-00001",
-              "scope": "participation", "token": "no-such-token"}
+              "scope": "participation", "token": "no-such-token", "user_id": str(keeper.id),
+              "facilitator_id": str(keeper.id), "venue_id": "00000000-0000-4000-8000-000000000000",
+              "session_id": "00000000-0000-4000-8000-000000000001"}
     urls = urls_for_every_get_route(app, values)
     assert len(urls) >= 8
     seen_statuses = set()

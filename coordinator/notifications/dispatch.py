@@ -22,12 +22,12 @@ from sqlalchemy import and_, or_, select, update
 
 from coordinator import clock
 from coordinator.accounts.models import User
+from coordinator.consent.gates import contact_allowed
+from coordinator.consent.queries import consent_overview
 from coordinator.db import db
 from coordinator.notifications.messages import MESSAGES
 from coordinator.notifications.models import Channel, DeliveryStatus, OutboxMessage
 from coordinator.notifications.transports import DeliveryFailed, Email, email_transport, sms_provider
-from coordinator.consent.gates import contact_allowed
-from coordinator.consent.queries import consent_overview
 from coordinator.referrals.models import Party, PartyRole
 
 log = logging.getLogger("coordinator.notifications")

@@ -28,6 +28,11 @@ def _referral_page(params: dict) -> str:
     return f"/referrals/{params['referral_id']}"
 
 
+def _reminder_page(params: dict) -> str:
+    # Staff reminders lead to the referral; a party's (queued without params) to the portal's landing page.
+    return _referral_page(params) if "referral_id" in params else "/p/"
+
+
 MESSAGES: dict[str, MessageKind] = {
     kind.code: kind
     for kind in [
@@ -78,6 +83,31 @@ MESSAGES: dict[str, MessageKind] = {
             subject=_l("A booked circle is no longer ready"),
             notice=_l("The circle of referral %(reference)s no longer meets every readiness condition."),
             path=lambda params: f"/referrals/{params['referral_id']}/safety",
+        ),
+        MessageKind(
+            code="session_booked",
+            subject=_l("A session has been booked"),
+            notice=_l("A session of referral %(reference)s has been booked with you."),
+            path=_referral_page,
+        ),
+        MessageKind(
+            code="session_changed",
+            subject=_l("A session has changed"),
+            notice=_l("A session of referral %(reference)s was moved or cancelled."),
+            path=_referral_page,
+        ),
+        MessageKind(
+            code="session_declined",
+            subject=_l("A party declined a session"),
+            notice=_l("A party of referral %(reference)s declined a session."),
+            path=_referral_page,
+        ),
+        MessageKind(
+            code="session_reminder",
+            subject=_l("Reminder of an appointment"),
+            notice=_l("Reminder: a session of referral %(reference)s is coming up."),
+            sms=_l("Reminder: you have an appointment soon. Details: %(link)s"),
+            path=_reminder_page,
         ),
         MessageKind(
             code="audit_chain_broken",

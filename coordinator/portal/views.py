@@ -21,8 +21,7 @@ from coordinator.portal import service
 from coordinator.portal.forms import ContinueForm, DecisionForm, PinForm, PortalForm
 from coordinator.referrals.models import PartyRole
 from coordinator.safety.service import report_unsafe
-from coordinator.scheduling.models import SessionKind
-from coordinator.scheduling.service import upcoming_sessions
+from coordinator.scheduling.booking import party_sessions, respond
 
 bp = Blueprint("portal", __name__)
 SESSION_KEY = "portal"
@@ -30,10 +29,6 @@ SESSION_KEY = "portal"
 PARTY_SCOPES = {
     PartyRole.survivor: (Scope.participation, Scope.contact_other_party, Scope.share_outcome_with_court),
     PartyRole.responsible_party: (Scope.participation, Scope.share_outcome_with_court),
-}
-PARTY_SESSIONS = {
-    PartyRole.survivor: (SessionKind.pre_conference_survivor, SessionKind.circle, SessionKind.follow_up),
-    PartyRole.responsible_party: (SessionKind.pre_conference_responsible, SessionKind.circle, SessionKind.follow_up),
 }
 
 
@@ -65,8 +60,8 @@ def visit_required(view):
 
 @bp.route("/p/", methods=["GET", "HEAD"])
 def landing():
-    """Where neutral messages point: nothing to see without a private link."""
-    return render_template("portal/generic.html")
+    """Where neutral messages and reminders point: nothing to see without a private link."""
+    return render_template("portal/landing.html")
 
 
 @bp.route("/p/<token>", methods=["GET", "HEAD"])
@@ -112,9 +107,23 @@ def home():
     party, referral = g.visit.party, g.visit.party.referral
     overview = consent_overview(referral)[party.role]
     restricted = service.portal_is_restricted(g.visit)
-    sessions = [] if restricted else upcoming_sessions(referral, PARTY_SESSIONS[PartyRole(party.role)])
+    sessions = [] if restricted else party_sessions(party)
     return render_template("portal/home.html", scopes=PARTY_SCOPES[PartyRole(party.role)], overview=overview,
-                           restricted=restricted, sessions=sessions, offer_pin=g.visit.link.pin_hash is None)
+                           restricted=restricted, sessions=sessions, offer_pin=g.visit.link.pin_hash is None,
+                           form=PortalForm())
+
+
+@bp.post("/portal/sessions/<session_id>/<answer>")
+@visit_required
+def answer_session(session_id: str, answer: str):
+    """Confirm or decline an appointment."""
+    form = PortalForm()
+    if not form.validate_on_submit() or answer not in ("confirm", "decline") or service.portal_is_restricted(g.visit):
+        return render_template("portal/error.html"), 400
+    respond(g.visit.party, session_id, "confirmed" if answer == "confirm" else "declined")
+    flash(_("Thank you. Your answer is saved.") if answer == "confirm"
+          else _("Your answer is saved. Your facilitator will be in touch about another time."), "success")
+    return redirect(url_for("portal.home"))
 
 
 @bp.get("/portal/consent/<scope>")

@@ -36,7 +36,7 @@ def transition_blockers(referral: Referral, target: str, overview: Overview) -> 
                           _("A new risk assessment, made after the latest safety incident, is needed to resume."))]
     if target == ReferralStatus.preparation:
         return _survivor_participates(overview)  # nothing past screening without the survivor's consent
-    if target == ReferralStatus.ready:
+    if target == ReferralStatus.ready and referral.status == ReferralStatus.preparation:
         return readiness(gather_facts(referral), None, clock.now().date())  # `ready` is the gate, met
     if target == ReferralStatus.screening and referral.status == ReferralStatus.closed:
         return _survivor_participates(overview) + _nobody_withdrew(overview)  # reopening needs a fresh grant

@@ -30,6 +30,7 @@ from coordinator.referrals.models import (
 )
 from coordinator.referrals.schemas import PartyIn, ReferralIn
 from coordinator.referrals.workflow import TERMINAL
+from coordinator.scheduling.models import FacilitatorConflict
 
 REFERRERS = (Role.coordinator, Role.prosecutor)
 READERS = (Role.coordinator, Role.facilitator, Role.prosecutor)
@@ -219,6 +220,13 @@ def assign_facilitators(actor, referral: Referral, lead_id: uuid.UUID | str, co_
         chosen[field] = user
     if not fields and chosen["lead"].id == chosen["co"].id:
         fields["co"] = [_("The co-facilitator must be a different person from the lead.")]
+    if not fields:
+        conflicted = set(db.session.execute(select(FacilitatorConflict.user_id).where(
+            FacilitatorConflict.user_id.in_([user.id for user in chosen.values()]),
+            FacilitatorConflict.docket_number == referral.case.docket_number)).scalars())
+        for field, user in chosen.items():
+            if user.id in conflicted:
+                fields[field] = [_("This facilitator has declared a conflict of interest with this case.")]
     if fields:
         raise InvalidRequest(_("Check the highlighted fields."), fields)
     newcomers = [user for user in chosen.values() if user.id not in referral.facilitator_ids]

@@ -14,14 +14,15 @@ from coordinator.consent.forms import ConsentRecordForm
 from coordinator.consent.queries import consent_overview, referral_decisions
 from coordinator.errors import Conflict, GateFailed, InvalidRequest
 from coordinator.pages import messages_of, role_required, select_options, show_field_errors
-from coordinator.referrals import service, workflow
-from coordinator.referrals.forms import FIELD_FOR_PATH, AssignForm, IntakeForm, ListFilterForm, TransitionForm
 from coordinator.portal.links import LinkForm
 from coordinator.portal.service import links_of
+from coordinator.referrals import service, workflow
+from coordinator.referrals.forms import FIELD_FOR_PATH, AssignForm, IntakeForm, ListFilterForm, TransitionForm
 from coordinator.referrals.models import STATUS_LABELS
 from coordinator.safety.readiness import checklist
 from coordinator.safety.service import assessments_of
-from coordinator.scheduling.service import upcoming_sessions
+from coordinator.scheduling.booking import session_overview
+from coordinator.scheduling.forms import CancelForm, HeldForm
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
 READERS = (Role.coordinator, Role.facilitator, Role.prosecutor)
@@ -74,7 +75,9 @@ def _detail_page(referral, status: int = 200, transition_errors: list[str] | Non
     history = service.status_history(referral)
     decisions = referral_decisions(referral)
     consent_form = ConsentRecordForm()
-    actors = users_by_id({entry.actor_id for entry in trail} | {str(change.actor_id) for change in history})
+    overview = session_overview(referral)
+    actors = users_by_id({entry.actor_id for entry in trail} | {str(change.actor_id) for change in history}
+                         | {str(user_id) for _s, _p, ids in overview for user_id in ids})
     if assign_form is None and current_user.has_role(Role.coordinator):
         assign_form = _assign_form(referral)
     return render_template(
@@ -91,7 +94,9 @@ def _detail_page(referral, status: int = 200, transition_errors: list[str] | Non
         consent_form=consent_form,
         links=links_of(referral),
         link_form=LinkForm(),
-        sessions=upcoming_sessions(referral),
+        sessions=overview,
+        cancel_form=CancelForm(),
+        held_form=HeldForm(),
         conditions=checklist(referral),
         assessments=assessments_of(referral),
         now=clock.now(),

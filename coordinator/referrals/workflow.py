@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from coordinator import clock
 from coordinator.accounts.models import Role
 from coordinator.audit.service import record
+from coordinator.consent.queries import consent_overview
 from coordinator.db import atomic, db
 from coordinator.errors import Conflict, Forbidden, GateFailed, InvalidRequest
-from coordinator.consent.queries import consent_overview
 from coordinator.referrals.gates import transition_blockers
 from coordinator.referrals.models import CloseReason, PauseReason, Referral, ReferralStatus, StatusChange
 

@@ -21,6 +21,7 @@ from coordinator.gates import Unmet
 from coordinator.referrals.models import Acknowledgement, Referral, ReferralStatus
 from coordinator.safety.models import MitigationPlan, ProtectiveOrder, RiskAssessment, RiskLevel, SafetyIncident
 from coordinator.scheduling.models import (
+    FacilitatorConflict,
     FacilitatorProfile,
     ScheduledSession,
     SessionFormat,
@@ -53,6 +54,7 @@ CONDITIONS: dict[str, object] = {
     "protective_order": _l("No no-contact order rules out a meeting of the parties on that date."),
     "facilitators_missing": _l("A lead facilitator and a co-facilitator are assigned."),
     "facilitator_training": _l("Both facilitators hold valid trafficking-specialist training on the circle's date."),
+    "facilitator_conflicted": _l("Neither facilitator has declared a conflict of interest with the case."),
     "language_unmatched": _l("A facilitator speaks the survivor's language, or an interpreter is booked."),
     "venue_unsuitable": _l("The venue has separate waiting rooms and room for everyone."),
 }
@@ -70,10 +72,11 @@ class AssessmentFacts:
 
 @dataclass(frozen=True)
 class FacilitatorFacts:
-    """One assigned facilitator's trainings (kind: valid until) and languages."""
+    """One assigned facilitator's trainings (kind: valid until), languages and any conflict with the case."""
 
     trainings: dict[str, date]
     languages: tuple[str, ...]
+    conflicted: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,8 @@ def _people(facts: Facts, on: date, interpreter: bool) -> list[str]:
     specialist = TrainingKind.trafficking_specialist
     if not all(facilitator.trainings.get(specialist, date.min) >= on for facilitator in facts.facilitators):
         unmet.append("facilitator_training")
+    if any(facilitator.conflicted for facilitator in facts.facilitators):
+        unmet.append("facilitator_conflicted")
     if not interpreter and not any(facts.survivor_language in facilitator.languages
                                    for facilitator in facts.facilitators):
         unmet.append("language_unmatched")
@@ -227,7 +232,10 @@ def _facilitator_facts(referral: Referral) -> tuple[FacilitatorFacts, ...]:
         trainings[training.user_id][training.kind] = training.valid_until
     languages = {profile.user_id: tuple(profile.languages) for profile in db.session.execute(
         select(FacilitatorProfile).where(FacilitatorProfile.user_id.in_(ids))).scalars()}
-    return tuple(FacilitatorFacts(trainings[i], languages.get(i, ())) for i in ids)
+    conflicted = set(db.session.execute(select(FacilitatorConflict.user_id).where(
+        FacilitatorConflict.user_id.in_(ids), FacilitatorConflict.docket_number == referral.case.docket_number
+    )).scalars())
+    return tuple(FacilitatorFacts(trainings[i], languages.get(i, ()), i in conflicted) for i in ids)
 
 
 def checklist(referral: Referral, fmt: str | None = None, on: date | None = None,

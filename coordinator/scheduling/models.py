@@ -1,7 +1,7 @@
 """Sessions with the parties: preparation meetings, the circle itself and follow-ups (DESIGN.md section 4)."""
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
@@ -87,8 +87,69 @@ class ScheduledSession(SQLModel, table=True):
     sequence: int = 0
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancel_reason: str | None = Field(default=None, sa_type=String(32))
+    venue_id: uuid.UUID | None = Field(default=None, foreign_key="venues.id")
+    interpreter: bool = False
+    ical_uid: uuid.UUID = Field(default_factory=uuid.uuid4, unique=True)  # random: it says nothing of the case
     created_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SessionFacilitator(SQLModel, table=True):
+    """A facilitator of a session."""
+
+    __tablename__ = "session_facilitators"
+
+    session_id: uuid.UUID = Field(foreign_key="sessions.id", primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True, index=True)
+
+
+class Response(StrEnum):
+    """A participant's answer to an invitation."""
+
+    pending = "pending"
+    confirmed = "confirmed"
+    declined = "declined"
+
+
+RESPONSE_LABELS = {
+    Response.pending: _l("not answered yet"),
+    Response.confirmed: _l("confirmed"),
+    Response.declined: _l("declined"),
+}
+
+
+class SessionParticipant(SQLModel, table=True):
+    """A party invited to a session, with their own arrival and departure (staggered for joint meetings)."""
+
+    __tablename__ = "session_participants"
+
+    session_id: uuid.UUID = Field(foreign_key="sessions.id", primary_key=True)
+    party_id: uuid.UUID = Field(foreign_key="parties.id", primary_key=True, index=True)
+    arrive_at: datetime = Field(sa_type=UTCDateTime)
+    leave_at: datetime = Field(sa_type=UTCDateTime)
+    response: str = Field(default=Response.pending, sa_type=String(12))
+    responded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attended: bool | None = None
+
+
+class Reservation(SQLModel, table=True):
+    """A facilitator's or a venue's time held by an active session, buffer included.
+
+    PostgreSQL refuses overlapping active reservations of one resource with an exclusion constraint (see the
+    migration); on SQLite the booking transaction, serialized by BEGIN IMMEDIATE, checks before it inserts.
+    """
+
+    __tablename__ = "session_reservations"
+    __table_args__ = (Index("ix_session_reservations_resource_id_starts_at", "resource_id", "starts_at"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    session_id: uuid.UUID = Field(foreign_key="sessions.id", index=True)
+    resource_type: str = Field(sa_type=String(12))
+    resource_id: uuid.UUID
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    active: bool = True
 
 # The circle as the prosecution's view names it.
 CIRCLE_STATUS_LABELS = {
@@ -116,6 +177,69 @@ class FacilitatorProfile(SQLModel, table=True):
     languages: list[str] = Field(default_factory=list, sa_type=JSON)
     timezone: str = Field(default="UTC", sa_type=String(64))
     max_active_referrals: int = 6
+
+
+class AvailabilityWindow(SQLModel, table=True):
+    """A weekly window a facilitator is available in, in their own time zone (weekday 0 is Monday)."""
+
+    __tablename__ = "availability_windows"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    weekday: int
+    start_time: time
+    end_time: time
+
+
+class AvailabilityException(SQLModel, table=True):
+    """A date on which a facilitator is not available, whatever the weekly windows say."""
+
+    __tablename__ = "availability_exceptions"
+    __table_args__ = (UniqueConstraint("user_id", "on_date"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id")
+    on_date: date
+    unavailable: bool = True
+
+
+class FacilitatorConflict(SQLModel, table=True):
+    """A declared conflict of interest: that facilitator is never proposed for a case with this docket number.
+
+    It names the docket as typed rather than pointing at a case, so declaring one tells the facilitator nothing
+    about which cases the programme holds, and it also covers a case that is referred later.
+    """
+
+    __tablename__ = "facilitator_conflicts"
+    __table_args__ = (UniqueConstraint("user_id", "docket_number"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id")
+    docket_number: str = Field(sa_type=String(64), index=True)
+    declared_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PartyUnavailability(SQLModel, table=True):
+    """A time a party has said they cannot attend; slot search avoids it."""
+
+    __tablename__ = "party_unavailability"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    party_id: uuid.UUID = Field(foreign_key="parties.id", index=True)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A facilitator's private calendar feed: the URL carries a token stored here only as its hash."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    token_hash: str = Field(sa_type=String(64), unique=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Training(SQLModel, table=True):

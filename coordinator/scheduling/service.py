@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from coordinator import clock
 from coordinator.audit.service import record
 from coordinator.db import db
-from coordinator.scheduling.models import UPCOMING, FacilitatorProfile, ScheduledSession, SessionStatus, Training
+from coordinator.scheduling.models import (
+    UPCOMING,
+    FacilitatorProfile,
+    Reservation,
+    ScheduledSession,
+    SessionStatus,
+    Training,
+    Venue,
+)
 
 
 def upcoming_sessions(referral, kinds: tuple[str, ...] | None = None) -> list[ScheduledSession]:
@@ -27,12 +35,8 @@ def cancel_upcoming_sessions(actor, referral, reason: str, kinds: tuple[str, ...
                              ) -> list[ScheduledSession]:
     """Cancel the upcoming sessions of a referral (all, or of `kinds`) in the caller's transaction."""
     cancelled = upcoming_sessions(referral, kinds)
-    now = clock.now()
     for session in cancelled:
-        session.status = SessionStatus.cancelled
-        session.cancelled_at = now
-        session.cancel_reason = reason
-        session.sequence += 1
+        mark_cancelled(actor, session, reason)
         record(actor, "session.cancel", session, referral_id=referral.id, details={"reason": reason})
     db.session.flush()
     return cancelled
@@ -66,3 +70,25 @@ def record_held_session(actor, referral, kind: str, fmt: str, starts_at: datetim
     db.session.flush()
     record(actor, "session.held", session, referral_id=referral.id, details={"kind": kind})
     return session
+
+
+def mark_cancelled(actor, session: ScheduledSession, reason: str) -> None:
+    """The state change of a cancellation: status, a higher SEQUENCE for calendars, its time released."""
+    session.status, session.cancelled_at, session.cancel_reason = SessionStatus.cancelled, clock.now(), reason
+    session.sequence += 1
+    session.updated_at = clock.now()
+    release_reservations(session)
+
+
+def release_reservations(session: ScheduledSession) -> None:
+    """Free the facilitators' and the venue's time held by a session."""
+    db.session.execute(update(Reservation).where(Reservation.session_id == session.id).values(active=False)
+                       .execution_options(synchronize_session=False))
+
+
+def venues_by_id(ids) -> dict:
+    """Venues keyed by id, in one statement; empty ids are skipped."""
+    keys = {venue_id for venue_id in ids if venue_id}
+    if not keys:
+        return {}
+    return {venue.id: venue for venue in db.session.execute(select(Venue).where(Venue.id.in_(keys))).scalars()}

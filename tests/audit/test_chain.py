@@ -239,7 +239,7 @@ def last_seq(app) -> int:
 
 def audit_section(page: str) -> str | None:
     """The audit trail section of a referral page, or None when the page has none."""
-    match = re.search(r'<section[^>]*aria-labelledby="audit-heading".*?</section>', page, re.S)
+    match = re.search(r'<section[^>]*aria-labelledby="audit-heading".*?</section>', page, re.DOTALL)
     return match.group(0) if match else None
 
 

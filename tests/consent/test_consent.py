@@ -138,10 +138,9 @@ def test_decisions_are_append_only(app, referral, api):
     """The database itself refuses to change a recorded decision."""
     item, coordinator = referral
     grant(api(coordinator), item)
-    with app.extensions["db_engine"].connect() as connection:
-        with pytest.raises(DBAPIError):
-            connection.execute(text("UPDATE consent_decisions SET decision = 'withdrawn'"))
-            connection.commit()
+    with app.extensions["db_engine"].connect() as connection, pytest.raises(DBAPIError):
+        connection.execute(text("UPDATE consent_decisions SET decision = 'withdrawn'"))
+        connection.commit()
     with app.app_context():
         assert db.session.execute(select(ConsentDecision.decision)).scalar_one() == "granted"
 

@@ -7,14 +7,12 @@ from __future__ import annotations
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlmodel import SQLModel
 
-from coordinator import clock
 from coordinator.accounts.models import Role
 from coordinator.consent.models import ConsentDecision
 from coordinator.db import db
@@ -22,13 +20,10 @@ from coordinator.notifications.models import OutboxMessage
 from coordinator.portal.models import PortalSession
 from coordinator.referrals.models import Referral
 from coordinator.scheduling.models import ScheduledSession
+from tests.e2e.conftest import TIMEOUT_MS
 from tests.live_server import serving
-from tests.portal.helpers import Case, link_for
+from tests.portal.helpers import Case, add_session, link_for
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-TIMEOUT_MS = 30_000  # generous: a cold Chromium on a busy CI machine
 NEUTRAL_PAGE = b"<!doctype html><html><head><title>Weather</title></head><body><h1>Weather today</h1></body></html>"
 
 
@@ -99,28 +94,6 @@ def case(factory) -> Case:
     return Case(referral, coordinator, pair)
 
 
-@pytest.fixture
-def chromium():
-    """Headless Chromium, the machine's own (Playwright's download does not work here); closed in any case."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
-                                             timeout=60_000)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def add_circle(app, case: Case, days: int = 10) -> None:
-    """An upcoming circle session of the referral."""
-    with app.app_context():
-        now = clock.now()
-        db.session.add(ScheduledSession(referral_id=case.referral.id, kind="circle", format="in_person",
-                                        starts_at=now + timedelta(days=days),
-                                        ends_at=now + timedelta(days=days, hours=2), created_at=now))
-        db.session.commit()
-
-
 def snapshot(app) -> dict[str, list]:
     """Every row of every table, to compare before and after."""
     with app.extensions["db_engine"].connect() as connection:
@@ -155,7 +128,7 @@ def read_and_decide(page, site: str, scope: str, action: str) -> tuple[str, str]
 def test_the_survivor_decides_withdraws_and_leaves_quickly(app, site, servers, case, chromium):
     """Link, continue, two grants on their sheets, a withdrawal and its effects, then quick exit: history does not
     grow, the neutral site gets no referer, and Back finds neither the portal nor the link."""
-    add_circle(app, case)
+    add_session(app, case)
     path = link_for(app, case)
     token = path.removeprefix("/p/")
     context = chromium.new_context()

@@ -19,7 +19,6 @@ from coordinator.referrals.service import create_referral
 from tests.conftest import make_app
 from tests.factories import referral_payload
 
-
 REFERRAL = {"referral_id": "5b0c2a51-0000-4000-8000-000000000001"}  # where the messages' links point
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
+from coordinator import clock
 from coordinator.consent.service import record_decision
 from coordinator.db import db
 from coordinator.portal.service import issue_link
 from coordinator.referrals.models import Referral
+from coordinator.scheduling.models import ScheduledSession, SessionFacilitator, SessionParticipant
+from coordinator.scheduling.slots import PARTIES_OF
 
 CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
@@ -62,3 +66,22 @@ def decide(app, case: Case, party: str, scope: str, decision: str = "granted") -
         record_decision(db.session.merge(case.coordinator), referral, party=party, scope=scope, decision=decision,
                         method="in_person")
         db.session.commit()
+
+
+def add_session(app, case, kind: str = "circle", days: int = 10):
+    """An upcoming session of the referral, with its parties invited."""
+    with app.app_context():
+        now = clock.now()
+        session = ScheduledSession(referral_id=case.referral.id, kind=kind, format="in_person",
+                                   starts_at=now + timedelta(days=days), ends_at=now + timedelta(days=days, hours=2),
+                                   created_at=now)
+        db.session.add(session)
+        db.session.flush()
+        referral = db.session.get(Referral, case.referral.id)
+        for user in case.facilitators:
+            db.session.add(SessionFacilitator(session_id=session.id, user_id=user.id))
+        for role in PARTIES_OF[kind]:
+            db.session.add(SessionParticipant(session_id=session.id, party_id=referral.party(role).id,
+                                              arrive_at=session.starts_at, leave_at=session.ends_at))
+        db.session.commit()
+        return session

@@ -27,6 +27,14 @@ def snapshot(app) -> dict[str, list]:
                 for table in SQLModel.metadata.sorted_tables}
 
 
+def test_the_bare_portal_address_is_a_calm_welcome(app, phone):
+    """Where reminders point: no error wording, just where to find the private link."""
+    page = phone().open("/p/")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and "open the private link we sent you" in body
+    assert "cannot be used" not in body
+
+
 def test_opening_a_link_changes_nothing(app, case, phone):
     """GET and HEAD, three times each: the same interstitial, and not one row changes anywhere."""
     path = link_for(app, case)

@@ -9,13 +9,12 @@ from html.parser import HTMLParser
 
 from sqlalchemy import select
 
-from coordinator import clock
 from coordinator.consent.models import ConsentDecision
 from coordinator.db import db
 from coordinator.notifications.models import OutboxMessage, StaffNotice
 from coordinator.referrals.models import Referral
 from coordinator.scheduling.models import ScheduledSession
-from tests.portal.helpers import decide, link_for
+from tests.portal.helpers import add_session, decide, link_for
 
 PORTAL_ACTIONS = {"continue", "quick-exit", "consent-grant", "consent-withdraw", "session-confirm",
                   "session-decline", "agreement-accept", "report-unsafe", "pin-submit"}
@@ -45,16 +44,6 @@ def inside(app, case, phone, party: str = "survivor"):
     visitor = phone()
     assert visitor.continue_link(link_for(app, case, party)).status_code == 302
     return visitor
-
-
-def add_session(app, case, kind: str = "circle", days: int = 10) -> None:
-    """An upcoming session of the referral."""
-    with app.app_context():
-        now = clock.now()
-        db.session.add(ScheduledSession(referral_id=case.referral.id, kind=kind, format="in_person",
-                                        starts_at=now + timedelta(days=days),
-                                        ends_at=now + timedelta(days=days, hours=2), created_at=now))
-        db.session.commit()
 
 
 def test_every_portal_page_is_neutral_private_and_has_quick_exit(app, case, phone):
@@ -200,3 +189,28 @@ def test_the_interstitial_is_in_the_partys_language(app, case, phone):
     """Before continuing, the page already speaks Spanish for this survivor."""
     page = phone().open(link_for(app, case)).get_data(as_text=True)
     assert 'lang="es"' in page and "Continuar" in page
+
+
+def test_the_party_confirms_and_declines_appointments(app, case, phone):
+    """session-confirm and session-decline: the answer is saved; when every party confirmed, it is confirmed."""
+    session = add_session(app, case, "pre_conference_survivor", days=3)
+    visitor = inside(app, case, phone)
+    home = visitor.open("/portal").get_data(as_text=True)
+    assert f'data-action="session-confirm" data-session="{session.id}"' in home
+    assert visitor.post(f"/portal/sessions/{session.id}/confirm", page_url="/portal").status_code == 302
+    with app.app_context():
+        assert db.session.get(ScheduledSession, session.id).status == "confirmed"
+    assert visitor.post(f"/portal/sessions/{session.id}/decline", page_url="/portal").status_code == 302
+    with app.app_context():
+        assert db.session.get(ScheduledSession, session.id).status == "proposed"
+        told = {n.user_id for n in db.session.execute(
+            select(StaffNotice).where(StaffNotice.template == "session_declined")).scalars()}
+    assert told == {user.id for user in case.facilitators}
+
+
+def test_a_party_cannot_answer_for_a_session_they_are_not_invited_to(app, case, phone):
+    """The responsible party's preparation meeting is not the survivor's to confirm."""
+    decide(app, case, "survivor", "contact_other_party")
+    session = add_session(app, case, "pre_conference_responsible", days=3)
+    visitor = inside(app, case, phone)
+    assert visitor.post(f"/portal/sessions/{session.id}/confirm", page_url="/portal").status_code == 404

@@ -116,10 +116,9 @@ def test_assessments_cannot_be_edited(app, factory, api):
     referral = factory.referral(by=coordinator)
     api(coordinator).post(f"/api/v1/referrals/{referral.id}/risk-assessments",
                           json={"answers": answers(), "summary": "a summary"})
-    with app.extensions["db_engine"].connect() as connection:
-        with pytest.raises(DBAPIError):
-            connection.execute(text("UPDATE risk_assessments SET level = 'low', score = 0"))
-            connection.commit()
+    with app.extensions["db_engine"].connect() as connection, pytest.raises(DBAPIError):
+        connection.execute(text("UPDATE risk_assessments SET level = 'low', score = 0"))
+        connection.commit()
     with app.extensions["db_engine"].begin() as connection:
         connection.execute(text("UPDATE risk_assessments SET summary_enc = summary_enc"))
 

@@ -12,7 +12,7 @@ from coordinator.consent.models import ConsentStatus, Scope
 from coordinator.consent.status import ConsentState
 from coordinator.db import db
 from coordinator.referrals.models import Referral
-from coordinator.safety.readiness import CONDITIONS, AssessmentFacts, Facts, FacilitatorFacts, VenueFacts, readiness
+from coordinator.safety.readiness import CONDITIONS, AssessmentFacts, FacilitatorFacts, Facts, VenueFacts, readiness
 from coordinator.scheduling.models import ScheduledSession
 from tests.factories import prepare_for_circle
 
@@ -67,6 +67,8 @@ UNMET = {
     "facilitators_missing": lambda f: replace(f, facilitators=(TRAINED,)),
     "facilitator_training": lambda f: replace(f, facilitators=(
         TRAINED, FacilitatorFacts({"trafficking_specialist": date(2027, 3, 9)}, ("en",)))),
+    "facilitator_conflicted": lambda f: replace(f, facilitators=(
+        TRAINED, FacilitatorFacts({"trafficking_specialist": date(2027, 12, 31)}, ("en",), conflicted=True))),
     "language_unmatched": lambda f: replace(f, survivor_language="uk"),
     "venue_unsuitable": lambda f: replace(f, venue=VenueFacts(False, 8, True)),
 }
@@ -74,7 +76,7 @@ UNMET = {
 
 def test_every_code_of_the_design_has_a_condition():
     """The checklist and this table cover exactly DESIGN.md section 3."""
-    assert set(CONDITIONS) == set(UNMET) and len(CONDITIONS) == 17
+    assert set(CONDITIONS) == set(UNMET) and len(CONDITIONS) == 18
 
 
 def test_all_met_means_ready():
@@ -141,7 +143,7 @@ def test_the_api_and_the_page_use_the_gate(app, factory, api, browser):
         db.session.commit()
     assert client.get(url).get_json() == {"ready": True, "unmet": []}
     page = browser(coordinator).get(f"/referrals/{referral.id}").get_data(as_text=True)
-    assert page.count('checklist__item--met') == 17
+    assert page.count('checklist__item--met') == 18
     assert client.get(f"/api/v1/referrals/{referral.id}/readiness?format=teleport").status_code == 400
     assert api(factory.user("prosecutor")).get(url).status_code == 404
 
@@ -159,3 +161,27 @@ def test_a_held_session_counts_only_when_held(app, factory, api):
     codes = {item["code"] for item in api(coordinator).get(
         f"/api/v1/referrals/{referral.id}/readiness").get_json()["unmet"]}
     assert "pre_conference_survivor" in codes
+
+
+def test_a_conflict_declared_after_assignment_stops_the_circle_and_blocks_reassignment(app, factory, api):
+    """The facilitator declares a conflict with the case they were given: the gate fails until they are replaced,
+    and they cannot be assigned to it again."""
+    coordinator = factory.user("coordinator")
+    lead, co, spare = (factory.user("facilitator") for _ in range(3))
+    referral = factory.referral(by=coordinator, facilitators=(lead, co), status="preparation")
+    with app.app_context():
+        prepare_for_circle(db.session.merge(coordinator), db.session.get(Referral, referral.id))
+        docket = db.session.get(Referral, referral.id).case.docket_number
+        db.session.commit()
+    client = api(coordinator)
+    url = f"/api/v1/referrals/{referral.id}/readiness?format=in_person"
+    assert client.get(url).get_json()["ready"] is True
+    assert api(co).post(f"/api/v1/facilitators/{co.id}/conflicts", json={"docket_number": docket}).status_code == 201
+    assert [item["code"] for item in client.get(url).get_json()["unmet"]] == ["facilitator_conflicted"]
+    refused = client.put(f"/api/v1/referrals/{referral.id}/facilitators",
+                         json={"lead": str(co.id), "co": str(lead.id)})
+    assert refused.status_code == 400 and set(refused.get_json()["error"]["details"]) == {"lead"}
+    replaced = client.put(f"/api/v1/referrals/{referral.id}/facilitators",
+                          json={"lead": str(lead.id), "co": str(spare.id)})
+    assert replaced.status_code == 200, replaced.get_json()
+    assert client.get(url).get_json() == {"ready": True, "unmet": []}

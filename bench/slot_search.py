@@ -1,0 +1,422 @@
+"""Benchmark: slot search over a busy roster, and booking (budgets: 100 ms median search, 100 ms p95 booking).
+
+Run with `make bench` (both backends) or `.venv/bin/python -m bench.slot_search --backend sqlite`.
+Each run builds a fresh database in a separate process: 200 facilitators on the roster (languages,
+trafficking-specialist training valid a year, weekday availability in four time zones, a few days off), 20 venues
+with opening hours, about 1,000 referrals carrying 5,000 booked sessions over the next 90 days with their
+facilitators and active reservations (held spans as `slots.held_span` computes them), one referral with no
+facilitators assigned, and referrals ready for their circle. Rows go in with bulk core inserts; the ready referrals
+go through the services (consents, acknowledgement, preparation meetings, assessment), as the readiness gate reads
+all of them.
+
+Then, through the whole Flask stack with the in-process test client and a coordinator's bearer token, it times
+(a) `GET /api/v1/referrals/{id}/slots` as a pair search (no facilitators assigned; circle, in person, 120 minutes,
+90-day horizon, limit 10): median of the runs; and (b) `POST /api/v1/referrals/{id}/sessions`, each booking a circle
+at the first slot of a search made just before it (so no booking clashes with another): p95 of the bookings.
+`--profile` prints where the pair search spends its time (cProfile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import multiprocessing
+import os
+import pstats
+import random
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+from types import SimpleNamespace
+
+os.environ.setdefault("COORDINATOR_ENV", "testing")
+
+from sqlalchemy import func, insert, select
+
+from bench.referral_list import time_requests
+from bench.scratch import scratch_database
+from config import TestConfig, generate_encryption_key
+from coordinator import clock, create_app
+from coordinator.accounts.models import SYSTEM, User
+from coordinator.accounts.service import issue_token, password_hasher
+from coordinator.commands import upgrade_database
+from coordinator.crypto import seal_context
+from coordinator.db import db
+from coordinator.referrals.models import CriminalCase, Party, Referral
+from coordinator.scheduling.availability import FreeTime, Window, expand, intersect
+from coordinator.scheduling.models import (
+    AvailabilityException,
+    AvailabilityWindow,
+    FacilitatorProfile,
+    PartyUnavailability,
+    Reservation,
+    ScheduledSession,
+    SessionFacilitator,
+    Training,
+    Venue,
+)
+from coordinator.scheduling.slots import held_span, stagger_for, venue_suits
+from tests.factories import Factory
+
+SEARCH_BUDGET_MS = 100.0  # median of the pair search
+BOOKING_BUDGET_MS = 100.0  # p95 of the bookings
+WARM_UP_BOOKINGS = 5
+PASSWORD = "benchmark passphrase"
+ZONES = ("Europe/Madrid",) * 4 + ("Europe/London", "Europe/Bucharest", "America/New_York") * 2
+LANGUAGES = ("es", "fr", "ro", "pt", "uk", "de", "it")
+# Weekly patterns in the facilitator's own time zone: (weekdays, [(start, end), ...]).
+PATTERNS = (
+    (range(5), [("09:00", "17:00")]),
+    (range(4), [("08:00", "16:00")]),
+    (range(5), [("09:00", "13:00"), ("14:00", "18:00")]),
+    (range(1, 6), [("10:00", "18:00")]),
+)
+# Each referral's upcoming sessions: (kind, chance of in person, minutes).
+SESSION_PLAN = (("pre_conference_survivor", 0.3, 90), ("pre_conference_responsible", 0.3, 90),
+                ("circle", 0.7, 150), ("follow_up", 0.1, 60), ("follow_up", 0.1, 60))
+SEARCH_QUERY = "kind=circle&format=in_person&duration=120"
+
+
+class Placer:
+    """Places sessions where both facilitators are available and, in person, a suitable venue is open; the held
+    spans of one facilitator or venue never overlap, as the database requires of active reservations."""
+
+    def __init__(self, rng: random.Random, earliest: datetime, venues: list):
+        self.rng, self.earliest, self.venues = rng, earliest, venues
+        self.held: dict[uuid.UUID, list[tuple[datetime, datetime]]] = {}
+
+    def free(self, resource_id: uuid.UUID, span: tuple[datetime, datetime]) -> bool:
+        """True when nothing held of the resource meets `span`."""
+        return all(s >= span[1] or e <= span[0] for s, e in self.held.get(resource_id, ()))
+
+    def place(self, pair_ids: list[uuid.UUID], common: list, kind: str, in_person: bool, minutes: int):
+        """(start, end, format, venue, held span) inside the pair's common availability, or None; holds it."""
+        fmt = "in_person" if in_person else "video"
+        stagger, duration, step = stagger_for(kind, fmt), timedelta(minutes=minutes), timedelta(minutes=30)
+        roomy = [(s, e) for s, e in common if e - s >= duration + 2 * stagger and e > self.earliest]
+        for _attempt in range(40):
+            if not roomy:
+                return None
+            opens, closes = self.rng.choice(roomy)
+            start = opens + stagger + step * self.rng.randint(0, (closes - opens - duration - 2 * stagger) // step)
+            span = held_span(start, start + duration, stagger)
+            if start < self.earliest or not all(self.free(i, span) for i in pair_ids):
+                continue
+            venue = None
+            if in_person:
+                venue = next((v for v in self.rng.sample(self.venues, len(self.venues)) if venue_suits(v, kind)
+                              and v.opening.covers(span[0], start + duration + stagger) and self.free(v.id, span)),
+                             None)
+                if venue is None:
+                    continue
+            for resource_id in [*pair_ids, *([venue.id] if venue else [])]:
+                self.held.setdefault(resource_id, []).append(span)
+            return start, start + duration, fmt, venue, span
+        return None
+
+
+class Rows:
+    """Rows to insert in bulk, table by table, in the order they are first added (parents first)."""
+
+    def __init__(self, app, now: datetime):
+        self.keyring, self.now = app.extensions["keyring"], now
+        self.tables: dict[type, list[dict]] = {}
+
+    def add(self, model: type, **row) -> dict:
+        """One row of `model`; returns it."""
+        self.tables.setdefault(model, []).append(row)
+        return row
+
+    def seal(self, table: str, column: str, row_id: uuid.UUID, text: str) -> str:
+        """Encrypt a cell as the model's sealed attribute would."""
+        return self.keyring.seal(text, seal_context(table, column, row_id))
+
+    def insert(self, connection, batch: int = 5000) -> None:
+        """Everything, in batches of core inserts."""
+        for model, rows in self.tables.items():
+            for start in range(0, len(rows), batch):
+                connection.execute(insert(model), rows[start:start + batch])
+
+
+def add_user(rows: Rows, role: str, index: int, password_hash: str) -> uuid.UUID:
+    """A staff account."""
+    user_id = uuid.uuid4()
+    rows.add(User, id=user_id, email=f"{role}{index}@bench.example", role=role, password_hash=password_hash,
+             language="en", active=True, created_at=rows.now, password_changed_at=rows.now,
+             name_enc=rows.seal("users", "name_enc", user_id, f"{role.title()} {index}"))
+    return user_id
+
+
+def add_roster(rows: Rows, rng: random.Random, count: int, password_hash: str, until: datetime) -> list:
+    """Facilitators on the roster: languages, training, time zone, caseload cap, weekly windows, a few days off.
+    Returns them with their availability expanded to UTC, for placing sessions."""
+    now, roster = rows.now, []
+    for index in range(count):
+        user_id = add_user(rows, "facilitator", index, password_hash)
+        languages = {"en", *rng.sample(LANGUAGES, rng.choice((1, 2)))} | ({"es"} if index % 3 == 0 else set())
+        zone = rng.choice(ZONES)
+        rows.add(FacilitatorProfile, user_id=user_id, languages=sorted(languages), timezone=zone,
+                 max_active_referrals=rng.choice((10, 12, 14)))
+        for kind, days in (("trafficking_specialist", 365), ("restorative_practice", 730)):
+            rows.add(Training, id=uuid.uuid4(), user_id=user_id, kind=kind,
+                     valid_until=(now + timedelta(days=days)).date())
+        pattern = rng.randrange(len(PATTERNS))
+        weekdays, hours = PATTERNS[pattern]
+        weekly = [Window(day, clock_time.fromisoformat(start), clock_time.fromisoformat(end))
+                  for day in weekdays for start, end in hours]
+        for window in weekly:
+            rows.add(AvailabilityWindow, id=uuid.uuid4(), user_id=user_id, weekday=window.weekday,
+                     start_time=window.start, end_time=window.end)
+        days_off = set()
+        if rng.random() < 0.2:
+            days_off = {(now + timedelta(days=rng.randint(2, 89))).date() for _ in range(rng.randint(1, 3))}
+        for day in sorted(days_off):
+            rows.add(AvailabilityException, id=uuid.uuid4(), user_id=user_id, on_date=day, unavailable=True)
+        roster.append(SimpleNamespace(id=user_id, zone=zone, pattern=pattern, languages=languages,
+                                      free=expand(weekly, zone, now, until, days_off)))
+    return roster
+
+
+def add_venues(rows: Rows, count: int, until: datetime) -> list:
+    """Venues open on weekdays (some on Saturday mornings too); three in four suit a circle."""
+    venues = []
+    for index in range(count):
+        venue_id, zone, suits = uuid.uuid4(), ZONES[index % len(ZONES)], index % 4 != 3
+        hours = [{"weekday": day, "start": "08:00", "end": "20:00"} for day in range(5)]
+        if index % 4 == 0:
+            hours.append({"weekday": 5, "start": "09:00", "end": "14:00"})
+        venue = rows.add(Venue, id=venue_id, name=f"Venue {index:02d}", timezone=zone, separate_waiting_rooms=suits,
+                         accessible=index % 2 == 0, capacity=10 if suits else 3, opening_hours=hours, active=True,
+                         address_enc=rows.seal("venues", "address_enc", venue_id, f"{index} Bench Street, {zone}"))
+        opening = [Window(h["weekday"], clock_time.fromisoformat(h["start"]), clock_time.fromisoformat(h["end"]))
+                   for h in hours]
+        venues.append(SimpleNamespace(**venue, opening=FreeTime(expand(opening, zone, rows.now, until))))
+    return venues
+
+
+def add_referral(rows: Rows, index: int, coordinator_id: uuid.UUID, pair, status: str, language: str) -> tuple:
+    """A referral with its case and its two parties; returns its id and the parties' ids by role."""
+    case_id, referral_id = uuid.uuid4(), uuid.uuid4()
+    rows.add(CriminalCase, id=case_id, jurisdiction="Benchshire", court="Bench Court", docket_number=f"S-{index:06d}",
+             charges=["Human trafficking"], stage="charged", created_at=rows.now)
+    rows.add(Referral, id=referral_id, reference=f"RJ-BENCH-{index:05d}", source="prosecutor", status=status,
+             case_id=case_id, lead_facilitator_id=pair[0].id if pair else None,
+             co_facilitator_id=pair[1].id if pair else None, created_by_id=coordinator_id,
+             received_at=rows.now - timedelta(days=60), updated_at=rows.now)
+    parties = {}
+    for role, party_language in (("survivor", language), ("responsible_party", "en")):
+        parties[role] = party_id = uuid.uuid4()
+        rows.add(Party, id=party_id, referral_id=referral_id, role=role, preferred_language=party_language,
+                 needs_interpreter=False, alias_enc=rows.seal("parties", "alias_enc", party_id, f"Alias {index}"))
+    return referral_id, parties
+
+
+def add_session(rows: Rows, rng: random.Random, referral_id: uuid.UUID, coordinator_id: uuid.UUID, pair, kind: str,
+                placed: tuple) -> None:
+    """A booked session with its facilitators and the active reservations of its held span."""
+    start, end, fmt, venue, span = placed
+    session_id = uuid.uuid4()
+    rows.add(ScheduledSession, id=session_id, referral_id=referral_id, kind=kind, format=fmt, starts_at=start,
+             ends_at=end, status=rng.choice(("proposed", "confirmed")), sequence=0,
+             venue_id=venue.id if venue else None, interpreter=False, ical_uid=uuid.uuid4(),
+             created_by_id=coordinator_id, created_at=rows.now, updated_at=rows.now)
+    for person in pair:
+        rows.add(SessionFacilitator, session_id=session_id, user_id=person.id)
+    for resource_type, resource_id in [("facilitator", p.id) for p in pair] + ([("venue", venue.id)] if venue else []):
+        rows.add(Reservation, id=uuid.uuid4(), session_id=session_id, resource_type=resource_type,
+                 resource_id=resource_id, starts_at=span[0], ends_at=span[1], active=True)
+
+
+def build(app, facilitators: int, venues: int, sessions: int, ready: int) -> dict:
+    """Fill the database; returns the coordinator's token, the referral searched and those ready to book."""
+    rng = random.Random(42)
+    with app.app_context():
+        now = clock.now()
+        until = now + timedelta(days=90)
+        rows = Rows(app, now)
+        password_hash = password_hasher().hash(PASSWORD)
+        coordinator_id = add_user(rows, "coordinator", 0, password_hash)
+        roster = add_roster(rows, rng, facilitators, password_hash, until)
+        placer = Placer(rng, now + timedelta(hours=2), add_venues(rows, venues, until))
+        by_zone: dict[str, list] = {}
+        for person in roster:
+            by_zone.setdefault(person.zone, []).append(person)
+
+        # Referrals with a pair (usually from one time zone, so their weeks overlap), about five sessions each.
+        placed_count = index = 0
+        while placed_count < sessions and index < sessions:
+            lead = rng.choice(roster)
+            co = rng.choice([p for p in (by_zone[lead.zone] if rng.random() < 0.8 else roster) if p is not lead])
+            language = rng.choice(sorted(lead.languages | co.languages))
+            referral_id, _parties = add_referral(rows, index, coordinator_id, (lead, co), "circle_scheduled", language)
+            index += 1
+            common = intersect(lead.free, co.free)
+            for kind, in_person_chance, minutes in SESSION_PLAN:
+                placed = placer.place([lead.id, co.id], common, kind, rng.random() < in_person_chance, minutes)
+                if placed is not None and placed_count < sessions:
+                    add_session(rows, rng, referral_id, coordinator_id, (lead, co), kind, placed)
+                    placed_count += 1
+
+        # The referral searched for a pair: no facilitators yet; the survivor cannot come on two days.
+        search_referral, parties = add_referral(rows, index, coordinator_id, None, "preparation", "es")
+        for day in (3, 4):
+            midnight = datetime.combine((now + timedelta(days=day)).date(), clock_time(), tzinfo=UTC)
+            rows.add(PartyUnavailability, id=uuid.uuid4(), party_id=parties["survivor"], starts_at=midnight,
+                     ends_at=midnight + timedelta(days=1))
+        rows.insert(db.session.connection())
+        coordinator = db.session.get(User, coordinator_id)
+        _, token = issue_token(SYSTEM, coordinator, "bench")
+        db.session.commit()
+    counts = {"facilitators": facilitators, "venues": venues, "referrals": len(rows.tables[Referral]),
+              "sessions": len(rows.tables[ScheduledSession]), "reservations": len(rows.tables[Reservation])}
+
+    # Referrals ready for their circle go through the services, since the readiness gate reads all they record:
+    # consents, acknowledgement, preparation meetings, assessment. As a coordinator would, each gets a pair that
+    # speaks the survivor's Spanish and shares a working week (one time zone, the same weekly hours).
+    teams: dict[tuple, list] = {}
+    for person in roster:
+        if "es" in person.languages:
+            teams.setdefault((person.zone, person.pattern), []).append(person)
+    pairs = [(team[i], team[i + 1]) for team in teams.values() for i in range(0, len(team) - 1, 2)]
+    rng.shuffle(pairs)
+    factory = Factory(app)
+    ready_ids = [str(factory.referral(by=coordinator, facilitators=pairs[i % len(pairs)], status="ready").id)
+                 for i in range(ready)]
+    return {"token": token, "search_referral": str(search_referral), "ready_referrals": ready_ids, "counts": counts}
+
+
+def build_database(url: str, key: str, options: dict) -> dict:
+    """Migrate and fill a database, then refresh its planner statistics as routine maintenance would."""
+    app = create_app(TestConfig({"DATABASE_URL": url, "COORDINATOR_ENCRYPTION_KEYS": key}))
+    with app.app_context():
+        upgrade_database()
+    built = build(app, **options)
+    engine = app.extensions["db_engine"]
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
+    engine.dispose()
+    return built
+
+
+def time_bookings(client, headers: dict, referral_ids: list[str]) -> tuple[dict, list[tuple[str, dict]]]:
+    """For each ready referral, a search (not timed), then its first slot booked (timed), so no booking clashes
+    with another; the first few bookings warm up. Median and p95 in milliseconds, and what was booked."""
+    samples, booked = [], []
+    for number, referral_id in enumerate(referral_ids):
+        found = client.get(f"/api/v1/referrals/{referral_id}/slots?{SEARCH_QUERY}&limit=1", headers=headers)
+        assert found.status_code == 200 and found.get_json()["slots"], found.get_json()
+        slot = found.get_json()["slots"][0]
+        body = {"kind": "circle", "format": "in_person", "start": slot["start"], "end": slot["end"],
+                "facilitator_ids": slot["facilitator_ids"], "venue_id": slot["venue_id"]}
+        started = time.perf_counter()
+        response = client.post(f"/api/v1/referrals/{referral_id}/sessions", json=body, headers=headers)
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 201, response.get_json()
+        booked.append((referral_id, slot))
+        if number >= WARM_UP_BOOKINGS:
+            samples.append(elapsed)
+    samples.sort()
+    return {"runs": len(samples), "median_ms": round(statistics.median(samples), 2),
+            "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 2)}, booked
+
+
+def check_bookings(app, booked: list[tuple[str, dict]]) -> None:
+    """Each booking made its circle at the slot's start, holding both facilitators and the venue; each referral
+    is circle_scheduled."""
+    ids = [uuid.UUID(referral_id) for referral_id, _slot in booked]
+    with app.app_context():
+        sessions = db.session.execute(select(ScheduledSession).where(ScheduledSession.referral_id.in_(ids),
+                                                                     ScheduledSession.kind == "circle")).scalars().all()
+        held = db.session.execute(select(func.count()).select_from(Reservation).where(
+            Reservation.session_id.in_([s.id for s in sessions]), Reservation.active.is_(True))).scalar_one()
+        statuses = set(db.session.execute(select(Referral.status).where(Referral.id.in_(ids))).scalars())
+    assert {(str(s.referral_id), s.starts_at) for s in sessions} == {
+        (referral_id, datetime.fromisoformat(slot["start"])) for referral_id, slot in booked}
+    assert held == 3 * len(booked) and statuses == {"circle_scheduled"}, (held, statuses)
+
+
+def profile(call, runs: int = 20, top: int = 25) -> str:
+    """cProfile of `runs` calls, sorted by cumulative time."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(runs):
+        call()
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+def run(backend: str, options: dict, requests: int, show_profile: bool) -> list[dict]:
+    """Build one backend's database, then time the pair search and the bookings."""
+    key = generate_encryption_key()
+    results = []
+    with scratch_database(backend) as database_url:
+        started = time.perf_counter()
+        # Build in a separate process, so the one measured starts like a fresh worker.
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            built = pool.apply(build_database, (database_url, key, options))
+        counts = built["counts"]
+        print(f"[{backend}] built {counts['facilitators']} facilitators, {counts['venues']} venues, "
+              f"{counts['referrals']:,} referrals, {counts['sessions']:,} sessions, "
+              f"{counts['reservations']:,} reservations in {time.perf_counter() - started:.1f} s", flush=True)
+        app = create_app(TestConfig({"DATABASE_URL": database_url, "COORDINATOR_ENCRYPTION_KEYS": key}))
+        try:
+            client = app.test_client()
+            headers = {"Authorization": f"Bearer {built['token']}"}
+            search_url = f"/api/v1/referrals/{built['search_referral']}/slots?{SEARCH_QUERY}&limit=10"
+            found = client.get(search_url, headers=headers).get_json()["slots"]
+            assert len(found) == 10 and all(len(set(s["facilitator_ids"])) == 2 and s["venue_id"] for s in found), \
+                found
+            figures = time_requests(lambda: client.get(search_url, headers=headers), requests)
+            results.append({"backend": backend, "measure": "pair search", "runs": requests, **figures,
+                            "budget_ms": SEARCH_BUDGET_MS, "budget_on": "median_ms", **counts})
+            print(f"[{backend}] pair search, 90 days, limit 10 ({requests} runs)   median "
+                  f"{figures['median_ms']:7.2f} ms   p95 {figures['p95_ms']:7.2f} ms   "
+                  f"(slots from {found[0]['start']} to {found[-1]['start']})", flush=True)
+            if show_profile:
+                print(profile(lambda: client.get(search_url, headers=headers)), flush=True)
+            figures, booked = time_bookings(client, headers, built["ready_referrals"])
+            check_bookings(app, booked)
+            results.append({"backend": backend, "measure": "booking", **figures, "budget_ms": BOOKING_BUDGET_MS,
+                            "budget_on": "p95_ms", **counts})
+            print(f"[{backend}] booking a circle ({figures['runs']} bookings)          median "
+                  f"{figures['median_ms']:7.2f} ms   p95 {figures['p95_ms']:7.2f} ms", flush=True)
+        finally:
+            app.extensions["db_engine"].dispose()
+    return results
+
+
+def main() -> int:
+    """Run the benchmark; exit 1 when a figure is over its budget."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--requests", type=int, default=100, help="timed pair searches (at least 50)")
+    parser.add_argument("--bookings", type=int, default=60, help="timed bookings (at least 50)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the pair search")
+    args = parser.parse_args()
+    if args.requests < 50 or args.bookings < 50:
+        parser.error("time at least 50 searches and 50 bookings")
+    options = {"facilitators": 200, "venues": 20, "sessions": 5000, "ready": args.bookings + WARM_UP_BOOKINGS}
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    results = [row for backend in backends for row in run(backend, options, args.requests, args.profile)]
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "slot_search.json").write_text(json.dumps(results, indent=2))
+    over = [row for row in results if row[row["budget_on"]] > row["budget_ms"]]
+    for row in over:
+        print(f"OVER BUDGET: {row['backend']} {row['measure']}: {row['budget_on']} {row[row['budget_on']]} ms "
+              f"> {row['budget_ms']:.0f} ms", file=sys.stderr)
+    print(f"{'All' if not over else 'Not all'} figures within budget (search median {SEARCH_BUDGET_MS:.0f} ms, "
+          f"booking p95 {BOOKING_BUDGET_MS:.0f} ms).")
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
