@@ -41,7 +41,7 @@ translations: $(COMPILED)
 
 # After changing user-facing text: extract it, merge it into every catalogue, then translate what is new.
 messages: $(VENV)/.dev-deps
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --no-wrap \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --no-location --sort-output --no-wrap \
 		-o coordinator/translations/messages.pot .
 	$(BIN)/pybabel update -i coordinator/translations/messages.pot -d coordinator/translations \
 		--no-wrap --no-fuzzy-matching --ignore-obsolete

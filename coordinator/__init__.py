@@ -14,7 +14,12 @@ from config import Config, config_for_environment
 from coordinator import commands, i18n
 from coordinator.accounts import views as account_views
 from coordinator.accounts.service import resume_session
+from coordinator.agreements import api as agreement_api
+from coordinator.agreements import views as agreement_views
 from coordinator.api import SECURITY_SCHEMES, ErrorEnvelope, public, validation_error_response
+from coordinator.cases import api as case_api
+from coordinator.cases import report_views
+from coordinator.cases import views as case_views
 from coordinator.consent import api as consent_api
 from coordinator.consent import views as consent_views
 from coordinator.crypto import Keyring
@@ -37,6 +42,7 @@ from coordinator.scheduling import api as session_api
 from coordinator.scheduling import calendar_views, roster_api, roster_views
 from coordinator.scheduling import views as session_views
 from coordinator.security import register_security_headers
+from coordinator.statistics import views as statistics_views
 from coordinator.templating import register_template_helpers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,10 +106,15 @@ def register_blueprints(app: OpenAPI) -> None:
     app.register_blueprint(calendar_views.bp)
     app.register_blueprint(link_views.bp)
     app.register_blueprint(notification_views.bp)
+    app.register_blueprint(agreement_views.bp)
+    app.register_blueprint(case_views.bp)
+    app.register_blueprint(report_views.bp)
+    app.register_blueprint(statistics_views.bp)
     app.register_blueprint(prosecution_views.bp)
     app.register_blueprint(portal_views.bp)
     app.register_blueprint(public)
-    for api in (referral_api, consent_api, link_api, safety_api, session_api, roster_api, prosecution_api):
+    for api in (referral_api, consent_api, link_api, safety_api, session_api, roster_api, agreement_api, case_api,
+                prosecution_api):
         app.register_api(api.bp)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_app_context
 from sqlmodel import Field, SQLModel
@@ -29,6 +30,12 @@ def now() -> datetime:
     if not has_app_context() or current_app.config["ENV_NAME"] == "production":
         return real
     return real + _offset()
+
+
+def today() -> date:
+    """Today's date in the programme's time zone: due dates and hearing dates are the programme's days."""
+    zone = current_app.config["BABEL_DEFAULT_TIMEZONE"] if has_app_context() else "UTC"
+    return now().astimezone(ZoneInfo(zone)).date()
 
 
 def _offset() -> timedelta:

@@ -9,12 +9,15 @@ from contextlib import contextmanager
 from datetime import UTC
 
 from flask import Flask, current_app, g
+from flask_babel import gettext as _
 from flask.globals import app_ctx
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
+
+from coordinator.errors import NotFound
 
 # Deterministic constraint names, so migrations name the same things on SQLite and PostgreSQL.
 SQLModel.metadata.naming_convention = {
@@ -49,6 +52,17 @@ class UTCDateTime(TypeDecorator):
 def new_id() -> uuid.UUID:
     """Opaque identifier for every row that leaves the service."""
     return uuid.uuid4()
+
+
+def get_row(model, key: uuid.UUID | str | None):
+    """The row of `model` with this id; NotFound for a missing row and for an id that is not a UUID alike."""
+    try:
+        row = db.session.get(model, key if isinstance(key, uuid.UUID) else uuid.UUID(str(key)))
+    except ValueError:
+        row = None
+    if row is None:
+        raise NotFound(_("Not found."))
+    return row
 
 
 def make_engine(url: str) -> Engine:

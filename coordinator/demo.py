@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 from coordinator import clock
 from coordinator.accounts.models import SYSTEM, Role, User
 from coordinator.accounts.service import create_user, find_user_by_email
+from coordinator.agreements.service import ItemDraft, accept, draft_agreement, items_of, record_progress
+from coordinator.cases.models import Hearing, HearingKind
 from coordinator.consent.models import Method, Scope
 from coordinator.consent.service import record_decision
 from coordinator.db import db
@@ -87,7 +89,34 @@ REFERRALS = [
     ("Amara", "fr", "B. Laurent", "montclair", "TJ-2026-0350", "Traite des êtres humains", "trial",
      ("lucie", "chidi"), [S.screening, (S.closed, CloseReason.not_suitable)], 63),
 ]
-AUTOMATIC = {S.circle_scheduled, S.circle_held, S.monitoring, S.completed}
+AUTOMATIC = {S.circle_scheduled, S.circle_held}
+# Hearings of the demo's cases, in days from today: Nadia's sentencing is two weeks away (a court report is due).
+HEARINGS = {"CR-2026-0154": [(HearingKind.plea, -40), (HearingKind.sentencing, 14)],
+            "CR-2026-0270": [(HearingKind.trial, 30)],
+            "CR-2026-0221": [(HearingKind.trial, 12)],
+            "TJ-2026-0377": [(HearingKind.sentencing, 45)]}
+
+
+def demo_agreement(actor, referral, completed: bool) -> None:
+    """An agreement both parties accepted in person and agreed to share with the court; paid off if `completed`."""
+    today = clock.today()
+    agreement, _created = draft_agreement(actor, referral, [
+        ItemDraft("apology", "A written apology, read aloud at a follow-up meeting (fictional).",
+                  today + timedelta(days=10)),
+        ItemDraft("restitution", "Repay the withheld wages in three instalments (fictional).",
+                  today + timedelta(days=90), 120000, "EUR"),
+        ItemDraft("programme", "Complete a labour-rights awareness programme (fictional).", today + timedelta(days=60)),
+    ])
+    for party in ("survivor", "responsible_party"):
+        record_decision(actor, referral, party=party, scope=Scope.share_outcome_with_court, decision="granted",
+                        method=Method.in_person)
+        accept(actor, agreement, party, "in_person")
+    apology, restitution, programme = items_of(agreement)
+    record_progress(actor, restitution, None, "First instalment received (fictional).", 40000)
+    if completed:
+        record_progress(actor, apology, "completed", None)
+        record_progress(actor, programme, "completed", None)
+        record_progress(actor, restitution, None, None, 80000)
 
 
 def prepare_for_circle(actor, referral, days_ago: int) -> None:
@@ -184,10 +213,16 @@ def seed(if_empty: bool = False) -> str | None:
             if target == S.circle_held:
                 record_held_session(coordinator, referral, SessionKind.circle, "in_person",
                                     clock.now() - timedelta(days=max(days // 4, 3)), minutes=150)
+            if target == S.monitoring:
+                demo_agreement(coordinator, referral, completed=S.completed in path)
+                break  # the agreement moves the referral on, to monitoring or to completed
             if target in AUTOMATIC:
                 transition(SYSTEM, referral, target, automatic=True)
             else:
                 transition(coordinator, referral, target, reason=reason)
+        for kind, offset in HEARINGS.get(docket, []):
+            db.session.add(Hearing(case_id=referral.case_id, kind=kind, on_date=clock.today() + timedelta(days=offset),
+                                   recorded_by_id=coordinator.id, recorded_at=now))
         if number == 3:  # Adaeze, in screening: her private link lets a newcomer try the portal
             _link, portal_link = issue_link(coordinator, referral, "survivor", "handover")
     return portal_link

@@ -17,7 +17,9 @@ from sqlalchemy import delete, text
 from coordinator import clock
 from coordinator.accounts.models import SYSTEM
 from coordinator.accounts.service import expire_stale_access
+from coordinator.agreements.service import notify_overdue_items
 from coordinator.audit.service import record, verify_chain
+from coordinator.cases.report import prepare_court_reports
 from coordinator.db import db, unit_of_work
 from coordinator.notifications.dispatch import dispatch_outbox, worker_name
 from coordinator.notifications.service import coordinators, notify_staff
@@ -102,6 +104,20 @@ def send_reminders() -> str:
     return f"{queued} reminders queued"
 
 
+def check_overdue_items() -> str:
+    """Tell facilitators about agreement items that became overdue (each item and due date once)."""
+    with unit_of_work():
+        told = notify_overdue_items()
+    return f"{told} overdue items reported"
+
+
+def prepare_reports() -> str:
+    """Prepare court reports for sentencing hearings fourteen days away and tell the coordinators."""
+    with unit_of_work():
+        prepared = prepare_court_reports()
+    return f"{prepared} court reports prepared"
+
+
 def maintain_database() -> str:
     """Refresh the query planner's statistics (SQLite; PostgreSQL's autovacuum does it) and prune old job runs."""
     with unit_of_work():
@@ -123,6 +139,10 @@ JOBS: list[Job] = [
         recheck_circles, daily_at=(6, 0), misfire_grace_seconds=6 * 3600),
     Job("send_reminders", "Queue reminders before upcoming sessions", send_reminders,
         every=lambda _config: 5 * 60, misfire_grace_seconds=10 * 60),
+    Job("check_overdue_items", "Tell facilitators about agreement items that became overdue", check_overdue_items,
+        daily_at=(7, 0), misfire_grace_seconds=6 * 3600),
+    Job("prepare_court_reports", "Prepare court reports for sentencing hearings in fourteen days",
+        prepare_reports, daily_at=(7, 15), misfire_grace_seconds=6 * 3600),
     Job("maintain_database", "Refresh planner statistics and prune old job runs", maintain_database,
         daily_at=(3, 30), misfire_grace_seconds=6 * 3600),
 ]

@@ -1,7 +1,9 @@
 """Every table, imported in one place so Alembic and the model-migration check see the whole schema."""
 
 from coordinator.accounts.models import ApiToken, StaffSession, User
+from coordinator.agreements.models import Acceptance, Agreement, AgreementItem, ItemProgress
 from coordinator.audit.models import GENESIS_HASH, AuditEntry, AuditHead
+from coordinator.cases.models import CaseStageChange, CourtReport, Hearing
 from coordinator.clock import ServiceClock
 from coordinator.consent.models import ConsentDecision
 from coordinator.notifications.models import OutboxMessage, StaffNotice
@@ -32,17 +34,24 @@ from coordinator.scheduling.models import (
 )
 
 __all__ = [
+    "Acceptance",
     "Acknowledgement",
+    "Agreement",
+    "AgreementItem",
     "ApiToken",
     "AuditEntry",
     "AuditHead",
     "AvailabilityException",
     "AvailabilityWindow",
     "CalendarFeed",
+    "CaseStageChange",
     "ConsentDecision",
+    "CourtReport",
     "CriminalCase",
     "FacilitatorConflict",
     "FacilitatorProfile",
+    "Hearing",
+    "ItemProgress",
     "JobRun",
     "MitigationPlan",
     "OutboxMessage",

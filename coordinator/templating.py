@@ -5,11 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask, has_request_context, request, url_for
-from flask_babel import format_date, format_datetime, get_locale, get_timezone
+from flask_babel import format_currency, format_date, format_datetime, get_locale, get_timezone
 from flask_login import current_user
 
 from coordinator.accounts.models import ROLE_LABELS
+from coordinator.agreements.models import (
+    ACCEPTANCE_METHOD_LABELS,
+    AGREEMENT_STATUS_LABELS,
+    ITEM_KIND_LABELS,
+    ITEM_STATUS_LABELS,
+)
 from coordinator.audit.models import ACTION_LABELS
+from coordinator.cases.models import HEARING_KIND_LABELS
 from coordinator.consent.models import METHOD_LABELS, SCOPE_LABELS
 from coordinator.consent.models import STATUS_LABELS as CONSENT_STATUS_LABELS
 from coordinator.i18n import LANGUAGE_NAMES, language_label
@@ -58,11 +65,17 @@ def date_label(value, style: str = "medium") -> str:
     return format_date(value, style) if value else ""
 
 
+def money_label(amount_cents: int | None, currency: str | None) -> str:
+    """An amount kept in cents, in the reader's language: 1.234,50 € or €1,234.50."""
+    return format_currency(amount_cents / 100, currency) if amount_cents is not None and currency else ""
+
+
 def register_template_helpers(app: Flask) -> None:
     """Expose labels and helpers to templates."""
     app.jinja_env.filters["datetime"] = datetime_label
     app.jinja_env.filters["date"] = date_label
     app.jinja_env.filters["language"] = language_label
+    app.jinja_env.filters["money"] = money_label
 
     app.jinja_env.globals.update(
         shown_timezone=shown_timezone,
@@ -91,6 +104,11 @@ def register_template_helpers(app: Flask) -> None:
         PARTY_LABELS=PARTY_LABELS,
         PROSECUTION_STAGE=PROSECUTION_STAGE,
         PROSECUTION_STAGE_LABELS=PROSECUTION_STAGE_LABELS,
+        HEARING_KIND_LABELS=HEARING_KIND_LABELS,
+        AGREEMENT_STATUS_LABELS=AGREEMENT_STATUS_LABELS,
+        AGREEMENT_ITEM_KIND_LABELS=ITEM_KIND_LABELS,
+        AGREEMENT_ITEM_STATUS_LABELS=ITEM_STATUS_LABELS,
+        ACCEPTANCE_METHOD_LABELS=ACCEPTANCE_METHOD_LABELS,
         page_url=page_url,
     )
 

@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import Uuid, bindparam, inspect, select, text
 
 from config import ConfigError, generate_encryption_key, parse_encryption_keys
+from coordinator import clock
+from coordinator.agreements.models import Agreement, AgreementItem, ItemProgress
 from coordinator.crypto import SEALED_FIELDS, DecryptionError, key_id, rotate_all
 from coordinator.db import db
 from coordinator.notifications.models import Channel
@@ -126,7 +128,8 @@ def make_sensitive_data(app, factory: Factory) -> list[str]:
     markers = {name: marker(name) for name in ("survivoralias", "responsiblealias", "coordname", "facilname",
                                                "intakenotes", "statusnote", "securelink", "risksummary",
                                                "mitigationnotes", "courtreference", "incidentnote",
-                                               "acknowledgement", "venueaddress")}
+                                               "acknowledgement", "venueaddress", "agreementitem",
+                                               "progressnote")}
     survivor_email, responsible_email = f"{marker('svmail')}@example.org", f"{marker('rpmail')}@example.org"
     survivor_phone, responsible_phone = "+44 7911 482 957", "+34 633 918 274"
     markers["securelink"] = f"https://circles.example.org/l/{markers['securelink']}"
@@ -153,6 +156,14 @@ def make_sensitive_data(app, factory: Factory) -> list[str]:
         venue = Venue(name="Test venue")
         venue.address = markers["venueaddress"]
         db.session.add(venue)
+        # Stored directly: the agreement's rules are tested elsewhere, here only how its text is kept.
+        agreement = Agreement(referral_id=stored.id, drafted_by_id=actor.id, created_at=clock.now(),
+                              updated_at=clock.now())
+        item = AgreementItem(agreement_id=agreement.id, position=0, kind="apology")
+        item.description = markers["agreementitem"]
+        progress = ItemProgress(item_id=item.id, status="completed", recorded_by_id=actor.id, recorded_at=clock.now())
+        progress.note = markers["progressnote"]
+        db.session.add_all([agreement, item, progress])
         db.session.commit()
     return [*markers.values(), survivor_email, responsible_email, survivor_phone, responsible_phone]
 

@@ -9,6 +9,7 @@ from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from coordinator.db import UTCDateTime, new_id
+from coordinator.referrals.models import PartyRole
 
 
 class Scope(StrEnum):
@@ -17,6 +18,13 @@ class Scope(StrEnum):
     participation = "participation"
     contact_other_party = "contact_other_party"
     share_outcome_with_court = "share_outcome_with_court"
+
+
+# The survivor decides about contact with the other person; the responsible party is asked only the rest.
+PARTY_SCOPES = {
+    PartyRole.survivor: (Scope.participation, Scope.contact_other_party, Scope.share_outcome_with_court),
+    PartyRole.responsible_party: (Scope.participation, Scope.share_outcome_with_court),
+}
 
 
 class Decision(StrEnum):

@@ -31,10 +31,11 @@ def invited_party_ids(referral: Referral) -> set:
     ).scalars())
 
 
-def consent_overview(referral: Referral, decisions: list[ConsentDecision] | None = None) -> Overview:
+def consent_overview(referral: Referral, decisions: list[ConsentDecision] | None = None,
+                     invited: set | None = None) -> Overview:
     """{party role: {scope: ConsentState}} for both parties and every scope, as of now."""
     decisions = referral_decisions(referral) if decisions is None else decisions
-    invited = invited_party_ids(referral)
+    invited = invited_party_ids(referral) if invited is None else invited
     grouped: dict[tuple, list[ConsentDecision]] = defaultdict(list)
     for decision in decisions:
         grouped[(decision.party_id, decision.scope)].append(decision)
@@ -47,3 +48,19 @@ def consent_overview(referral: Referral, decisions: list[ConsentDecision] | None
             for scope in Scope
         }
     return overview
+
+
+def consent_overviews(referrals: list[Referral]) -> dict:
+    """The consent overview of many referrals in two queries, keyed by referral id (for lists)."""
+    ids = [referral.id for referral in referrals]
+    decisions: dict = defaultdict(list)
+    invited: set = set()
+    if ids:
+        for decision in db.session.execute(
+            select(ConsentDecision).where(ConsentDecision.referral_id.in_(ids))
+            .order_by(ConsentDecision.decided_at.desc())
+        ).scalars():
+            decisions[decision.referral_id].append(decision)
+        invited = set(db.session.execute(
+            select(SecureLink.party_id).where(SecureLink.referral_id.in_(ids)).distinct()).scalars())
+    return {referral.id: consent_overview(referral, decisions[referral.id], invited) for referral in referrals}

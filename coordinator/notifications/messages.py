@@ -115,5 +115,17 @@ MESSAGES: dict[str, MessageKind] = {
             notice=_l("The daily audit log check failed at entry %(seq)s. Ask your administrator to investigate."),
             path=lambda _params: "/notifications",
         ),
+        MessageKind(
+            code="agreement_item_overdue",
+            subject=_l("An agreement item is overdue"),
+            notice=_l("An item of the agreement of referral %(reference)s is overdue."),
+            path=_referral_page,
+        ),
+        MessageKind(
+            code="court_report_prepared",
+            subject=_l("A court report is ready for a sentencing hearing"),
+            notice=_l("The court report of referral %(reference)s is ready for its sentencing hearing."),
+            path=_referral_page,
+        ),
     ]
 }

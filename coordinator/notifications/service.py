@@ -14,7 +14,7 @@ from coordinator import clock
 from coordinator.accounts.models import Role, User
 from coordinator.audit.service import record
 from coordinator.crypto import keyring, seal_context
-from coordinator.db import atomic, db, new_id
+from coordinator.db import atomic, db, get_row, new_id
 from coordinator.errors import Conflict, Forbidden, NotFound
 from coordinator.notifications.messages import MESSAGES
 from coordinator.notifications.models import Channel, DeliveryStatus, OutboxMessage, StaffNotice
@@ -132,11 +132,8 @@ def mark_all_read(user: User) -> int:
 
 
 def _owned_notice(user: User, notice_id) -> StaffNotice:
-    try:
-        notice = db.session.get(StaffNotice, uuid.UUID(str(notice_id)))
-    except ValueError:
-        notice = None
-    if notice is None or notice.user_id != user.id:
+    notice = get_row(StaffNotice, notice_id)
+    if notice.user_id != user.id:
         raise NotFound(_("Not found."))
     return notice
 
@@ -163,12 +160,7 @@ def outbox_counts(actor) -> dict[str, int]:
 
 def _parked(actor, message_id) -> OutboxMessage:
     _require_coordinator(actor)
-    try:
-        message = db.session.get(OutboxMessage, uuid.UUID(str(message_id)))
-    except ValueError:
-        message = None
-    if message is None:
-        raise NotFound(_("Not found."))
+    message = get_row(OutboxMessage, message_id)
     if message.status != DeliveryStatus.parked:
         raise Conflict(_("Only messages that could not be sent can be retried or discarded."),
                        {"code": "not_parked"})

@@ -20,8 +20,8 @@ from coordinator.audit.service import record
 from coordinator.consent import gates
 from coordinator.consent.queries import consent_overview
 from coordinator.consent.service import contact_gate_failure
-from coordinator.db import atomic, db
-from coordinator.errors import Forbidden, InvalidRequest, NotFound
+from coordinator.db import atomic, db, get_row
+from coordinator.errors import Forbidden, InvalidRequest
 from coordinator.notifications.models import Channel
 from coordinator.notifications.service import coordinators, notify_staff, queue_message
 from coordinator.portal.models import LinkChannel, PortalSession, SecureLink
@@ -84,12 +84,7 @@ def links_of(referral: Referral) -> list[SecureLink]:
 
 def load_link(actor, link_id: uuid.UUID | str) -> SecureLink:
     """A link of a referral in the actor's scope; NotFound otherwise."""
-    try:
-        link = db.session.get(SecureLink, uuid.UUID(str(link_id)))
-    except ValueError:
-        link = None
-    if link is None:
-        raise NotFound(_("Not found."))
+    link = get_row(SecureLink, link_id)
     load_referral(actor, link.referral_id)
     return link
 

@@ -11,11 +11,13 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_babel import refresh as refresh_locale
 
-from coordinator.consent.models import Decision, Method, Scope
+from coordinator.agreements.service import accept as accept_agreement
+from coordinator.agreements.service import party_agreement
+from coordinator.consent.models import PARTY_SCOPES, Decision, Method
 from coordinator.consent.queries import consent_overview
 from coordinator.consent.service import record_decision
 from coordinator.consent.sheets import current_sheet, find_sheet
-from coordinator.errors import GateFailed, InvalidRequest
+from coordinator.errors import Conflict, GateFailed, InvalidRequest
 from coordinator.extensions import limiter
 from coordinator.portal import service
 from coordinator.portal.forms import ContinueForm, DecisionForm, PinForm, PortalForm
@@ -25,11 +27,6 @@ from coordinator.scheduling.booking import party_sessions, respond
 
 bp = Blueprint("portal", __name__)
 SESSION_KEY = "portal"
-# The survivor decides about contact with the other person; the responsible party is asked only the rest.
-PARTY_SCOPES = {
-    PartyRole.survivor: (Scope.participation, Scope.contact_other_party, Scope.share_outcome_with_court),
-    PartyRole.responsible_party: (Scope.participation, Scope.share_outcome_with_court),
-}
 
 
 def link_limit() -> str:
@@ -110,7 +107,7 @@ def home():
     sessions = [] if restricted else party_sessions(party)
     return render_template("portal/home.html", scopes=PARTY_SCOPES[PartyRole(party.role)], overview=overview,
                            restricted=restricted, sessions=sessions, offer_pin=g.visit.link.pin_hash is None,
-                           form=PortalForm())
+                           agreement=None if restricted else party_agreement(party), form=PortalForm())
 
 
 @bp.post("/portal/sessions/<session_id>/<answer>")
@@ -123,6 +120,22 @@ def answer_session(session_id: str, answer: str):
     respond(g.visit.party, session_id, "confirmed" if answer == "confirm" else "declined")
     flash(_("Thank you. Your answer is saved.") if answer == "confirm"
           else _("Your answer is saved. Your facilitator will be in touch about another time."), "success")
+    return redirect(url_for("portal.home"))
+
+
+@bp.post("/portal/agreement/accept")
+@visit_required
+def accept_agreement_view():
+    """The party accepts the agreement as written; it becomes active once both parties have."""
+    form = PortalForm()
+    view = party_agreement(g.visit.party)
+    if not form.validate_on_submit() or view is None or service.portal_is_restricted(g.visit):
+        return render_template("portal/error.html"), 400
+    try:
+        accept_agreement(g.visit.party, view.agreement, g.visit.party.role, "secure_link")
+    except Conflict:
+        return render_template("portal/error.html"), 409
+    flash(_("Thank you. Your acceptance is saved."), "success")
     return redirect(url_for("portal.home"))
 
 

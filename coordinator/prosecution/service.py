@@ -7,14 +7,17 @@ summary only when both parties agreed to share it. Every view is audited as a di
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from coordinator.accounts.models import Role
+from coordinator.agreements.service import shared_summaries
 from coordinator.audit.service import record
 from coordinator.consent.models import Scope
-from coordinator.consent.queries import consent_overview
+from coordinator.consent.queries import consent_overviews
 from coordinator.db import db
 from coordinator.errors import Forbidden, NotFound
+from coordinator.pagination import Page, paginate
 from coordinator.referrals.models import PROSECUTION_STAGE, CriminalCase, Referral
 from coordinator.scheduling.models import ScheduledSession, SessionKind, SessionStatus
 
@@ -24,17 +27,54 @@ def _require_prosecutor(actor) -> None:
         raise Forbidden(_("Only prosecutors have a case view."))
 
 
-def my_cases(actor) -> list[tuple[CriminalCase, int]]:
-    """The prosecutor's own cases with how many referrals each has."""
+def my_cases(actor, page: int | None = None) -> Page:
+    """One page of the prosecutor's own cases, each disclosed exactly as the API shows a case."""
     _require_prosecutor(actor)
-    rows = db.session.execute(
-        select(CriminalCase, func.count(Referral.id))
-        .join(Referral, Referral.case_id == CriminalCase.id)
-        .where(CriminalCase.prosecutor_id == actor.id)
-        .group_by(CriminalCase.id)
-        .order_by(CriminalCase.docket_number)
-    ).all()
-    return [(case, count) for case, count in rows]
+    cases = paginate(
+        select(CriminalCase).where(CriminalCase.prosecutor_id == actor.id,
+                                   CriminalCase.id.in_(select(Referral.case_id)))
+        .order_by(CriminalCase.docket_number, CriminalCase.id),
+        page, None,
+    )
+    disclosed = _disclose(actor, _referrals_of(actor, CriminalCase.id.in_([case.id for case in cases.items])))
+    items = [{"docket_number": case.docket_number,
+              "referrals": [item for referral, item in disclosed if referral.case_id == case.id]}
+             for case in cases.items]
+    return Page(items=items, page=cases.page, per_page=cases.per_page, total=cases.total)
+
+
+def _referrals_of(actor, which) -> list[Referral]:
+    """The actor's referrals among the cases `which` selects."""
+    return list(db.session.execute(
+        select(Referral).join(CriminalCase, Referral.case_id == CriminalCase.id)
+        .where(which, CriminalCase.prosecutor_id == actor.id)
+        .options(selectinload(Referral.parties), selectinload(Referral.case))
+        .order_by(Referral.reference)
+    ).scalars())
+
+
+def _disclose(actor, referrals: list[Referral]) -> list[tuple[Referral, dict]]:
+    """Each referral's disclosure, in a fixed number of queries, each one audited."""
+    ids = [referral.id for referral in referrals]
+    sessions = list(db.session.execute(
+        select(ScheduledSession).where(ScheduledSession.referral_id.in_(ids),
+                                       ScheduledSession.kind == SessionKind.circle)
+    ).scalars()) if ids else []
+    overviews = consent_overviews(referrals)
+    summaries = shared_summaries(referrals, overviews)
+    disclosed = []
+    for referral in referrals:
+        overview = overviews[referral.id]
+        summary = summaries.get(referral.id)
+        disclosed.append((referral, {
+            "reference": referral.reference,
+            "stage": PROSECUTION_STAGE[referral.status],
+            "consent": {role: overview[role][Scope.participation].status.value for role in overview},
+            "circle": circle_summary([s for s in sessions if s.referral_id == referral.id]),
+            "agreement": summary.as_dict() if summary else None,  # only with both parties' consent to share it
+        }))
+        record(actor, "prosecution.disclose", referral, referral_id=referral.id)
+    return disclosed
 
 
 def circle_summary(sessions: list[ScheduledSession]) -> dict:
@@ -51,34 +91,22 @@ def circle_summary(sessions: list[ScheduledSession]) -> dict:
     return {"status": "not_scheduled", "date": None}
 
 
-def referral_disclosure(referral: Referral, sessions: list[ScheduledSession]) -> dict:
-    """Exactly the fields of API.md for one referral."""
-    overview = consent_overview(referral)
-    return {
-        "reference": referral.reference,
-        "stage": PROSECUTION_STAGE[referral.status],
-        "consent": {role: overview[role][Scope.participation].status.value for role in overview},
-        "circle": circle_summary(sessions),
-        "agreement": None,  # shared only with both parties' consent, once agreements exist
-    }
-
-
 def case_disclosure(actor, docket_number: str) -> dict:
     """The prosecutor's view of one of their cases; 404 for a case that is not theirs."""
     _require_prosecutor(actor)
     docket = docket_number.strip().upper()
-    referrals = list(db.session.execute(
-        select(Referral).join(CriminalCase, Referral.case_id == CriminalCase.id)
-        .where(CriminalCase.docket_number == docket, CriminalCase.prosecutor_id == actor.id)
-        .order_by(Referral.reference)
-    ).scalars())
+    referrals = _referrals_of(actor, CriminalCase.docket_number == docket)
     if not referrals:
         raise NotFound(_("Not found."))
-    sessions = list(db.session.execute(
-        select(ScheduledSession).where(ScheduledSession.referral_id.in_([r.id for r in referrals]))
-    ).scalars())
-    items = []
-    for referral in referrals:
-        items.append(referral_disclosure(referral, [s for s in sessions if s.referral_id == referral.id]))
-        record(actor, "prosecution.disclose", referral, referral_id=referral.id)
-    return {"docket_number": docket, "referrals": items}
+    return {"docket_number": docket, "referrals": [item for _referral, item in _disclose(actor, referrals)]}
+
+
+def report_ids(actor, cases: list[dict]) -> dict[str, str]:
+    """{reference: referral id} for the referrals whose summary is shared, in one query: the pages link their
+    court reports (the disclosure itself carries no ids, exactly as the API)."""
+    shared = [item["reference"] for case in cases for item in case["referrals"] if item["agreement"] is not None]
+    if not shared:
+        return {}
+    return {reference: str(referral_id) for reference, referral_id in db.session.execute(
+        select(Referral.reference, Referral.id).join(CriminalCase, Referral.case_id == CriminalCase.id)
+        .where(Referral.reference.in_(shared), CriminalCase.prosecutor_id == actor.id))}

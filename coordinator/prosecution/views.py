@@ -1,13 +1,13 @@
-"""The prosecutor's pages: their cases, and each case's consent status and circle, nothing more."""
+"""The prosecutor's pages: their cases with exactly the API's fields (API.md "prosecution/cases"), nothing more."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from coordinator.accounts.models import Role
 from coordinator.pages import role_required
-from coordinator.prosecution.service import case_disclosure, my_cases
+from coordinator.prosecution.service import case_disclosure, my_cases, report_ids
 
 bp = Blueprint("prosecution", __name__, url_prefix="/prosecution")
 
@@ -16,11 +16,13 @@ bp = Blueprint("prosecution", __name__, url_prefix="/prosecution")
 @role_required(Role.prosecutor)
 def index():
     """The prosecutor's own cases."""
-    return render_template("prosecution/index.html", cases=my_cases(current_user))
+    cases = my_cases(current_user, request.args.get("page", 1, type=int))
+    return render_template("prosecution/index.html", cases=cases, reports=report_ids(current_user, cases.items))
 
 
 @bp.get("/cases/<docket_number>")
 @role_required(Role.prosecutor)
 def case(docket_number: str):
     """One case: the same fields as the API."""
-    return render_template("prosecution/case.html", case=case_disclosure(current_user, docket_number))
+    case = case_disclosure(current_user, docket_number)
+    return render_template("prosecution/case.html", case=case, reports=report_ids(current_user, [case]))

@@ -9,7 +9,10 @@ from flask_login import current_user, login_required
 from coordinator import clock
 from coordinator.accounts.models import Role
 from coordinator.accounts.service import users_by_id
+from coordinator.agreements.service import agreement_panel
 from coordinator.audit.service import referral_trail
+from coordinator.cases.report import reports_of
+from coordinator.cases.service import hearings_of
 from coordinator.consent.forms import ConsentRecordForm
 from coordinator.consent.queries import consent_overview, referral_decisions
 from coordinator.errors import Conflict, GateFailed, InvalidRequest
@@ -99,6 +102,9 @@ def _detail_page(referral, status: int = 200, transition_errors: list[str] | Non
         held_form=HeldForm(),
         conditions=checklist(referral),
         assessments=assessments_of(referral),
+        hearings=hearings_of(referral.case),
+        agreement=agreement_panel(referral),
+        court_reports=reports_of(referral),
         now=clock.now(),
     ), status
 

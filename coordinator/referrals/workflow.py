@@ -131,4 +131,9 @@ def transition(actor, referral: Referral, to: str, *, reason: str | None = None,
     db.session.flush()
     record(actor, "referral.transition", referral, referral_id=referral.id,
            details={"from": change.from_status, "to": target.value, "reason": reason})
+    if target == S.closed and reason != CloseReason.agreement_not_completed:
+        # Imported here: agreements call this function to move the referral, so they import this module.
+        from coordinator.agreements.service import abandon_with_referral
+
+        abandon_with_referral(actor, referral)
     return change

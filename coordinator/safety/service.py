@@ -14,8 +14,8 @@ from coordinator import clock
 from coordinator.accounts.models import Role
 from coordinator.accounts.service import users_by_id
 from coordinator.audit.service import record
-from coordinator.db import atomic, db
-from coordinator.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from coordinator.db import atomic, db, get_row
+from coordinator.errors import Conflict, Forbidden, InvalidRequest
 from coordinator.notifications.service import coordinators, notify_staff
 from coordinator.referrals.models import Party, PauseReason, Referral
 from coordinator.referrals.service import load_referral
@@ -95,12 +95,7 @@ def compare(latest: RiskAssessment, before: RiskAssessment | None) -> Comparison
 
 def load_assessment(actor, assessment_id: uuid.UUID | str) -> RiskAssessment:
     """An assessment of a referral in the actor's scope; NotFound otherwise."""
-    try:
-        assessment = db.session.get(RiskAssessment, uuid.UUID(str(assessment_id)))
-    except ValueError:
-        assessment = None
-    if assessment is None:
-        raise NotFound(_("Not found."))
+    assessment = get_row(RiskAssessment, assessment_id)
     load_referral(actor, assessment.referral_id)
     return assessment
 

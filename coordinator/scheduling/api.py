@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from coordinator.api import api_actor, api_blueprint
+from coordinator.cases.service import booking_warnings
 from coordinator.db import db
 from coordinator.referrals.models import Party, PartyRole
 from coordinator.referrals.schemas import ReferralPath, Strict
@@ -87,6 +88,19 @@ class SessionOut(BaseModel):
     participants: list[ParticipantOut]
 
 
+class WarningOut(BaseModel):
+    """Something to weigh that does not block the booking, e.g. `near_trial`."""
+
+    code: str
+    message: str
+
+
+class BookedSessionOut(SessionOut):
+    """A booked session, with the warnings its booking raised (an empty list when none)."""
+
+    warnings: list[WarningOut]
+
+
 class SessionsOut(BaseModel):
     """A referral's sessions."""
 
@@ -145,15 +159,19 @@ def slots(path: ReferralPath, query: SlotQuery):
                               venue_id=s.venue_id).model_dump(mode="json") for s in found]}
 
 
-@bp.post("/referrals/<referral_id>/sessions", responses={"201": SessionOut})
+@bp.post("/referrals/<referral_id>/sessions", responses={"201": BookedSessionOut})
 def book(path: ReferralPath, body: SessionIn):
-    """Book a session: 409 `conflict` on a clash, 409 `gate_failed` when the readiness gate fails."""
+    """Book a session: 409 `conflict` on a clash, 409 `gate_failed` when the readiness gate fails.
+
+    A circle in the 7 days before a trial hearing is booked with a `near_trial` warning.
+    """
     actor = api_actor()
     referral = load_referral(actor, path.referral_id)
     session = booking.book_session(actor, referral, kind=body.kind, fmt=body.format, start=body.start, end=body.end,
                                    facilitator_ids=body.facilitator_ids, venue_id=body.venue_id,
                                    interpreter=body.interpreter)
-    return session_json(session), 201
+    warnings = booking_warnings(referral, session.kind, session.starts_at)
+    return {**session_json(session), "warnings": [warning.as_dict() for warning in warnings]}, 201
 
 
 @bp.get("/referrals/<referral_id>/sessions", responses={"200": SessionsOut})

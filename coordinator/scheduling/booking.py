@@ -23,7 +23,7 @@ from coordinator.audit.service import record
 from coordinator.consent import gates as consent_gates
 from coordinator.consent.queries import consent_overview
 from coordinator.consent.service import contact_gate_failure
-from coordinator.db import atomic, db
+from coordinator.db import atomic, db, get_row
 from coordinator.errors import Conflict, Forbidden, GateFailed, InvalidRequest, NotFound
 from coordinator.notifications.models import Channel
 from coordinator.notifications.service import notify_staff, queue_message
@@ -60,12 +60,7 @@ def require_booker(actor) -> None:
 
 def load_session(actor, session_id: uuid.UUID | str) -> ScheduledSession:
     """A session of a referral in the actor's scope; NotFound otherwise."""
-    try:
-        session = db.session.get(ScheduledSession, uuid.UUID(str(session_id)))
-    except ValueError:
-        session = None
-    if session is None:
-        raise NotFound(_("Not found."))
+    session = get_row(ScheduledSession, session_id)
     load_referral(actor, session.referral_id)
     return session
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from coordinator.accounts.models import Role
 from coordinator.accounts.service import users_by_id
+from coordinator.cases.service import booking_warnings, upcoming_hearings
 from coordinator.errors import Conflict, GateFailed, InvalidRequest
 from coordinator.pages import messages_of, role_required
 from coordinator.referrals.service import load_referral
@@ -42,9 +43,10 @@ def search(referral_id: str):
                            form.start_on.data, form.end_on.data, 10, form.interpreter.data)
     people = users_by_id({i for slot in slots for i in slot.facilitator_ids})
     venues = venues_by_id({slot.venue_id for slot in slots})
+    warnings = {slot.start: booking_warnings(referral, form.kind.data, slot.start) for slot in slots}
     return render_template("sessions/search.html", referral=referral, form=form, slots=slots, people=people,
                            venues=venues, moving=moving, searched=bool(request.args) and not form.errors,
-                           book_form=BookForm())
+                           book_form=BookForm(), warnings=warnings, hearings=upcoming_hearings(referral.case))
 
 
 @bp.post("/referrals/<referral_id>/sessions")
@@ -56,16 +58,19 @@ def book(referral_id: str):
     try:
         if not form.validate_on_submit():
             raise InvalidRequest(_("Something in the booking was not right. Search again."))
-        booking.book_session(current_user, referral, kind=form.kind.data, fmt=form.format.data,
-                             start=datetime.fromisoformat(form.start.data), end=datetime.fromisoformat(form.end.data),
-                             facilitator_ids=form.facilitator_ids.data.split(","), venue_id=form.venue_id.data or None,
-                             interpreter=form.interpreter.data == "1")
+        session = booking.book_session(
+            current_user, referral, kind=form.kind.data, fmt=form.format.data,
+            start=datetime.fromisoformat(form.start.data), end=datetime.fromisoformat(form.end.data),
+            facilitator_ids=form.facilitator_ids.data.split(","), venue_id=form.venue_id.data or None,
+            interpreter=form.interpreter.data == "1")
     except (InvalidRequest, Conflict, GateFailed) as error:
         for message in messages_of(error):
             flash(message, "error")
         return redirect(url_for("sessions.search", referral_id=referral.id, kind=form.kind.data,
                                 format=form.format.data))
     flash(_("The session is booked. The parties are invited to confirm."), "success")
+    for warning in booking_warnings(referral, session.kind, session.starts_at):  # a warning, never a block
+        flash(warning.message, "warning")
     return back_to_sessions(referral.id)
 
 
@@ -85,6 +90,8 @@ def reschedule(session_id: str):
             flash(message, "error")
         return redirect(url_for("sessions.search", referral_id=session.referral_id, move=session.id))
     flash(_("The session is moved. The parties are asked to confirm again."), "success")
+    for warning in booking_warnings(load_referral(current_user, session.referral_id), session.kind, session.starts_at):
+        flash(warning.message, "warning")
     return back_to_sessions(session.referral_id)
 
 

@@ -10,8 +10,10 @@ from coordinator import clock
 from coordinator.audit.models import AuditEntry
 from coordinator.consent.service import record_decision
 from coordinator.db import db
-from coordinator.referrals.models import Referral
+from coordinator.referrals.models import CriminalCase, Referral
 from coordinator.scheduling.models import ScheduledSession
+from tests.agreements.helpers import activated, held_circle, share_with_court
+from tests.referrals.test_queries import counted_statements
 
 SECRETS = ("Confidential Alias", "Hidden Responsible", "hidden@example.org", "secret intake note", "Forced labour")
 
@@ -114,3 +116,31 @@ def test_the_prosecutor_pages_show_status_and_nothing_else(app, factory, browser
             assert secret not in body
     assert staff.get("/prosecution/cases/CR-2026-9999").status_code == 404
     assert browser(factory.user("coordinator")).get("/prosecution").status_code == 403
+
+
+def test_the_case_list_costs_the_same_whatever_the_number_of_referrals(app, factory, browser):
+    """Consent, circles and shared agreements are read in batches: 2 or 8 referrals, same statement count."""
+    first = held_circle(app, factory)
+    prosecutor = first.prosecutor
+    activated(app, first)
+    share_with_court(app, first)
+    staff = browser(prosecutor)
+    assert staff.get("/prosecution").status_code == 200
+    costs = []
+    for total in (2, 8):
+        while len(referrals_of(app, prosecutor)) < total:
+            factory.referral(prosecutor=prosecutor, status="screening")
+        with counted_statements(app, with_sql=True) as statements:
+            page = staff.get("/prosecution")
+        assert page.status_code == 200
+        # Each referral shown appends its own disclosure to the audit chain; everything else is batched.
+        costs.append(len([sql for sql in statements if "audit_" not in sql]))
+        assert sum("INSERT INTO audit_entries" in sql for sql in statements) == total
+    assert costs[0] == costs[1]
+    assert "Active · 0/2 completed" in page.get_data(as_text=True)
+
+
+def referrals_of(app, prosecutor) -> list:
+    with app.app_context():
+        return db.session.execute(select(Referral.id).join(CriminalCase, Referral.case_id == CriminalCase.id)
+                                  .where(CriminalCase.prosecutor_id == prosecutor.id)).scalars().all()

@@ -1,0 +1,219 @@
+"""Programme statistics for coordinators: counts and rates over referrals, never a reference, name or id.
+
+Every figure comes from a fixed number of aggregate queries, whatever the number of referrals.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, select, true
+
+from coordinator import clock
+from coordinator.accounts.models import Role
+from coordinator.agreements.models import Agreement, AgreementStatus
+from coordinator.consent.models import PARTY_SCOPES, ConsentDecision
+from coordinator.consent.status import derive_status
+from coordinator.db import db
+from coordinator.errors import Forbidden, InvalidRequest
+from coordinator.portal.models import SecureLink
+from coordinator.referrals.models import Party, PartyRole, Referral, ReferralStatus
+from coordinator.scheduling.models import ScheduledSession, SessionKind, SessionStatus
+
+# The dates a period may start or end on: far enough apart for any programme, near enough to convert safely.
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+# Upper bounds (in days, inclusive) of the buckets of "days from referral to first circle"; None is open-ended.
+DAYS_BUCKETS = (30, 60, 90, None)
+
+DAYS_BUCKET_LABELS = {
+    30: _l("Up to 30 days"),
+    60: _l("31 to 60 days"),
+    90: _l("61 to 90 days"),
+    None: _l("More than 90 days"),
+}
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """`part` of `whole`, e.g. parties who granted of parties asked."""
+
+    part: int
+    whole: int
+
+    @property
+    def fraction(self) -> float | None:
+        """part / whole, or None when there is nothing to divide by."""
+        return self.part / self.whole if self.whole else None
+
+
+@dataclass(frozen=True)
+class ConsentRate:
+    """One party role's consent for one scope across the programme."""
+
+    party: str
+    scope: str
+    ratio: Ratio
+
+
+@dataclass(frozen=True)
+class ProgrammeStatistics:
+    """Aggregates over the referrals received in [since, until] (both None: all time)."""
+
+    since: date | None
+    until: date | None
+    referrals_by_status: Mapping[str, int]
+    consent_rates: tuple[ConsentRate, ...]
+    median_days_to_circle: float | None
+    circles_counted: int
+    days_to_circle: Mapping[int | None, int]
+    agreements_by_status: Mapping[str, int]
+    completion: Ratio
+
+    @property
+    def referrals_total(self) -> int:
+        """Every referral counted."""
+        return sum(self.referrals_by_status.values())
+
+    @property
+    def agreements_total(self) -> int:
+        """Every agreement counted, drafts included."""
+        return sum(self.agreements_by_status.values())
+
+    @property
+    def anyone_asked(self) -> bool:
+        """True when at least one party was asked for consent."""
+        return any(rate.ratio.whole for rate in self.consent_rates)
+
+    def consent(self, party: str, scope: str) -> Ratio:
+        """The ratio of one party role and scope."""
+        return next(rate.ratio for rate in self.consent_rates if rate.party == party and rate.scope == scope)
+
+
+def programme_statistics(actor, since: date | None = None, until: date | None = None, *,
+                         now: datetime | None = None) -> ProgrammeStatistics:
+    """Coordinators only: the programme's aggregates over referrals received between `since` and `until`."""
+    if not actor.has_role(Role.coordinator):
+        raise Forbidden(_("Only coordinators can see the programme statistics."))
+    for name, day in (("since", since), ("until", until)):
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise InvalidRequest.field(_("Check the highlighted fields."), name, out_of_range_message())
+    if since is not None and until is not None and since > until:
+        raise InvalidRequest.field(_("Check the highlighted fields."), "until",
+                                   _("The end date must be on or after the start date."))
+    in_period = _period_condition(since, until)
+    days = _days_to_first_circle(in_period)
+    agreements = _agreements_by_status(in_period)
+    return ProgrammeStatistics(
+        since=since,
+        until=until,
+        referrals_by_status=_referrals_by_status(in_period),
+        consent_rates=_consent_rates(in_period, now or clock.now()),
+        median_days_to_circle=round(statistics.median(days), 1) if days else None,
+        circles_counted=len(days),
+        days_to_circle=_bucketed(days),
+        agreements_by_status=agreements,
+        completion=Ratio(agreements[AgreementStatus.completed],
+                         agreements[AgreementStatus.completed] + agreements[AgreementStatus.not_completed]),
+    )
+
+
+def out_of_range_message() -> str:
+    """What a page or the API says of a date outside [EARLIEST, LATEST]."""
+    return _("Enter a date between %(earliest)s and %(latest)s.", earliest=EARLIEST.isoformat(),
+             latest=LATEST.isoformat())
+
+
+def _period_condition(since: date | None, until: date | None):
+    # The dates are the programme's days (like due dates): [start of `since`, start of the day after `until`).
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    conditions = []
+    if since is not None:
+        conditions.append(Referral.received_at >= datetime.combine(since, time(), zone).astimezone(UTC))
+    if until is not None:
+        end = datetime.combine(until + timedelta(days=1), time(), zone).astimezone(UTC)
+        conditions.append(Referral.received_at < end)
+    return and_(true(), *conditions)
+
+
+def _referrals_by_status(in_period) -> Mapping[str, int]:
+    counts = dict(db.session.execute(
+        select(Referral.status, func.count()).where(in_period).group_by(Referral.status)
+    ).all())
+    return MappingProxyType({status.value: counts.get(status.value, 0) for status in ReferralStatus})
+
+
+def _consent_rates(in_period, now: datetime) -> tuple[ConsentRate, ...]:
+    """Granted = the party's latest decision for the scope is a grant still valid; asked = any decision, or invited."""
+    # The latest decision of each party and scope, chosen by the database (one row per party and scope).
+    ranked = (
+        select(ConsentDecision.party_id, Party.role, ConsentDecision.scope, ConsentDecision.decision,
+               ConsentDecision.decided_at, ConsentDecision.expires_at,
+               func.row_number().over(partition_by=(ConsentDecision.party_id, ConsentDecision.scope),
+                                      order_by=(ConsentDecision.decided_at.desc(), ConsentDecision.id.desc()))
+               .label("position"))
+        .join(Party, Party.id == ConsentDecision.party_id)
+        .join(Referral, Referral.id == ConsentDecision.referral_id)
+        .where(in_period)
+        .subquery()
+    )
+    latest = db.session.execute(select(ranked).where(ranked.c.position == 1)).all()
+    invited = db.session.execute(
+        select(SecureLink.party_id, Party.role).distinct()
+        .join(Party, Party.id == SecureLink.party_id)
+        .join(Referral, Referral.id == SecureLink.referral_id)
+        .where(in_period)
+    ).all()
+
+    asked: dict[tuple[str, str], set] = defaultdict(set)
+    granted: dict[tuple[str, str], int] = defaultdict(int)
+    for row in latest:
+        asked[(row.role, row.scope)].add(row.party_id)
+        if derive_status([row], now, invited=True).granted:
+            granted[(row.role, row.scope)] += 1
+    for party_id, role in invited:
+        for scope in PARTY_SCOPES[role]:
+            asked[(role, scope.value)].add(party_id)
+    return tuple(
+        ConsentRate(role.value, scope.value, Ratio(granted[(role.value, scope.value)],
+                                                   len(asked[(role.value, scope.value)])))
+        for role in PartyRole for scope in PARTY_SCOPES[role]
+    )
+
+
+def _days_to_first_circle(in_period) -> list[float]:
+    """Days from each referral's receipt to its first held circle, for the referrals that had one."""
+    rows = db.session.execute(
+        select(Referral.received_at, func.min(ScheduledSession.starts_at))
+        .join(ScheduledSession, ScheduledSession.referral_id == Referral.id)
+        .where(in_period, ScheduledSession.kind == SessionKind.circle, ScheduledSession.status == SessionStatus.held)
+        .group_by(Referral.id, Referral.received_at)
+    ).all()
+    return [max(0.0, (first_circle - received).total_seconds() / 86400) for received, first_circle in rows]
+
+
+def _bucketed(days: list[float]) -> Mapping[int | None, int]:
+    counts = dict.fromkeys(DAYS_BUCKETS, 0)
+    for value in days:
+        whole_days = int(value)  # days completed, so 30.5 days is still "up to 30 days"
+        counts[next(bound for bound in DAYS_BUCKETS if bound is None or whole_days <= bound)] += 1
+    return MappingProxyType(counts)
+
+
+def _agreements_by_status(in_period) -> Mapping[str, int]:
+    counts = dict(db.session.execute(
+        select(Agreement.status, func.count())
+        .join(Referral, Referral.id == Agreement.referral_id)
+        .where(in_period)
+        .group_by(Agreement.status)
+    ).all())
+    return MappingProxyType({status.value: counts.get(status.value, 0) for status in AgreementStatus})
