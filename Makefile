@@ -30,6 +30,7 @@ bench: $(VENV)/.dev-deps translations
 	$(BIN)/python -m bench.referral_list $(BENCH_ARGS)
 	$(BIN)/python -m bench.outbox_dispatch $(OUTBOX_BENCH_ARGS)
 	$(BIN)/python -m bench.slot_search $(SLOT_BENCH_ARGS)
+	$(BIN)/python -m bench.programme_views $(PROGRAMME_BENCH_ARGS)
 
 bench-outbox: $(VENV)/.dev-deps translations
 	$(BIN)/python -m bench.outbox_dispatch $(OUTBOX_BENCH_ARGS)

@@ -213,10 +213,11 @@ def jobs_list() -> None:
     last_runs = {}
     for run in db.session.execute(select(JobRun).order_by(JobRun.started_at)).scalars():
         last_runs[run.job_id] = run
+    width = max(len(job.id) for job in JOBS)
     for job in JOBS:
         run = last_runs.get(job.id)
         last = f"last {run.outcome} at {run.started_at:%Y-%m-%d %H:%M:%S} UTC" if run else "never run"
-        click.echo(f"{job.id:<20} {job.schedule(current_app.config):<22} {last:<40} {job.description}")
+        click.echo(f"{job.id:<{width}} {job.schedule(current_app.config):<22} {last:<40} {job.description}")
 
 
 @jobs_cli.command("run")

@@ -25,30 +25,43 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one entry; `details` must hold codes and ids only, never personal data."""
+    return record_many(actor, action, [(obj, referral_id)], details=details)[0]
+
+
+def record_many(actor, action: str, objects: list[tuple[Any, uuid.UUID | None]], *,
+                details: dict[str, Any] | None = None) -> list[AuditEntry]:
+    """Append one entry per (object, referral id), chained in order, under one lock and one flush.
+
+    For views that disclose many records at once (the prosecutor's case list): each stays its own entry.
+    """
     session = db.session
     # The head row is the lock: PostgreSQL serializes appends on it, SQLite's BEGIN IMMEDIATE already has.
     head = session.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
     actor_type, actor_id = actor.audit_ref
-    entry = AuditEntry(
-        seq=head.last_seq + 1,
-        at=clock.now(),
-        actor_type=actor_type,
-        actor_id=actor_id,
-        action=action,
-        object_type=obj.__tablename__ if obj is not None else None,
-        object_id=str(obj.id) if obj is not None else None,
-        referral_id=referral_id,
-        details=details or {},
-        prev_hash=head.last_hash,
-        hash="",
-    )
-    entry.hash = entry_hash(entry)
-    head.last_seq, head.last_hash = entry.seq, entry.hash
-    session.add(entry)
+    now = clock.now()
+    entries = []
+    for obj, referral_id in objects:
+        entry = AuditEntry(
+            seq=head.last_seq + 1,
+            at=now,
+            actor_type=actor_type,
+            actor_id=actor_id,
+            action=action,
+            object_type=obj.__tablename__ if obj is not None else None,
+            object_id=str(obj.id) if obj is not None else None,
+            referral_id=referral_id,
+            details=dict(details or {}),
+            prev_hash=head.last_hash,
+            hash="",
+        )
+        entry.hash = entry_hash(entry)
+        head.last_seq, head.last_hash = entry.seq, entry.hash
+        entries.append(entry)
+    session.add_all(entries)
     session.flush()
-    return entry
+    return entries
 
 
 def entry_hash(entry: AuditEntry) -> str:

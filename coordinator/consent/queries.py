@@ -56,10 +56,12 @@ def consent_overviews(referrals: list[Referral]) -> dict:
     decisions: dict = defaultdict(list)
     invited: set = set()
     if ids:
+        # Only the columns a status is derived from: lists read thousands of decisions.
         for decision in db.session.execute(
-            select(ConsentDecision).where(ConsentDecision.referral_id.in_(ids))
-            .order_by(ConsentDecision.decided_at.desc())
-        ).scalars():
+            select(ConsentDecision.referral_id, ConsentDecision.party_id, ConsentDecision.scope,
+                   ConsentDecision.decision, ConsentDecision.decided_at, ConsentDecision.expires_at)
+            .where(ConsentDecision.referral_id.in_(ids)).order_by(ConsentDecision.decided_at.desc())
+        ):
             decisions[decision.referral_id].append(decision)
         invited = set(db.session.execute(
             select(SecureLink.party_id).where(SecureLink.referral_id.in_(ids)).distinct()).scalars())

@@ -6,13 +6,15 @@ summary only when both parties agreed to share it. Every view is audited as a di
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from coordinator.accounts.models import Role
 from coordinator.agreements.service import shared_summaries
-from coordinator.audit.service import record
+from coordinator.audit.service import record_many
 from coordinator.consent.models import Scope
 from coordinator.consent.queries import consent_overviews
 from coordinator.db import db
@@ -20,6 +22,10 @@ from coordinator.errors import Forbidden, NotFound
 from coordinator.pagination import Page, paginate
 from coordinator.referrals.models import PROSECUTION_STAGE, CriminalCase, Referral
 from coordinator.scheduling.models import ScheduledSession, SessionKind, SessionStatus
+
+
+# Each case shows all its referrals, so a page holds fewer cases than other lists hold rows.
+CASES_PER_PAGE = 20
 
 
 def _require_prosecutor(actor) -> None:
@@ -34,12 +40,12 @@ def my_cases(actor, page: int | None = None) -> Page:
         select(CriminalCase).where(CriminalCase.prosecutor_id == actor.id,
                                    CriminalCase.id.in_(select(Referral.case_id)))
         .order_by(CriminalCase.docket_number, CriminalCase.id),
-        page, None,
+        page, CASES_PER_PAGE,
     )
-    disclosed = _disclose(actor, _referrals_of(actor, CriminalCase.id.in_([case.id for case in cases.items])))
-    items = [{"docket_number": case.docket_number,
-              "referrals": [item for referral, item in disclosed if referral.case_id == case.id]}
-             for case in cases.items]
+    by_case = defaultdict(list)
+    for referral, item in _disclose(actor, _referrals_of(actor, CriminalCase.id.in_([c.id for c in cases.items]))):
+        by_case[referral.case_id].append(item)
+    items = [{"docket_number": case.docket_number, "referrals": by_case[case.id]} for case in cases.items]
     return Page(items=items, page=cases.page, per_page=cases.per_page, total=cases.total)
 
 
@@ -55,11 +61,13 @@ def _referrals_of(actor, which) -> list[Referral]:
 
 def _disclose(actor, referrals: list[Referral]) -> list[tuple[Referral, dict]]:
     """Each referral's disclosure, in a fixed number of queries, each one audited."""
-    ids = [referral.id for referral in referrals]
-    sessions = list(db.session.execute(
-        select(ScheduledSession).where(ScheduledSession.referral_id.in_(ids),
-                                       ScheduledSession.kind == SessionKind.circle)
-    ).scalars()) if ids else []
+    circles = defaultdict(list)
+    if referrals:
+        for circle in db.session.execute(
+            select(ScheduledSession).where(ScheduledSession.referral_id.in_([r.id for r in referrals]),
+                                           ScheduledSession.kind == SessionKind.circle)
+        ).scalars():
+            circles[circle.referral_id].append(circle)
     overviews = consent_overviews(referrals)
     summaries = shared_summaries(referrals, overviews)
     disclosed = []
@@ -70,10 +78,11 @@ def _disclose(actor, referrals: list[Referral]) -> list[tuple[Referral, dict]]:
             "reference": referral.reference,
             "stage": PROSECUTION_STAGE[referral.status],
             "consent": {role: overview[role][Scope.participation].status.value for role in overview},
-            "circle": circle_summary([s for s in sessions if s.referral_id == referral.id]),
+            "circle": circle_summary(circles[referral.id]),
             "agreement": summary.as_dict() if summary else None,  # only with both parties' consent to share it
         }))
-        record(actor, "prosecution.disclose", referral, referral_id=referral.id)
+    if referrals:
+        record_many(actor, "prosecution.disclose", [(referral, referral.id) for referral in referrals])
     return disclosed
 
 
