@@ -30,7 +30,6 @@ import argparse
 import functools
 import hashlib
 import json
-import multiprocessing
 import os
 import random
 import sys
@@ -45,7 +44,7 @@ os.environ.setdefault("COORDINATOR_ENV", "testing")
 from sqlalchemy import func, select
 
 from bench.referral_list import PASSWORD, sign_in, time_requests
-from bench.scratch import scratch_database
+from bench.scratch import filled, scratch_database
 from bench.slot_search import Rows, add_user, profile
 from config import TestConfig, generate_encryption_key
 from coordinator import clock, create_app
@@ -62,7 +61,6 @@ from coordinator.agreements.models import (
     ItemStatus,
 )
 from coordinator.audit.models import AuditEntry
-from coordinator.commands import upgrade_database
 from coordinator.consent.models import ConsentDecision, Decision, Method, Scope
 from coordinator.db import db
 from coordinator.portal.models import LinkChannel, SecureLink
@@ -318,19 +316,6 @@ def build(app, referrals: int, cases: int, own_cases: int, prosecutors: int, fac
             "emails": {"coordinator": "coordinator0@bench.example", "prosecutor": "prosecutor0@bench.example"}}
 
 
-def build_database(url: str, key: str, options: dict) -> dict:
-    """Migrate and fill a database, then refresh its planner statistics as routine maintenance would."""
-    app = create_app(TestConfig({"DATABASE_URL": url, "COORDINATOR_ENCRYPTION_KEYS": key}))
-    with app.app_context():
-        upgrade_database()
-    built = build(app, **options)
-    engine = app.extensions["db_engine"]
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
-    engine.dispose()
-    return built
-
-
 def audit_entries(app) -> int:
     """How many audit entries the chain holds."""
     with app.app_context():
@@ -358,8 +343,7 @@ def run(backend: str, options: dict, requests: int, show_profile: bool) -> list[
     with scratch_database(backend) as database_url:
         started = time.perf_counter()
         # Build in a separate process, so the one measured starts like a fresh worker.
-        with multiprocessing.get_context("spawn").Pool(1) as pool:
-            built = pool.apply(build_database, (database_url, key, options))
+        built = filled(database_url, key, build, **options)
         build_seconds = round(time.perf_counter() - started, 1)
         counts = built["counts"]
         print(f"[{backend}] built {counts['referrals']:,} referrals over {counts['cases']:,} cases "

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import multiprocessing
 import os
 import random
 import statistics
@@ -24,12 +23,11 @@ os.environ.setdefault("COORDINATOR_ENV", "testing")
 
 from sqlalchemy import insert
 
-from bench.scratch import scratch_database
+from bench.scratch import filled, scratch_database
 from config import TestConfig, generate_encryption_key
 from coordinator import create_app
 from coordinator.accounts.service import issue_token, password_hasher
 from coordinator.accounts.models import SYSTEM, User
-from coordinator.commands import upgrade_database
 from coordinator.crypto import seal_context
 from coordinator.db import db
 from coordinator.referrals.models import CriminalCase, Party, Referral, ReferralStatus
@@ -97,19 +95,6 @@ def build(app, referrals: int, facilitators: int = 200, prosecutors: int = 40, b
     return {"tokens": tokens, "emails": emails}
 
 
-def build_database(url: str, key: str, referrals: int) -> dict:
-    """Migrate and fill a database, then refresh its planner statistics as routine maintenance would."""
-    app = create_app(TestConfig({"DATABASE_URL": url, "COORDINATOR_ENCRYPTION_KEYS": key}))
-    with app.app_context():
-        upgrade_database()
-    people = build(app, referrals)
-    engine = app.extensions["db_engine"]
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
-    engine.dispose()
-    return people
-
-
 def sign_in(app, email: str):
     """A test client with a live staff session."""
     client = app.test_client()
@@ -142,9 +127,7 @@ def run(backend: str, referrals: int, requests: int) -> list[dict]:
     results = []
     with scratch_database(backend) as database_url:
         started = time.perf_counter()
-        # Build in a separate process, so the one measured starts like a fresh worker.
-        with multiprocessing.get_context("spawn").Pool(1) as pool:
-            people = pool.apply(build_database, (database_url, key, referrals))
+        people = filled(database_url, key, build, referrals=referrals)
         print(f"[{backend}] built {referrals:,} referrals in {time.perf_counter() - started:.1f} s", flush=True)
         app = create_app(TestConfig({"DATABASE_URL": database_url, "COORDINATOR_ENCRYPTION_KEYS": key}))
         try:

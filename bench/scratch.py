@@ -1,15 +1,21 @@
-"""A throwaway database for one benchmark run: a temporary SQLite file, or a PostgreSQL database dropped after."""
+"""A throwaway database for one benchmark run (a temporary SQLite file, or a PostgreSQL database dropped after),
+filled in a separate process so the process measured starts like a fresh worker."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
 from sqlalchemy.engine import make_url
+
+from config import TestConfig
+from coordinator import create_app
+from coordinator.commands import upgrade_database
 
 POSTGRES_URL = os.environ.get("COORDINATOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -29,3 +35,22 @@ def scratch_database(backend: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def filled(url: str, key: str, build: Callable, **options):
+    """Migrate the database and run `build(app, **options)` in a fresh process; returns what `build` returned."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_migrate_and_fill, (url, key, build, options))
+
+
+def _migrate_and_fill(url: str, key: str, build: Callable, options: dict):
+    app = create_app(TestConfig({"DATABASE_URL": url, "COORDINATOR_ENCRYPTION_KEYS": key}))
+    with app.app_context():
+        upgrade_database()
+    built = build(app, **options)
+    # Refresh the planner's statistics, as routine maintenance would.
+    engine = app.extensions["db_engine"]
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
+    engine.dispose()
+    return built

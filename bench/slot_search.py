@@ -22,7 +22,6 @@ import argparse
 import cProfile
 import io
 import json
-import multiprocessing
 import os
 import pstats
 import random
@@ -40,12 +39,11 @@ os.environ.setdefault("COORDINATOR_ENV", "testing")
 from sqlalchemy import func, insert, select
 
 from bench.referral_list import time_requests
-from bench.scratch import scratch_database
+from bench.scratch import filled, scratch_database
 from config import TestConfig, generate_encryption_key
 from coordinator import clock, create_app
 from coordinator.accounts.models import SYSTEM, User
 from coordinator.accounts.service import issue_token, password_hasher
-from coordinator.commands import upgrade_database
 from coordinator.crypto import seal_context
 from coordinator.db import db
 from coordinator.referrals.models import CriminalCase, Party, Referral
@@ -291,19 +289,6 @@ def build(app, facilitators: int, venues: int, sessions: int, ready: int) -> dic
     return {"token": token, "search_referral": str(search_referral), "ready_referrals": ready_ids, "counts": counts}
 
 
-def build_database(url: str, key: str, options: dict) -> dict:
-    """Migrate and fill a database, then refresh its planner statistics as routine maintenance would."""
-    app = create_app(TestConfig({"DATABASE_URL": url, "COORDINATOR_ENCRYPTION_KEYS": key}))
-    with app.app_context():
-        upgrade_database()
-    built = build(app, **options)
-    engine = app.extensions["db_engine"]
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
-    engine.dispose()
-    return built
-
-
 def time_bookings(client, headers: dict, referral_ids: list[str]) -> tuple[dict, list[tuple[str, dict]]]:
     """For each ready referral, a search (not timed), then its first slot booked (timed), so no booking clashes
     with another; the first few bookings warm up. Median and p95 in milliseconds, and what was booked."""
@@ -360,8 +345,7 @@ def run(backend: str, options: dict, requests: int, show_profile: bool) -> list[
     with scratch_database(backend) as database_url:
         started = time.perf_counter()
         # Build in a separate process, so the one measured starts like a fresh worker.
-        with multiprocessing.get_context("spawn").Pool(1) as pool:
-            built = pool.apply(build_database, (database_url, key, options))
+        built = filled(database_url, key, build, **options)
         counts = built["counts"]
         print(f"[{backend}] built {counts['facilitators']} facilitators, {counts['venues']} venues, "
               f"{counts['referrals']:,} referrals, {counts['sessions']:,} sessions, "

@@ -41,6 +41,7 @@ class AcceptanceIn(Strict):
 
     party: PartyRole
     method: AcceptanceMethod
+    version: int | None = Field(default=None, description="The version the party was shown; refused if changed since")
 
 
 class ProgressIn(Strict):
@@ -171,7 +172,7 @@ def acceptances(path: AgreementPath, body: AcceptanceIn):
     """Record a party's acceptance; both acceptances make the agreement active."""
     actor = api_actor()
     agreement = service.load_agreement(actor, path.agreement_id)
-    service.accept(actor, agreement, body.party, body.method)
+    service.accept(actor, agreement, body.party, body.method, body.version)
     return _panel_of(agreement.referral_id), 201
 
 

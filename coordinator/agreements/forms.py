@@ -4,8 +4,19 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, FieldList, Form, FormField, SelectField, StringField, TextAreaField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms import (
+    DateField,
+    DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from coordinator.agreements.models import (
     ACCEPTANCE_METHOD_LABELS,
@@ -50,6 +61,7 @@ class AcceptanceForm(FlaskForm):
     party = SelectField(_l("Party"), choices=select_options((p.value, PARTY_LABELS[p]) for p in PartyRole))
     method = SelectField(_l("How they accepted"), choices=select_options(
         (m.value, ACCEPTANCE_METHOD_LABELS[m]) for m in (AcceptanceMethod.in_person, AcceptanceMethod.via_advocate)))
+    version = IntegerField(widget=HiddenInput(), validators=[DataRequired()])  # the version the page showed
 
 
 class ProgressForm(FlaskForm):

@@ -84,12 +84,17 @@ ACCEPTANCE_METHOD_LABELS = {
 
 
 class Agreement(SQLModel, table=True):
-    """The one agreement of a referral; `version` rises whenever a draft's items are rewritten."""
+    """An agreement of a referral; `version` rises whenever a draft's items are rewritten.
+
+    A referral has one at a time, the newest: another is drafted only after the last one ended and the referral,
+    reopened, held a new circle.
+    """
 
     __tablename__ = "agreements"
+    __table_args__ = (Index("ix_agreements_referral_id_created_at", "referral_id", "created_at"),)
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
-    referral_id: uuid.UUID = Field(foreign_key="referrals.id", unique=True)
+    referral_id: uuid.UUID = Field(foreign_key="referrals.id")
     status: str = Field(default=AgreementStatus.draft, sa_type=String(16), index=True)
     version: int = 1
     drafted_by_id: uuid.UUID = Field(foreign_key="users.id")

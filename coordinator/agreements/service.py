@@ -95,8 +95,11 @@ def require_drafter(actor) -> None:
 
 
 def agreement_of(referral: Referral) -> Agreement | None:
-    """The referral's agreement, if one was drafted."""
-    return db.session.execute(select(Agreement).where(Agreement.referral_id == referral.id)).scalar_one_or_none()
+    """The referral's current agreement (its newest), if one was drafted."""
+    return db.session.execute(
+        select(Agreement).where(Agreement.referral_id == referral.id)
+        .order_by(Agreement.created_at.desc(), Agreement.id).limit(1)
+    ).scalar_one_or_none()
 
 
 def items_of(agreement: Agreement) -> list[AgreementItem]:
@@ -126,9 +129,10 @@ def progress_of(items: list[AgreementItem]) -> dict[uuid.UUID, list[ItemProgress
     return entries
 
 
-def is_overdue(item: AgreementItem, today: date) -> bool:
-    """Computed, never stored: past its due date and neither completed nor waived."""
-    return item.due_on is not None and item.due_on < today and item.status not in DONE
+def is_overdue(agreement: Agreement, item: AgreementItem, today: date) -> bool:
+    """Computed, never stored: an item of an agreement in force, past its due date, neither completed nor waived."""
+    return (agreement.status == A.active and item.due_on is not None and item.due_on < today
+            and item.status not in DONE)
 
 
 def summarize(agreement: Agreement, items: list[AgreementItem], today: date | None = None) -> Summary:
@@ -136,7 +140,7 @@ def summarize(agreement: Agreement, items: list[AgreementItem], today: date | No
     today = today or clock.today()
     return Summary(status=agreement.status, items_total=len(items),
                    items_completed=sum(item.status == ItemStatus.completed for item in items),
-                   items_overdue=sum(is_overdue(item, today) for item in items))
+                   items_overdue=sum(is_overdue(agreement, item, today) for item in items))
 
 
 def outcome_shared(referral: Referral, overview=None) -> bool:
@@ -145,9 +149,20 @@ def outcome_shared(referral: Referral, overview=None) -> bool:
     return all(overview[role][Scope.share_outcome_with_court].status == ConsentStatus.granted for role in PartyRole)
 
 
+def disclosable(referral: Referral) -> bool:
+    """Whether the referral's state lets its agreement be summarised for the court at all.
+
+    An agreement ended because the referral closed for another reason (a withdrawal, safety) is not a broken
+    agreement, and closing is never shown as an adverse mark (DESIGN.md rule 5): then there is nothing to show.
+    """
+    if referral.status == ReferralStatus.closed:
+        return referral.status_reason == CloseReason.agreement_not_completed
+    return True
+
+
 def shared_summary(referral: Referral, overview=None) -> Summary | None:
     """The summary the prosecution may see: None unless both parties agreed to share it and an agreement exists."""
-    if not outcome_shared(referral, overview):
+    if not outcome_shared(referral, overview) or not disclosable(referral):
         return None
     agreement = agreement_of(referral)
     return summarize(agreement, items_of(agreement)) if agreement else None
@@ -173,7 +188,7 @@ def agreement_panel(referral: Referral) -> Panel | None:
     items = items_of(agreement)
     today = clock.today()
     return Panel(agreement, items, progress_of(items), acceptances_of(agreement), summarize(agreement, items, today),
-                 frozenset(item.id for item in items if is_overdue(item, today)))
+                 frozenset(item.id for item in items if is_overdue(agreement, item, today)))
 
 
 @dataclass(frozen=True)
@@ -195,11 +210,15 @@ def party_agreement(party: Party) -> PartyView | None:
 
 def shared_summaries(referrals: list[Referral], overviews: dict, today: date | None = None) -> dict:
     """`shared_summary` for many referrals in two queries, keyed by referral id (for lists and jobs)."""
-    shared = [r.id for r in referrals if outcome_shared(r, overviews[r.id])]
+    shared = [r.id for r in referrals if outcome_shared(r, overviews[r.id]) and disclosable(r)]
     if not shared:
         return {}
-    agreements = {a.id: a for a in db.session.execute(
-        select(Agreement).where(Agreement.referral_id.in_(shared))).scalars()}
+    current: dict[uuid.UUID, Agreement] = {}  # each referral's newest agreement
+    for agreement in db.session.execute(
+        select(Agreement).where(Agreement.referral_id.in_(shared)).order_by(Agreement.created_at)
+    ).scalars():
+        current[agreement.referral_id] = agreement
+    agreements = {a.id: a for a in current.values()}
     items: dict[uuid.UUID, list[AgreementItem]] = {agreement_id: [] for agreement_id in agreements}
     if agreements:
         for item in db.session.execute(
@@ -292,8 +311,10 @@ def draft_agreement(actor, referral: Referral, drafts: list[ItemDraft]) -> tuple
     if referral.status != ReferralStatus.circle_held or not circle_was_held(referral):
         raise Conflict(_("An agreement is drafted after a circle was held."), {"code": "circle_not_held"})
     agreement = agreement_of(referral)
-    if agreement is not None and agreement.status != A.draft:
+    if agreement is not None and agreement.status in (A.active, A.completed):
         raise Conflict(_("This agreement is no longer a draft."), {"code": "agreement_not_draft"})
+    if agreement is not None and agreement.status == A.not_completed:
+        agreement = None  # it ended with an earlier round; a reopened referral held a new circle
     items = _check_items(drafts, clock.today())
     now = clock.now()
     created = agreement is None
@@ -318,11 +339,12 @@ def draft_agreement(actor, referral: Referral, drafts: list[ItemDraft]) -> tuple
 
 
 @atomic
-def accept(actor, agreement: Agreement, party_role: str, method: str) -> Acceptance:
+def accept(actor, agreement: Agreement, party_role: str, method: str, version: int | None = None) -> Acceptance:
     """Record one party's acceptance of the current version; the second acceptance makes it active.
 
     Staff record acceptances given in person or through an advocate; a party accepts for themself through
-    the portal (`secure_link`).
+    the portal (`secure_link`). `version` is the version the party was shown: a draft rewritten since then is
+    not accepted unseen.
     """
     fields = {}
     if party_role not in PartyRole.__members__:
@@ -341,6 +363,11 @@ def accept(actor, agreement: Agreement, party_role: str, method: str) -> Accepta
                                        _("Only the party can accept through their link."))
     if agreement.status != A.draft:
         raise Conflict(_("This agreement is no longer waiting for acceptance."), {"code": "agreement_not_draft"})
+    if version is not None and version != agreement.version:
+        raise Conflict(_("The agreement was changed since it was shown. Please read it again before accepting."),
+                       {"code": "agreement_changed", "version": agreement.version})
+    referral = db.session.get(Referral, agreement.referral_id)
+    _require_referral_in(referral, ReferralStatus.circle_held)
     accepted = acceptances_of(agreement)
     if party_role in accepted:
         return accepted[party_role]
@@ -349,7 +376,6 @@ def accept(actor, agreement: Agreement, party_role: str, method: str) -> Accepta
                             accepted_at=clock.now())
     db.session.add(acceptance)
     db.session.flush()
-    referral = db.session.get(Referral, agreement.referral_id)
     record(actor, "agreement.accept", acceptance, referral_id=referral.id,
            details={"party": party_role, "method": method, "version": agreement.version})
     if set(acceptances_of(agreement)) == set(PartyRole):
@@ -369,10 +395,12 @@ def record_progress(actor, item: AgreementItem, status: str | None, note: str | 
     agreement = db.session.get(Agreement, item.agreement_id)
     if agreement.status != A.active:
         raise Conflict(_("Progress is recorded on an active agreement."), {"code": "agreement_not_active"})
+    referral = db.session.get(Referral, agreement.referral_id)
+    _require_referral_in(referral, ReferralStatus.monitoring)
     note = (note or "").strip() or None
     fields: dict[str, list[str]] = {}
-    if status is None and paid_cents is None:
-        fields["status"] = [_("Choose what happened.")]
+    if status is None and paid_cents is None and note is None:
+        fields["status"] = [_("Choose what happened, or write a note.")]
     if status is not None and status not in ITEM_MOVES.get(item.status, ()):
         fields["status"] = [_("This item cannot move to that status.")] if status in ItemStatus.__members__ \
             else [_("Choose what happened.")]
@@ -402,12 +430,21 @@ def record_progress(actor, item: AgreementItem, status: str | None, note: str | 
     entry.note = note
     db.session.add(entry)
     db.session.flush()
-    referral = db.session.get(Referral, agreement.referral_id)
     record(actor, "agreement.progress", entry, referral_id=referral.id,
            details={"item_id": str(item.id), "status": item.status, "paid_cents": paid_cents})
     if all(other.status in DONE for other in items_of(agreement)):
         _move(actor, agreement, referral, A.completed)
     return entry
+
+
+def _require_referral_in(referral: Referral, status: ReferralStatus) -> None:
+    """The agreement moves only while its referral is where the agreement expects it; a pause stops it too."""
+    if referral.status == status:
+        return
+    if referral.status == ReferralStatus.paused:
+        raise Conflict(_("The referral is paused. The agreement waits until it resumes."),
+                       {"code": "referral_paused"})
+    raise Conflict(_("The referral is no longer at this step."), {"code": "referral_state"})
 
 
 @atomic

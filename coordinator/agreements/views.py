@@ -77,7 +77,7 @@ def accept(agreement_id: str):
     try:
         if not form.validate_on_submit():
             raise InvalidRequest(_("Choose the party and how they accepted."))
-        service.accept(current_user, agreement, form.party.data, form.method.data)
+        service.accept(current_user, agreement, form.party.data, form.method.data, form.version.data)
     except (InvalidRequest, Conflict) as error:
         for message in messages_of(error):
             flash(message, "error")

@@ -19,7 +19,14 @@ from sqlalchemy.orm import selectinload
 
 from coordinator import clock
 from coordinator.accounts.models import SYSTEM
-from coordinator.agreements.service import agreement_of, items_of, outcome_shared, shared_summaries, summarize
+from coordinator.agreements.service import (
+    agreement_of,
+    disclosable,
+    items_of,
+    outcome_shared,
+    shared_summaries,
+    summarize,
+)
 from coordinator.audit.service import record
 from coordinator.cases.models import CourtReport, Hearing, HearingKind
 from coordinator.cases.service import programme_date
@@ -82,7 +89,7 @@ def court_report(actor, referral_id: uuid.UUID | str, output: str = "html") -> C
     exactly like a missing referral, unless both parties agreed to share the outcome and an agreement exists.
     """
     referral = load_referral(actor, referral_id)
-    agreement = agreement_of(referral) if outcome_shared(referral) else None
+    agreement = agreement_of(referral) if outcome_shared(referral) and disclosable(referral) else None
     if agreement is None:
         raise NotFound(_("Not found."))
     summary = summarize(agreement, items_of(agreement))

@@ -56,12 +56,6 @@ def hearings_of(case: CriminalCase) -> list[Hearing]:
     ).scalars())
 
 
-def upcoming_hearings(case: CriminalCase, today: date | None = None) -> list[Hearing]:
-    """The case's hearings from today (the programme's day) on, soonest first."""
-    today = today or clock.today()
-    return [hearing for hearing in hearings_of(case) if hearing.on_date >= today]
-
-
 def stage_history(case: CriminalCase) -> list[CaseStageChange]:
     """Every recorded change of the case's stage, newest first."""
     return list(db.session.execute(
@@ -164,14 +158,16 @@ def programme_date(moment: datetime) -> date:
     return moment.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
-def trial_warning(referral: Referral, start: datetime) -> list[Unmet]:
+def trial_warning(referral: Referral, start: datetime, hearings: list[Hearing] | None = None) -> list[Unmet]:
     """A `near_trial` warning when `start` falls in the 7 days before a trial hearing of the case (else empty).
 
     The window is the hearing's date minus 7 days up to the hearing's date, both included, in programme days.
+    `hearings` (the case's, read once) saves a query per slot when many times are checked.
     """
     day = programme_date(start)
     window = timedelta(days=TRIAL_WARNING_DAYS)
-    trials = [hearing for hearing in hearings_of(referral.case)
+    hearings = hearings_of(referral.case) if hearings is None else hearings
+    trials = [hearing for hearing in hearings
               if hearing.kind == HearingKind.trial and hearing.on_date - window <= day <= hearing.on_date]
     if not trials:
         return []
@@ -179,6 +175,7 @@ def trial_warning(referral: Referral, start: datetime) -> list[Unmet]:
                                   date=format_date(trials[0].on_date, "long")))]
 
 
-def booking_warnings(referral: Referral, kind: str, start: datetime) -> list[Unmet]:
+def booking_warnings(referral: Referral, kind: str, start: datetime, hearings: list[Hearing] | None = None
+                     ) -> list[Unmet]:
     """What booking a session of `kind` at `start` should warn about; only circles are warned about."""
-    return trial_warning(referral, start) if kind == SessionKind.circle else []
+    return trial_warning(referral, start, hearings) if kind == SessionKind.circle else []

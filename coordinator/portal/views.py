@@ -132,10 +132,12 @@ def accept_agreement_view():
     if not form.validate_on_submit() or view is None or service.portal_is_restricted(g.visit):
         return render_template("portal/error.html"), 400
     try:
-        accept_agreement(g.visit.party, view.agreement, g.visit.party.role, "secure_link")
-    except Conflict:
-        return render_template("portal/error.html"), 409
-    flash(_("Thank you. Your acceptance is saved."), "success")
+        accept_agreement(g.visit.party, view.agreement, g.visit.party.role, "secure_link",
+                         request.form.get("version", type=int) or -1)
+    except Conflict as error:
+        flash(error.message, "info")  # changed since it was shown, or waiting: nothing to blame the party for
+    else:
+        flash(_("Thank you. Your acceptance is saved."), "success")
     return redirect(url_for("portal.home"))
 
 

@@ -20,10 +20,12 @@ from coordinator.consent.queries import consent_overviews
 from coordinator.db import db
 from coordinator.errors import Forbidden, NotFound
 from coordinator.pagination import Page, paginate
-from coordinator.referrals.models import PROSECUTION_STAGE, CriminalCase, Referral
+from coordinator.referrals.models import PROSECUTION_STAGE, CriminalCase, Referral, ReferralStatus
+from coordinator.referrals.workflow import resume_target
 from coordinator.scheduling.models import ScheduledSession, SessionKind, SessionStatus
 
 
+AFTER_CIRCLE = (ReferralStatus.circle_held, ReferralStatus.monitoring)
 # Each case shows all its referrals, so a page holds fewer cases than other lists hold rows.
 CASES_PER_PAGE = 20
 
@@ -76,7 +78,7 @@ def _disclose(actor, referrals: list[Referral]) -> list[tuple[Referral, dict]]:
         summary = summaries.get(referral.id)
         disclosed.append((referral, {
             "reference": referral.reference,
-            "stage": PROSECUTION_STAGE[referral.status],
+            "stage": coarse_stage(referral),
             "consent": {role: overview[role][Scope.participation].status.value for role in overview},
             "circle": circle_summary(circles[referral.id]),
             "agreement": summary.as_dict() if summary else None,  # only with both parties' consent to share it
@@ -84,6 +86,14 @@ def _disclose(actor, referrals: list[Referral]) -> list[tuple[Referral, dict]]:
     if referrals:
         record_many(actor, "prosecution.disclose", [(referral, referral.id) for referral in referrals])
     return disclosed
+
+
+def coarse_stage(referral: Referral) -> str:
+    """The stage the prosecution sees. A pause shows as `preparation` (API.md); after the circle, as the stage it
+    will resume at, since `preparation` beside a held circle or an agreement in force would betray the pause."""
+    if referral.status == ReferralStatus.paused and (target := resume_target(referral)) in AFTER_CIRCLE:
+        return PROSECUTION_STAGE[target]
+    return PROSECUTION_STAGE[referral.status]
 
 
 def circle_summary(sessions: list[ScheduledSession]) -> dict:

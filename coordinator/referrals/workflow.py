@@ -31,8 +31,10 @@ class Move:
     target: ReferralStatus
     roles: frozenset[Role]
     reasons: tuple[str, ...] = ()
+    automatic_reasons: tuple[str, ...] = ()  # only the service that owns the step gives these
 
 
+HAND_CLOSE_REASONS = tuple(reason for reason in CloseReason if reason != CloseReason.agreement_not_completed)
 MOVES: dict[tuple[str, str], Move] = {
     (move.source, move.target): move
     for move in [
@@ -46,7 +48,9 @@ MOVES: dict[tuple[str, str], Move] = {
         Move(S.circle_held, S.monitoring, AUTOMATIC),
         Move(S.monitoring, S.completed, AUTOMATIC),
         *(Move(source, S.paused, STAFF, tuple(PauseReason)) for source in ACTIVE),
-        *(Move(source, S.closed, COORDINATORS, tuple(CloseReason)) for source in (*ACTIVE, S.paused)),
+        # An agreement is closed as not completed from the agreement itself, which then closes the referral.
+        *(Move(source, S.closed, COORDINATORS, HAND_CLOSE_REASONS, (CloseReason.agreement_not_completed,))
+          for source in (*ACTIVE, S.paused)),
     ]
 }
 # A referral closed because consent was withdrawn can start again once consent is given afresh.
@@ -105,9 +109,10 @@ def transition(actor, referral: Referral, to: str, *, reason: str | None = None,
                              "recorded."), {"code": "automatic_only", "from": referral.status, "to": target})
         if not actor.has_role(*move.roles):
             raise Forbidden(_("Your role cannot make this change."))
-    if move.reasons and reason not in move.reasons:
+    reasons = move.reasons + (move.automatic_reasons if automatic else ())
+    if reasons and reason not in reasons:
         raise InvalidRequest.field(_("Check the highlighted fields."), "reason", _("Choose a reason."))
-    if not move.reasons:
+    if not reasons:
         reason = None
     if unmet := transition_blockers(referral, target, consent_overview(referral)):
         raise GateFailed(_("The referral cannot move on yet."), [condition.as_dict() for condition in unmet])

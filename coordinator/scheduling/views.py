@@ -8,9 +8,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from coordinator import clock
 from coordinator.accounts.models import Role
 from coordinator.accounts.service import users_by_id
-from coordinator.cases.service import booking_warnings, upcoming_hearings
+from coordinator.cases.service import booking_warnings, hearings_of
 from coordinator.errors import Conflict, GateFailed, InvalidRequest
 from coordinator.pages import messages_of, role_required
 from coordinator.referrals.service import load_referral
@@ -43,10 +44,13 @@ def search(referral_id: str):
                            form.start_on.data, form.end_on.data, 10, form.interpreter.data)
     people = users_by_id({i for slot in slots for i in slot.facilitator_ids})
     venues = venues_by_id({slot.venue_id for slot in slots})
-    warnings = {slot.start: booking_warnings(referral, form.kind.data, slot.start) for slot in slots}
+    hearings = hearings_of(referral.case)
+    warnings = {slot.start: booking_warnings(referral, form.kind.data, slot.start, hearings) for slot in slots}
+    today = clock.today()
     return render_template("sessions/search.html", referral=referral, form=form, slots=slots, people=people,
                            venues=venues, moving=moving, searched=bool(request.args) and not form.errors,
-                           book_form=BookForm(), warnings=warnings, hearings=upcoming_hearings(referral.case))
+                           book_form=BookForm(), warnings=warnings,
+                           hearings=[hearing for hearing in hearings if hearing.on_date >= today])
 
 
 @bp.post("/referrals/<referral_id>/sessions")

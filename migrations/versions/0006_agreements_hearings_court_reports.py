@@ -59,10 +59,10 @@ def upgrade() -> None:
     sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['drafted_by_id'], ['users.id'], name=op.f('fk_agreements_drafted_by_id_users')),
     sa.ForeignKeyConstraint(['referral_id'], ['referrals.id'], name=op.f('fk_agreements_referral_id_referrals')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_agreements')),
-    sa.UniqueConstraint('referral_id', name=op.f('uq_agreements_referral_id'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_agreements'))
     )
     with op.batch_alter_table('agreements', schema=None) as batch_op:
+        batch_op.create_index('ix_agreements_referral_id_created_at', ['referral_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_agreements_status'), ['status'], unique=False)
 
     op.create_table('court_reports',
@@ -150,6 +150,7 @@ def downgrade() -> None:
     op.drop_table('court_reports')
     with op.batch_alter_table('agreements', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_agreements_status'))
+        batch_op.drop_index('ix_agreements_referral_id_created_at')
 
     op.drop_table('agreements')
     with op.batch_alter_table('hearings', schema=None) as batch_op:

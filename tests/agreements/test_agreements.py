@@ -271,7 +271,7 @@ def test_each_party_accepts_on_their_own_page(app, factory):
         home = phone.open("/portal").get_data(as_text=True)
         assert "A written apology, read in a follow-up meeting." in home
         assert 'data-action="agreement-accept"' in home
-        accepted = phone.post("/portal/agreement/accept", page_url="/portal")
+        accepted = phone.post("/portal/agreement/accept", {"version": "1"}, page_url="/portal")
         assert accepted.status_code == 302
         after = phone.open("/portal").get_data(as_text=True)
         assert "You accepted this agreement" in after and 'data-action="agreement-accept"' not in after
@@ -307,7 +307,7 @@ def test_the_referral_page_drafts_accepts_and_records_progress(app, factory, bro
             select(AgreementItem).order_by(AgreementItem.position)).scalars()]
     assert kinds == [("restitution", 5000, "EUR"), ("apology", None, None)]
     for party in ("survivor", "responsible_party"):
-        lead.post(f"/agreements/{agreement.id}/acceptances", {"party": party, "method": "in_person"})
+        lead.post(f"/agreements/{agreement.id}/acceptances", {"party": party, "method": "in_person", "version": "1"})
     page = lead.get(f"/referrals/{held.referral.id}").get_data(as_text=True)
     assert "Active" in page and "Say sorry in a letter" in page
     restitution = item_ids(app, agreement)[0]
@@ -327,3 +327,86 @@ def test_a_withdrawal_of_participation_ends_the_agreement_with_the_referral(app,
         db.session.commit()
         assert db.session.get(Agreement, agreement.id).status == "not_completed"
     assert referral_status(app, held.referral) == ("closed", "consent_withdrawn")
+
+
+def test_an_acceptance_is_of_the_version_shown(app, factory, api):
+    """A page or request showing version 1 cannot accept version 2 unseen."""
+    held = held_circle(app, factory, survivor={"preferred_language": "en"})
+    agreement = drafted(app, held)
+    case = Case(held.referral, held.coordinator, (held.lead, held.co))
+    phone = Phone(app.test_client())
+    phone.continue_link(link_for(app, case, "survivor"))
+    assert 'name="version" value="1"' in phone.open("/portal").get_data(as_text=True)
+    api(held.lead).post(f"/api/v1/referrals/{held.referral.id}/agreement", json={"items": item_json(app)})
+    stale = phone.post("/portal/agreement/accept", {"version": "1"}, page_url="/portal")
+    assert stale.status_code == 302
+    assert "Please read it again" in phone.open("/portal").get_data(as_text=True)
+    refused = api(held.lead).post(f"/api/v1/agreements/{agreement.id}/acceptances",
+                                  json={"party": "responsible_party", "method": "in_person", "version": 1})
+    assert refused.status_code == 409 and refused.json["error"]["details"]["code"] == "agreement_changed"
+    assert count(app, Acceptance) == 0
+
+
+def test_a_pause_holds_the_agreement_still(app, factory, api):
+    held = held_circle(app, factory)
+    agreement = activated(app, held)
+    apology = item_ids(app, agreement)[0]
+    client = api(held.lead)
+    assert client.post(f"/api/v1/referrals/{held.referral.id}/transitions",
+                       json={"to": "paused", "reason": "facilitator_stop"}).status_code in (200, 201)
+    refused = client.post(f"/api/v1/agreement-items/{apology}/progress", json={"status": "completed"})
+    assert refused.status_code == 409 and refused.json["error"]["details"]["code"] == "referral_paused"
+    docket = held.referral.case.docket_number
+    shown = api(held.prosecutor).get(f"/api/v1/prosecution/cases/{docket}").json["referrals"][0]
+    assert shown["stage"] == "agreement_monitoring"  # a pause after the circle is not betrayed by the stage
+
+
+def test_a_note_alone_is_progress_and_drafts_are_never_overdue(app, factory, api):
+    held = held_circle(app, factory)
+    agreement = drafted(app, held, items(app, due_in_days=2))
+    with app.app_context():
+        clock.set_clock(clock.now() + timedelta(days=5))
+        db.session.commit()
+    shown = api(held.lead).get(f"/api/v1/referrals/{held.referral.id}/agreement").json
+    assert shown["items_overdue"] == 0 and not any(item["overdue"] for item in shown["items"])
+    for party in ("survivor", "responsible_party"):
+        api(held.lead).post(f"/api/v1/agreements/{agreement.id}/acceptances",
+                            json={"party": party, "method": "in_person"})
+    apology = item_ids(app, agreement)[0]
+    noted = api(held.lead).post(f"/api/v1/agreement-items/{apology}/progress", json={"note": "Called; on track."})
+    assert noted.status_code == 201
+    assert noted.json["items"][0]["status"] == "open" and len(noted.json["items"][0]["progress"]) == 1
+    assert noted.json["items_overdue"] == 2  # in force now, and past its dates
+    empty = api(held.lead).post(f"/api/v1/agreement-items/{apology}/progress", json={})
+    assert empty.status_code == 400
+
+
+def test_closing_the_referral_by_hand_keeps_the_agreement_reason_for_the_agreement(app, factory, api):
+    held = held_circle(app, factory)
+    activated(app, held)
+    share_with_court(app, held)
+    client = api(held.coordinator)
+    by_hand = client.post(f"/api/v1/referrals/{held.referral.id}/transitions",
+                          json={"to": "closed", "reason": "agreement_not_completed"})
+    assert by_hand.status_code == 400 and referral_status(app, held.referral)[0] == "monitoring"
+    closed = client.post(f"/api/v1/referrals/{held.referral.id}/transitions", json={"to": "closed", "reason": "safety"})
+    assert closed.status_code in (200, 201)
+    with app.app_context():
+        assert db.session.execute(select(Agreement.status)).scalar_one() == "not_completed"
+    docket = held.referral.case.docket_number
+    shown = api(held.prosecutor).get(f"/api/v1/prosecution/cases/{docket}").json["referrals"][0]
+    assert shown["stage"] == "closed" and shown["agreement"] is None  # no adverse mark for a closing
+
+
+def test_a_reopened_referral_drafts_a_new_agreement(app, factory, api):
+    held = held_circle(app, factory)
+    first = activated(app, held)
+    with app.app_context():
+        record_decision(db.session.merge(held.lead), db.session.get(Referral, held.referral.id), party="survivor",
+                        scope="participation", decision="withdrawn", method="in_person")
+        referral = db.session.get(Referral, held.referral.id)
+        referral.status, referral.status_reason = "circle_held", None  # reopened and a new circle held, in short
+        db.session.commit()
+    again = api(held.lead).post(f"/api/v1/referrals/{held.referral.id}/agreement", json={"items": item_json(app)})
+    assert again.status_code == 201 and again.json["id"] != str(first.id) and again.json["status"] == "draft"
+    assert api(held.lead).get(f"/api/v1/referrals/{held.referral.id}/agreement").json["id"] == again.json["id"]

@@ -80,8 +80,8 @@ def plant(app, factory):
         circle.venue_id = venue.id
         db.session.add(Hearing(case_id=referral.case_id, kind="sentencing", on_date=clock.today() + timedelta(days=14),
                                recorded_at=clock.now()))
+        transition(lead, referral, "paused", reason="facilitator_stop", note=CANARIES["status_note"])
         report_incident(lead, referral, "threat", CANARIES["incident_description"])
-        transition(coordinator, referral, "closed", reason="other", note=CANARIES["status_note"])
         db.session.commit()
     # A second referral of the same case whose agreement closed unfinished, with a note.
     other = held_circle(app, factory)
