@@ -82,11 +82,6 @@ class Summary:
     items_completed: int
     items_overdue: int
 
-    def as_dict(self) -> dict:
-        """The API's `agreement` object."""
-        return {"status": self.status, "items_total": self.items_total, "items_completed": self.items_completed,
-                "items_overdue": self.items_overdue}
-
 
 def require_drafter(actor) -> None:
     """Coordinators and facilitators draft agreements and record their progress."""
@@ -160,14 +155,6 @@ def disclosable(referral: Referral) -> bool:
     return True
 
 
-def shared_summary(referral: Referral, overview=None) -> Summary | None:
-    """The summary the prosecution may see: None unless both parties agreed to share it and an agreement exists."""
-    if not outcome_shared(referral, overview) or not disclosable(referral):
-        return None
-    agreement = agreement_of(referral)
-    return summarize(agreement, items_of(agreement)) if agreement else None
-
-
 @dataclass(frozen=True)
 class Panel:
     """Everything the referral page shows of the agreement."""
@@ -209,7 +196,11 @@ def party_agreement(party: Party) -> PartyView | None:
 
 
 def shared_summaries(referrals: list[Referral], overviews: dict, today: date | None = None) -> dict:
-    """`shared_summary` for many referrals in two queries, keyed by referral id (for lists and jobs)."""
+    """The summaries the prosecution may see, keyed by referral id, read in two queries.
+
+    A referral is left out unless both parties agreed to share the outcome, its state allows it (`disclosable`)
+    and it has an agreement.
+    """
     shared = [r.id for r in referrals if outcome_shared(r, overviews[r.id]) and disclosable(r)]
     if not shared:
         return {}
@@ -363,7 +354,8 @@ def accept(actor, agreement: Agreement, party_role: str, method: str, version: i
                                        _("Only the party can accept through their link."))
     if agreement.status != A.draft:
         raise Conflict(_("This agreement is no longer waiting for acceptance."), {"code": "agreement_not_draft"})
-    if version is not None and version != agreement.version:
+    # A party accepts only the version their page showed them; staff and API clients say so when they can.
+    if (version is not None or isinstance(actor, Party)) and version != agreement.version:
         raise Conflict(_("The agreement was changed since it was shown. Please read it again before accepting."),
                        {"code": "agreement_changed", "version": agreement.version})
     referral = db.session.get(Referral, agreement.referral_id)

@@ -10,8 +10,7 @@ from coordinator.accounts.models import Role
 from coordinator.accounts.service import users_by_id
 from coordinator.cases import service
 from coordinator.cases.forms import HearingForm, StageForm
-from coordinator.cases.models import HEARING_KIND_LABELS
-from coordinator.errors import Conflict, InvalidRequest, NotFound
+from coordinator.errors import Conflict, InvalidRequest
 from coordinator.pages import messages_of, role_required
 from coordinator.referrals.models import STAGE_LABELS
 from coordinator.referrals.service import load_referral
@@ -38,12 +37,6 @@ def case_panel(referral) -> dict:
         "history": history,
         "people": users_by_id({change.changed_by_id for change in history if change.changed_by_id}),
     }
-
-
-@bp.app_context_processor
-def case_helpers():
-    """The case panel and the hearing labels, for the referral page and the slot search."""
-    return {"case_panel": case_panel, "HEARING_KIND_LABELS": HEARING_KIND_LABELS}
 
 
 def _invalid(form, messages: dict[str, str]) -> InvalidRequest:
@@ -76,10 +69,8 @@ def remove_hearing(referral_id: str, hearing_id: str):
     """Remove a hearing of the referral's criminal case."""
     referral = load_referral(current_user, referral_id)
     hearing = service.load_hearing(current_user, hearing_id)
-    if hearing.case_id != referral.case_id:
-        raise NotFound(_("Not found."))
     try:
-        service.remove_hearing(current_user, hearing, referral)
+        service.remove_hearing(current_user, hearing, referral)  # 404 unless the hearing is this referral's case's
     except Conflict as error:
         flash(error.message, "error")
     else:

@@ -133,7 +133,7 @@ def accept_agreement_view():
         return render_template("portal/error.html"), 400
     try:
         accept_agreement(g.visit.party, view.agreement, g.visit.party.role, "secure_link",
-                         request.form.get("version", type=int) or -1)
+                         request.form.get("version", type=int))
     except Conflict as error:
         flash(error.message, "info")  # changed since it was shown, or waiting: nothing to blame the party for
     else:

@@ -7,6 +7,7 @@ summary only when both parties agreed to share it. Every view is audited as a di
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import asdict
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -81,7 +82,7 @@ def _disclose(actor, referrals: list[Referral]) -> list[tuple[Referral, dict]]:
             "stage": coarse_stage(referral),
             "consent": {role: overview[role][Scope.participation].status.value for role in overview},
             "circle": circle_summary(circles[referral.id]),
-            "agreement": summary.as_dict() if summary else None,  # only with both parties' consent to share it
+            "agreement": asdict(summary) if summary else None,  # only with both parties' consent to share it
         }))
     if referrals:
         record_many(actor, "prosecution.disclose", [(referral, referral.id) for referral in referrals])

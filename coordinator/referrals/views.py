@@ -13,6 +13,7 @@ from coordinator.agreements.service import agreement_panel
 from coordinator.audit.service import referral_trail
 from coordinator.cases.report import reports_of
 from coordinator.cases.service import hearings_of
+from coordinator.cases.views import case_panel
 from coordinator.consent.forms import ConsentRecordForm
 from coordinator.consent.queries import consent_overview, referral_decisions
 from coordinator.errors import Conflict, GateFailed, InvalidRequest
@@ -103,6 +104,7 @@ def _detail_page(referral, status: int = 200, transition_errors: list[str] | Non
         conditions=checklist(referral),
         assessments=assessments_of(referral),
         hearings=hearings_of(referral.case),
+        case_view=case_panel(referral),
         agreement=agreement_panel(referral),
         court_reports=reports_of(referral),
         now=clock.now(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from coordinator import clock
 from coordinator.agreements.service import ItemDraft
@@ -18,6 +18,7 @@ from coordinator.notifications.models import StaffNotice
 from coordinator.referrals.models import Referral
 from tests.agreements.helpers import activated, held_circle, share_with_court
 from tests.pdf import pdf_text
+from tests.queries import counted_statements
 
 # Canaries: none of these may ever reach a court report, in HTML or PDF.
 SURVIVOR_ALIAS = "Canary Survivor Quokka"
@@ -245,14 +246,8 @@ def test_the_job_reads_a_fixed_number_of_times_whatever_the_number_of_items(app,
         held = agreed(app, factory, count=count)
         share_with_court(app, held)
         add_hearing(app, held, 14)
-        seen = []
-        engine = app.extensions["db_engine"]
-        listener = lambda *args: seen.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with counted_statements(app) as seen:
             run_job(app)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         return sum(statement.lstrip().upper().startswith("SELECT") for statement in seen)
 
     assert statements(2) == statements(12)

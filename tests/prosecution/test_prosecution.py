@@ -13,7 +13,7 @@ from coordinator.db import db
 from coordinator.referrals.models import CriminalCase, Referral
 from coordinator.scheduling.models import ScheduledSession
 from tests.agreements.helpers import activated, held_circle, share_with_court
-from tests.referrals.test_queries import counted_statements
+from tests.queries import counted_statements
 
 SECRETS = ("Confidential Alias", "Hidden Responsible", "hidden@example.org", "secret intake note", "Forced labour")
 

@@ -2,25 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
-
-@contextmanager
-def counted_statements(app):
-    """Count the SQL statements the app's engine runs inside the block."""
-    statements = []
-    engine = app.extensions["db_engine"]
-
-    def count(*_args):
-        statements.append(1)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+from tests.queries import counted_statements
 
 
 def test_statements_per_list_request_do_not_grow_with_page_size(factory, browser, api):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
 from markupsafe import Markup
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from coordinator import clock
 from coordinator.agreements.models import Agreement, AgreementItem
@@ -23,6 +22,7 @@ from coordinator.scheduling.models import ScheduledSession
 from coordinator.statistics import charts
 from coordinator.statistics.service import Ratio, programme_statistics
 from tests.agreements.helpers import activated, drafted, held_circle, share_with_court
+from tests.queries import counted_statements
 
 
 def set_received(app, referral, at) -> None:
@@ -282,29 +282,13 @@ def test_an_invalid_period_is_explained_and_all_time_is_shown(app, browser, prog
     assert "Referrals by status. Received: 1;" in html  # all nine referrals are counted
 
 
-@contextmanager
-def counted_queries(app):
-    """Count the statements sent to the database."""
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    engine = app.extensions["db_engine"]
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def test_the_number_of_queries_does_not_grow_with_the_programme(app, factory, browser):
     coordinator = factory.user("coordinator")
     page = browser(coordinator)
 
     def queries_for_page() -> int:
         page.get("/statistics")  # warm: the session, the user, the clock
-        with counted_queries(app) as statements:
+        with counted_statements(app) as statements:
             assert page.get("/statistics").status_code == 200
         return len(statements)
 
@@ -312,7 +296,7 @@ def test_the_number_of_queries_does_not_grow_with_the_programme(app, factory, br
         with app.app_context():
             user = db.session.merge(coordinator)
             clock.now()
-            with counted_queries(app) as statements:
+            with counted_statements(app) as statements:
                 programme_statistics(user)
         return len(statements)
 
