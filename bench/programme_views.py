@@ -50,7 +50,6 @@ from config import TestConfig, generate_encryption_key
 from coordinator import clock, create_app
 from coordinator.accounts.models import SYSTEM, User
 from coordinator.accounts.service import issue_token, password_hasher
-from coordinator.prosecution.service import CASES_PER_PAGE
 from coordinator.agreements.models import (
     Acceptance,
     AcceptanceMethod,
@@ -64,6 +63,7 @@ from coordinator.audit.models import AuditEntry
 from coordinator.consent.models import ConsentDecision, Decision, Method, Scope
 from coordinator.db import db
 from coordinator.portal.models import LinkChannel, SecureLink
+from coordinator.prosecution.service import CASES_PER_PAGE
 from coordinator.referrals.models import (
     CaseStage,
     CloseReason,
@@ -75,7 +75,7 @@ from coordinator.referrals.models import (
     ReferralSource,
     ReferralStatus,
 )
-from coordinator.scheduling.models import ScheduledSession, SessionFormat, SessionKind, SessionStatus
+from coordinator.sessions.models import ScheduledSession, SessionFormat, SessionKind, SessionStatus
 
 BUDGETS_MS = {"prosecutor page": 100.0, "prosecution api case": 100.0, "statistics page": 500.0}
 S = ReferralStatus

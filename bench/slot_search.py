@@ -47,19 +47,10 @@ from coordinator.accounts.service import issue_token, password_hasher
 from coordinator.crypto import seal_context
 from coordinator.db import db
 from coordinator.referrals.models import CriminalCase, Party, Referral
-from coordinator.scheduling.availability import FreeTime, Window, expand, intersect
-from coordinator.scheduling.models import (
-    AvailabilityException,
-    AvailabilityWindow,
-    FacilitatorProfile,
-    PartyUnavailability,
-    Reservation,
-    ScheduledSession,
-    SessionFacilitator,
-    Training,
-    Venue,
-)
-from coordinator.scheduling.slots import held_span, stagger_for, venue_suits
+from coordinator.roster.intervals import FreeTime, Window, expand, intersect
+from coordinator.roster.models import AvailabilityException, AvailabilityWindow, FacilitatorProfile, Training, Venue
+from coordinator.sessions.models import PartyUnavailability, Reservation, ScheduledSession, SessionFacilitator
+from coordinator.sessions.search import held_span, stagger_for, venue_suits
 from tests.factories import Factory
 
 SEARCH_BUDGET_MS = 100.0  # median of the pair search

@@ -36,12 +36,15 @@ from coordinator.prosecution import api as prosecution_api
 from coordinator.prosecution import views as prosecution_views
 from coordinator.referrals import api as referral_api
 from coordinator.referrals import views as referral_views
+from coordinator.roster import api as roster_api
+from coordinator.roster import venue_api
+from coordinator.roster import views as roster_views
 from coordinator.safety import api as safety_api
 from coordinator.safety import views as safety_views
-from coordinator.scheduling import api as session_api
-from coordinator.scheduling import calendar_views, roster_api, roster_views
-from coordinator.scheduling import views as session_views
 from coordinator.security import register_security_headers
+from coordinator.sessions import api as session_api
+from coordinator.sessions import calendar_views, unavailability_api
+from coordinator.sessions import views as session_views
 from coordinator.statistics import views as statistics_views
 from coordinator.templating import register_template_helpers
 
@@ -113,7 +116,7 @@ def register_blueprints(app: OpenAPI) -> None:
     app.register_blueprint(prosecution_views.bp)
     app.register_blueprint(portal_views.bp)
     app.register_blueprint(public)
-    for api in (referral_api, consent_api, link_api, safety_api, session_api, roster_api, agreement_api, case_api,
+    for api in (referral_api, consent_api, link_api, safety_api, session_api, unavailability_api, roster_api, venue_api, agreement_api, case_api,
                 prosecution_api):
         app.register_api(api.bp)
 

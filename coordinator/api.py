@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -35,6 +36,13 @@ class ErrorEnvelope(BaseModel):
     """Every API error: `{"error": {"code", "message", "details"}}`."""
 
     error: ErrorBody
+
+
+class DeletedOut(BaseModel):
+    """What was removed."""
+
+    id: uuid.UUID
+    deleted: bool
 
 
 ERROR_RESPONSES = {str(status): ErrorEnvelope for status in (400, 401, 403, 404, 409, 429)}

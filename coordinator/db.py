@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from datetime import UTC
 
 from flask import Flask, current_app, g
-from flask_babel import gettext as _
 from flask.globals import app_ctx
+from flask_babel import gettext as _
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from coordinator import clock
 from coordinator.accounts.models import SYSTEM, Role, User
 from coordinator.accounts.service import create_user, find_user_by_email
-from coordinator.agreements.service import ItemDraft, accept, draft_agreement, items_of, record_progress
+from coordinator.agreements.queries import items_of
+from coordinator.agreements.service import ItemDraft, accept, draft_agreement, record_progress
 from coordinator.cases.models import Hearing, HearingKind
 from coordinator.consent.models import Method, Scope
 from coordinator.consent.service import record_decision
@@ -19,11 +20,13 @@ from coordinator.referrals.models import AcknowledgementBasis, CloseReason, Paus
 from coordinator.referrals.schemas import ReferralIn
 from coordinator.referrals.service import assign_facilitators, create_referral, record_acknowledgement
 from coordinator.referrals.workflow import transition
+from coordinator.roster.models import AvailabilityWindow, TrainingKind, Venue
+from coordinator.roster.profiles import set_facilitator_profile
 from coordinator.safety.service import record_assessment
-from coordinator.scheduling.booking import book_session
-from coordinator.scheduling.models import AvailabilityWindow, SessionFormat, SessionKind, TrainingKind, Venue
-from coordinator.scheduling.service import record_held_session, set_facilitator_profile
-from coordinator.scheduling.slots import find_slots
+from coordinator.sessions.booking import book_session
+from coordinator.sessions.models import SessionFormat, SessionKind
+from coordinator.sessions.search import find_slots
+from coordinator.sessions.service import record_held_session
 
 DEMO_PASSWORD = "circlekeeper-demo"
 DOMAIN = "circlekeeper.example"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from coordinator.accounts.service import set_language
 from coordinator.db import db
-from coordinator.scheduling.models import FacilitatorProfile
+from coordinator.roster.models import FacilitatorProfile
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "fr": "Français"}
 

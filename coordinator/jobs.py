@@ -25,7 +25,7 @@ from coordinator.notifications.dispatch import dispatch_outbox, worker_name
 from coordinator.notifications.service import coordinators, notify_staff
 from coordinator.safety.service import alert_unready_circles
 from coordinator.scheduler import JobRun
-from coordinator.scheduling.reminders import send_due_reminders
+from coordinator.sessions.reminders import send_due_reminders
 
 JOB_RUNS_KEPT = timedelta(days=14)
 

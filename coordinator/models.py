@@ -16,21 +16,23 @@ from coordinator.referrals.models import (
     Referral,
     StatusChange,
 )
-from coordinator.safety.models import MitigationPlan, ProtectiveOrder, RiskAssessment, SafetyIncident
-from coordinator.scheduler import JobRun, SchedulerLease
-from coordinator.scheduling.models import (
+from coordinator.roster.models import (
     AvailabilityException,
     AvailabilityWindow,
-    CalendarFeed,
     FacilitatorConflict,
     FacilitatorProfile,
+    Training,
+    Venue,
+)
+from coordinator.safety.models import MitigationPlan, ProtectiveOrder, RiskAssessment, SafetyIncident
+from coordinator.scheduler import JobRun, SchedulerLease
+from coordinator.sessions.models import (
+    CalendarFeed,
     PartyUnavailability,
     Reservation,
     ScheduledSession,
     SessionFacilitator,
     SessionParticipant,
-    Training,
-    Venue,
 )
 
 __all__ = [

@@ -51,3 +51,8 @@ def paginate(query: Select, page: int | None, per_page: int | None) -> Page:
     total = db.session.execute(counting).scalar_one()
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).scalars().unique().all()
     return Page(items=rows, page=page, per_page=per_page, total=total)
+
+
+def whole_list(items: list) -> dict:
+    """A short list that is never paged, in the list envelope of the API: every item on page 1."""
+    return {"items": items, "page": 1, "per_page": max(len(items), 1), "total": len(items)}

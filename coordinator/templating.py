@@ -34,7 +34,7 @@ from coordinator.referrals.models import (
     STATUS_LABELS,
 )
 from coordinator.safety.models import INCIDENT_LABELS, LEVEL_LABELS, MEASURE_LABELS
-from coordinator.scheduling.models import (
+from coordinator.sessions.models import (
     CIRCLE_STATUS_LABELS,
     FORMAT_LABELS,
     KIND_LABELS,

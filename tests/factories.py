@@ -15,9 +15,10 @@ from coordinator.referrals import service as referrals
 from coordinator.referrals import workflow
 from coordinator.referrals.schemas import ReferralIn
 from coordinator.referrals.service import record_acknowledgement
+from coordinator.roster.profiles import set_facilitator_profile
 from coordinator.safety.instrument import current_instrument
 from coordinator.safety.service import record_assessment
-from coordinator.scheduling.service import record_held_session, set_facilitator_profile
+from coordinator.sessions.service import record_held_session
 
 PASSWORD = "correct horse battery"
 _numbers = itertools.count(1)

@@ -22,8 +22,8 @@ from coordinator.notifications.service import queue_message
 from coordinator.referrals import workflow
 from coordinator.referrals.models import Party, PartyRole, Referral
 from coordinator.referrals.service import record_acknowledgement
+from coordinator.roster.models import Venue
 from coordinator.safety.service import propose_mitigation, record_assessment, record_protective_order, report_incident
-from coordinator.scheduling.models import Venue
 from tests.conftest import make_app
 from tests.factories import LOW_RISK, Factory
 

@@ -10,7 +10,7 @@ from babel.dates import format_datetime
 from config import ConfigError
 from coordinator.accounts.models import SYSTEM
 from coordinator.db import db
-from coordinator.scheduling.service import set_facilitator_profile
+from coordinator.roster.profiles import set_facilitator_profile
 from tests.conftest import make_app
 from tests.portal.helpers import Case, add_session
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from flask_babel import gettext as _
 from pydantic import BaseModel, Field
 
-from coordinator.agreements import service
+from coordinator.agreements import queries, service
 from coordinator.agreements.models import AcceptanceMethod, AgreementStatus, ItemKind, ItemStatus
 from coordinator.api import api_actor, api_blueprint
 from coordinator.audit.service import record
@@ -122,7 +122,7 @@ def _drafts(body: AgreementIn) -> list[service.ItemDraft]:
             for item in body.items]
 
 
-def agreement_json(panel: service.Panel) -> dict:
+def agreement_json(panel: queries.Panel) -> dict:
     """The agreement as the API shows it to the staff who follow it."""
     agreement = panel.agreement
     return AgreementOut(
@@ -142,7 +142,7 @@ def agreement_json(panel: service.Panel) -> dict:
 
 
 def _panel_of(referral_id) -> dict:
-    return agreement_json(service.agreement_panel(load_referral(api_actor(), referral_id)))
+    return agreement_json(queries.agreement_panel(load_referral(api_actor(), referral_id)))
 
 
 
@@ -160,7 +160,7 @@ def show(path: ReferralPath):
     """The referral's agreement; 404 before one is drafted."""
     actor = api_actor()
     referral = service.load_followed_referral(actor, path.referral_id)
-    panel = service.agreement_panel(referral)
+    panel = queries.agreement_panel(referral)
     if panel is None:
         raise NotFound(_("No agreement has been drafted yet."))
     record(actor, "agreement.view", panel.agreement, referral_id=referral.id)

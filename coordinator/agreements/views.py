@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from coordinator.accounts.models import Role
-from coordinator.agreements import service
+from coordinator.agreements import queries, service
 from coordinator.agreements.forms import AcceptanceForm, CloseForm, DraftForm, ProgressForm, cents, units
 from coordinator.errors import Conflict, InvalidRequest
 from coordinator.pages import messages_of, role_required
@@ -26,10 +26,10 @@ def back_to_referral(referral_id):
 def draft(referral_id: str):
     """Write the agreement's items, or rewrite a draft (both parties then accept the new version)."""
     referral = service.load_followed_referral(current_user, referral_id)
-    agreement = service.agreement_of(referral)
+    agreement = queries.agreement_of(referral)
     form = DraftForm()
     if not form.is_submitted() and agreement is not None:
-        _fill(form, service.items_of(agreement))
+        _fill(form, queries.items_of(agreement))
     if form.validate_on_submit():
         rows = [row.form for row in form.items if not row.form.is_blank()]
         drafts = [service.ItemDraft(row.kind.data or None, row.description.data, row.due_on.data,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from coordinator import clock
 from coordinator.accounts.models import SYSTEM
-from coordinator.agreements.service import (
+from coordinator.agreements.queries import (
     agreement_of,
     disclosable,
     items_of,
@@ -37,7 +37,7 @@ from coordinator.notifications.service import coordinators, notify_staff
 from coordinator.prosecution.service import circle_summary
 from coordinator.referrals.models import Referral
 from coordinator.referrals.service import load_referral
-from coordinator.scheduling.models import ScheduledSession, SessionKind
+from coordinator.sessions.models import ScheduledSession, SessionKind
 
 # How long before a sentencing hearing its report is prepared.
 NOTICE = timedelta(days=14)

@@ -20,7 +20,7 @@ from fpdf import FPDF
 
 from coordinator.agreements.models import AGREEMENT_STATUS_LABELS
 from coordinator.cases.report import CourtReportData, court_report
-from coordinator.scheduling.models import CIRCLE_STATUS_LABELS
+from coordinator.sessions.models import CIRCLE_STATUS_LABELS
 
 bp = Blueprint("court_reports", __name__)
 

@@ -25,7 +25,7 @@ from coordinator.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from coordinator.gates import Unmet
 from coordinator.referrals.models import CaseStage, CriminalCase, Referral
 from coordinator.referrals.service import load_referral, visible_to
-from coordinator.scheduling.models import SessionKind
+from coordinator.sessions.models import SessionKind
 
 READERS = (Role.coordinator, Role.facilitator, Role.prosecutor)
 # A hearing years away (or years ago) is a typing mistake, not a court date.

@@ -21,7 +21,7 @@ from coordinator.notifications.models import Channel
 from coordinator.notifications.service import notify_staff, queue_message
 from coordinator.referrals.models import Party, PartyRole, Referral, ReferralStatus
 from coordinator.referrals.workflow import ACTIVE, transition
-from coordinator.scheduling.service import cancel_upcoming_sessions
+from coordinator.sessions.service import cancel_upcoming_sessions
 
 STAFF_METHODS = (Method.in_person, Method.via_advocate)
 RECORDERS = (Role.coordinator, Role.facilitator)

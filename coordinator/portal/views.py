@@ -11,8 +11,8 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_babel import refresh as refresh_locale
 
+from coordinator.agreements.queries import party_agreement
 from coordinator.agreements.service import accept as accept_agreement
-from coordinator.agreements.service import party_agreement
 from coordinator.consent.models import PARTY_SCOPES, Decision, Method
 from coordinator.consent.queries import consent_overview
 from coordinator.consent.service import record_decision
@@ -23,7 +23,7 @@ from coordinator.portal import service
 from coordinator.portal.forms import ContinueForm, DecisionForm, PinForm, PortalForm
 from coordinator.referrals.models import PartyRole
 from coordinator.safety.service import report_unsafe
-from coordinator.scheduling.booking import party_sessions, respond
+from coordinator.sessions.booking import party_sessions, respond
 
 bp = Blueprint("portal", __name__)
 SESSION_KEY = "portal"

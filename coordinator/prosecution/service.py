@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from coordinator.accounts.models import Role
-from coordinator.agreements.service import shared_summaries
+from coordinator.agreements.queries import shared_summaries
 from coordinator.audit.service import record_many
 from coordinator.consent.models import Scope
 from coordinator.consent.queries import consent_overviews
@@ -23,8 +23,7 @@ from coordinator.errors import Forbidden, NotFound
 from coordinator.pagination import Page, paginate
 from coordinator.referrals.models import PROSECUTION_STAGE, CriminalCase, Referral, ReferralStatus
 from coordinator.referrals.workflow import resume_target
-from coordinator.scheduling.models import ScheduledSession, SessionKind, SessionStatus
-
+from coordinator.sessions.models import ScheduledSession, SessionKind, SessionStatus
 
 AFTER_CIRCLE = (ReferralStatus.circle_held, ReferralStatus.monitoring)
 # Each case shows all its referrals, so a page holds fewer cases than other lists hold rows.

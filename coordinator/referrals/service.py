@@ -30,7 +30,7 @@ from coordinator.referrals.models import (
 )
 from coordinator.referrals.schemas import PartyIn, ReferralIn
 from coordinator.referrals.workflow import TERMINAL
-from coordinator.scheduling.models import FacilitatorConflict
+from coordinator.roster.models import FacilitatorConflict
 
 REFERRERS = (Role.coordinator, Role.prosecutor)
 READERS = (Role.coordinator, Role.facilitator, Role.prosecutor)

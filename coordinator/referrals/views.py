@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from coordinator import clock
 from coordinator.accounts.models import Role
 from coordinator.accounts.service import users_by_id
-from coordinator.agreements.service import agreement_panel
+from coordinator.agreements.queries import agreement_panel
 from coordinator.audit.service import referral_trail
 from coordinator.cases.report import reports_of
 from coordinator.cases.service import hearings_of
@@ -25,8 +25,8 @@ from coordinator.referrals.forms import FIELD_FOR_PATH, AssignForm, IntakeForm, 
 from coordinator.referrals.models import STATUS_LABELS
 from coordinator.safety.readiness import checklist
 from coordinator.safety.service import assessments_of
-from coordinator.scheduling.booking import session_overview
-from coordinator.scheduling.forms import CancelForm, HeldForm
+from coordinator.sessions.booking import session_overview
+from coordinator.sessions.forms import CancelForm, HeldForm
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
 READERS = (Role.coordinator, Role.facilitator, Role.prosecutor)

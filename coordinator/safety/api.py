@@ -18,11 +18,12 @@ from coordinator.errors import NotFound
 from coordinator.gates import Unmet
 from coordinator.referrals.schemas import ReferralPath, Strict
 from coordinator.referrals.service import load_referral
+from coordinator.roster.models import Venue
 from coordinator.safety import service
 from coordinator.safety.instrument import current_instrument, in_language
 from coordinator.safety.models import IncidentKind, Measure, RiskLevel
 from coordinator.safety.readiness import gather_facts, readiness
-from coordinator.scheduling.models import SessionFormat, Venue
+from coordinator.sessions.models import SessionFormat
 
 bp = api_blueprint("safety_api", __name__, "safety")
 

@@ -9,7 +9,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from coordinator.pages import select_options
 from coordinator.referrals.models import BASIS_LABELS, AcknowledgementBasis
 from coordinator.safety.models import INCIDENT_LABELS, MEASURE_LABELS, IncidentKind, Measure
-from coordinator.scheduling.models import FORMAT_LABELS, SessionFormat
+from coordinator.sessions.models import FORMAT_LABELS, SessionFormat
 
 
 class AssessmentForm(FlaskForm):

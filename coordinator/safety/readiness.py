@@ -19,18 +19,9 @@ from coordinator.consent.queries import Overview, consent_overview
 from coordinator.db import db
 from coordinator.gates import Unmet
 from coordinator.referrals.models import Acknowledgement, Referral, ReferralStatus
+from coordinator.roster.models import FacilitatorConflict, FacilitatorProfile, Training, TrainingKind, Venue
 from coordinator.safety.models import MitigationPlan, ProtectiveOrder, RiskAssessment, RiskLevel, SafetyIncident
-from coordinator.scheduling.models import (
-    FacilitatorConflict,
-    FacilitatorProfile,
-    ScheduledSession,
-    SessionFormat,
-    SessionKind,
-    SessionStatus,
-    Training,
-    TrainingKind,
-    Venue,
-)
+from coordinator.sessions.models import ScheduledSession, SessionFormat, SessionKind, SessionStatus
 
 JOINT_FORMATS = (SessionFormat.in_person, SessionFormat.video)  # the parties meet; shuttle and letter do not
 OPEN_STATES = (ReferralStatus.preparation, ReferralStatus.ready, ReferralStatus.circle_scheduled)

@@ -31,8 +31,8 @@ from coordinator.safety.models import (
     SafetyIncident,
 )
 from coordinator.safety.readiness import gather_facts, readiness
-from coordinator.scheduling.models import UPCOMING, ScheduledSession, SessionKind
-from coordinator.scheduling.service import cancel_upcoming_sessions
+from coordinator.sessions.models import UPCOMING, ScheduledSession, SessionKind
+from coordinator.sessions.service import cancel_upcoming_sessions
 
 SAFETY_STAFF = (Role.coordinator, Role.facilitator)
 

@@ -25,7 +25,7 @@ from coordinator.db import db
 from coordinator.errors import Forbidden, InvalidRequest
 from coordinator.portal.models import SecureLink
 from coordinator.referrals.models import Party, PartyRole, Referral, ReferralStatus
-from coordinator.scheduling.models import ScheduledSession, SessionKind, SessionStatus
+from coordinator.sessions.models import ScheduledSession, SessionKind, SessionStatus
 
 # The dates a period may start or end on: far enough apart for any programme, near enough to convert safely.
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)

@@ -11,7 +11,7 @@ from coordinator.agreements.service import ItemDraft, accept, draft_agreement
 from coordinator.consent.service import record_decision
 from coordinator.db import db
 from coordinator.referrals.models import Referral
-from coordinator.scheduling.models import ScheduledSession, SessionFacilitator
+from coordinator.sessions.models import ScheduledSession, SessionFacilitator
 
 
 @dataclass

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 
 from coordinator import clock
 from coordinator.agreements.models import Acceptance, Agreement, AgreementItem, ItemProgress
-from coordinator.agreements.service import agreement_panel
+from coordinator.agreements.queries import agreement_panel
 from coordinator.audit.models import AuditEntry
 from coordinator.consent.service import record_decision
 from coordinator.db import db

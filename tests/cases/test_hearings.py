@@ -15,8 +15,8 @@ from coordinator.cases.models import CaseStageChange, CourtReport, Hearing
 from coordinator.cases.service import trial_warning
 from coordinator.db import db
 from coordinator.referrals.models import CriminalCase, Referral
-from coordinator.scheduling.models import ScheduledSession
-from tests.scheduling.helpers import bookable, in_days
+from coordinator.sessions.models import ScheduledSession
+from tests.sessions.helpers import bookable, in_days
 
 
 def days_ahead(app, days: int) -> str:

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from coordinator.db import db
 from coordinator.referrals.models import Referral
-from coordinator.scheduling.models import Reservation, ScheduledSession, SessionFacilitator
+from coordinator.sessions.models import Reservation, ScheduledSession, SessionFacilitator
 from tests.e2e.conftest import TIMEOUT_MS
 from tests.factories import PASSWORD
 from tests.live_server import serving
-from tests.scheduling.helpers import bookable
+from tests.sessions.helpers import bookable
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from coordinator.db import db
 from coordinator.notifications.models import OutboxMessage
 from coordinator.portal.models import PortalSession
 from coordinator.referrals.models import Referral
-from coordinator.scheduling.models import ScheduledSession
+from coordinator.sessions.models import ScheduledSession
 from tests.e2e.conftest import TIMEOUT_MS
 from tests.live_server import serving
 from tests.portal.helpers import Case, add_session, link_for

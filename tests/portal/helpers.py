@@ -11,8 +11,8 @@ from coordinator.consent.service import record_decision
 from coordinator.db import db
 from coordinator.portal.service import issue_link
 from coordinator.referrals.models import Referral
-from coordinator.scheduling.models import ScheduledSession, SessionFacilitator, SessionParticipant
-from coordinator.scheduling.slots import PARTIES_OF
+from coordinator.sessions.models import ScheduledSession, SessionFacilitator, SessionParticipant
+from coordinator.sessions.search import PARTIES_OF
 
 CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 

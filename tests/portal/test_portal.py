@@ -13,7 +13,7 @@ from coordinator.consent.models import ConsentDecision
 from coordinator.db import db
 from coordinator.notifications.models import OutboxMessage, StaffNotice
 from coordinator.referrals.models import Referral
-from coordinator.scheduling.models import ScheduledSession
+from coordinator.sessions.models import ScheduledSession
 from tests.portal.helpers import add_session, decide, link_for
 
 PORTAL_ACTIONS = {"continue", "quick-exit", "consent-grant", "consent-withdraw", "session-confirm",

@@ -15,15 +15,17 @@ from sqlalchemy import select
 
 from coordinator import clock
 from coordinator.agreements.models import Agreement, AgreementItem
-from coordinator.agreements.service import ItemDraft, close_not_completed, items_of, record_progress
+from coordinator.agreements.queries import items_of
+from coordinator.agreements.service import ItemDraft, close_not_completed, record_progress
 from coordinator.cases.models import Hearing
 from coordinator.db import db
 from coordinator.referrals.models import Referral
 from coordinator.referrals.service import record_acknowledgement
 from coordinator.referrals.workflow import transition
+from coordinator.roster.models import Venue
 from coordinator.safety.service import propose_mitigation, record_assessment, record_protective_order, report_incident
-from coordinator.scheduling.models import ScheduledSession, Venue
-from coordinator.scheduling.unavailability import add_unavailability
+from coordinator.sessions.models import ScheduledSession
+from coordinator.sessions.unavailability import add_unavailability
 from tests.agreements.helpers import activated, held_circle, share_with_court
 from tests.factories import LOW_RISK
 from tests.pdf import pdf_text

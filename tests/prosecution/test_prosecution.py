@@ -11,7 +11,7 @@ from coordinator.audit.models import AuditEntry
 from coordinator.consent.service import record_decision
 from coordinator.db import db
 from coordinator.referrals.models import CriminalCase, Referral
-from coordinator.scheduling.models import ScheduledSession
+from coordinator.sessions.models import ScheduledSession
 from tests.agreements.helpers import activated, held_circle, share_with_court
 from tests.queries import counted_statements
 

@@ -11,7 +11,7 @@ from coordinator.db import db
 from coordinator.notifications.models import OutboxMessage, StaffNotice
 from coordinator.referrals.models import Referral
 from coordinator.safety.models import SafetyIncident
-from coordinator.scheduling.models import ScheduledSession
+from coordinator.sessions.models import ScheduledSession
 from tests.factories import LOW_RISK
 
 

@@ -13,7 +13,7 @@ from coordinator.consent.status import ConsentState
 from coordinator.db import db
 from coordinator.referrals.models import Referral
 from coordinator.safety.readiness import CONDITIONS, AssessmentFacts, FacilitatorFacts, Facts, VenueFacts, readiness
-from coordinator.scheduling.models import ScheduledSession
+from coordinator.sessions.models import ScheduledSession
 from tests.factories import prepare_for_circle
 
 CIRCLE_DAY = date(2027, 3, 10)

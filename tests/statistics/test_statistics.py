@@ -18,7 +18,7 @@ from coordinator.db import db
 from coordinator.errors import Forbidden, InvalidRequest
 from coordinator.portal.service import issue_link
 from coordinator.referrals.models import Party, Referral
-from coordinator.scheduling.models import ScheduledSession
+from coordinator.sessions.models import ScheduledSession
 from coordinator.statistics import charts
 from coordinator.statistics.service import Ratio, programme_statistics
 from tests.agreements.helpers import activated, drafted, held_circle, share_with_court

@@ -1,0 +1,1 @@
+"""The roster: facilitators' profiles, trainings, availability and conflicts, and the venues."""

@@ -1,0 +1,77 @@
+"""Who may facilitate a referral's circle (DESIGN.md section 4), read in a few statements for the whole roster.
+
+A facilitator is eligible when active, holding valid trafficking-specialist training, below their caseload cap
+and without a declared conflict with the case. A pair also needs one of them to speak the survivor's language,
+unless an interpreter is booked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, or_, select
+
+from coordinator.accounts.models import Role, User
+from coordinator.db import db
+from coordinator.referrals.models import CriminalCase, Referral, ReferralStatus
+from coordinator.roster.models import FacilitatorConflict, FacilitatorProfile, Training, TrainingKind
+
+ACTIVE_REFERRALS = (ReferralStatus.received, ReferralStatus.screening, ReferralStatus.preparation,
+                    ReferralStatus.ready, ReferralStatus.circle_scheduled, ReferralStatus.circle_held,
+                    ReferralStatus.monitoring, ReferralStatus.paused)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A facilitator the roster could offer, with what ranking looks at."""
+
+    user_id: uuid.UUID
+    languages: tuple[str, ...]
+    timezone: str
+    caseload: int
+    cap: int
+    trained_until: date | None
+    conflicted: bool
+
+    def speaks(self, language: str) -> bool:
+        """True when the facilitator works in `language`."""
+        return language in self.languages
+
+
+def roster(case_id: uuid.UUID | None = None) -> list[Candidate]:
+    """Every active facilitator with a profile, with caseload, training and (for a case) conflict."""
+    caseloads = dict(db.session.execute(
+        select(User.id, func.count(Referral.id))
+        .join(Referral, or_(Referral.lead_facilitator_id == User.id, Referral.co_facilitator_id == User.id))
+        .where(User.role == Role.facilitator, Referral.status.in_(ACTIVE_REFERRALS))
+        .group_by(User.id)
+    ).all())
+    trained = dict(db.session.execute(
+        select(Training.user_id, Training.valid_until).where(Training.kind == TrainingKind.trafficking_specialist)
+    ).all())
+    conflicted = set(db.session.execute(
+        select(FacilitatorConflict.user_id)
+        .join(CriminalCase, CriminalCase.docket_number == FacilitatorConflict.docket_number)
+        .where(CriminalCase.id == case_id)
+    ).scalars()) if case_id else set()
+    rows = db.session.execute(
+        select(FacilitatorProfile).join(User, User.id == FacilitatorProfile.user_id)
+        .where(User.active.is_(True), User.role == Role.facilitator)
+    ).scalars()
+    return [Candidate(profile.user_id, tuple(profile.languages), profile.timezone,
+                      caseloads.get(profile.user_id, 0), profile.max_active_referrals,
+                      trained.get(profile.user_id), profile.user_id in conflicted) for profile in rows]
+
+
+def eligible(candidates: list[Candidate], on: date, assigned_to: set[uuid.UUID] = frozenset()) -> list[Candidate]:
+    """Those who may take a circle on `on`; someone already assigned to the referral keeps their place."""
+    return [c for c in candidates
+            if c.trained_until is not None and c.trained_until >= on and not c.conflicted
+            and (c.caseload < c.cap or c.user_id in assigned_to)]
+
+
+def eligible_for(referral: Referral, on: date) -> list[Candidate]:
+    """The eligible facilitators for a referral's circle on a date."""
+    return eligible(roster(referral.case_id), on, referral.facilitator_ids)

@@ -1,0 +1,1 @@
+"""Sessions with the parties: search, booking, answers, cancellation, calendars and reminders."""

@@ -1,0 +1,205 @@
+"""Calendar files for staff (RFC 5545, methods from RFC 5546): one session's .ics and a facilitator's private feed.
+
+What a calendar holds leaves the service for phones, cloud accounts and shared calendars, so it says as little as
+possible (DESIGN.md rules 5 and 8, section 4): the UID is the session's random `ical_uid`, the title names only the
+kind of meeting, the place is a venue's name (its address stays encrypted here) or "Video", times are UTC, and no
+party, alias, reference or charge appears anywhere. SEQUENCE is the session's own counter, raised on every change,
+so a calendar replaces the event it already holds instead of adding another.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from email.utils import parseaddr
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from icalendar import Calendar, Event, vCalAddress
+from sqlalchemy import select
+
+from coordinator import clock
+from coordinator.accounts.models import Role, User
+from coordinator.accounts.service import sha256_hex
+from coordinator.audit.service import record
+from coordinator.db import atomic, db
+from coordinator.errors import Forbidden
+from coordinator.roster.models import Venue
+from coordinator.sessions.booking import facilitators_of
+from coordinator.sessions.models import (
+    CalendarFeed,
+    ScheduledSession,
+    SessionFacilitator,
+    SessionFormat,
+    SessionKind,
+    SessionStatus,
+)
+
+PRODID = "-//Circlekeeper//Sessions//EN"
+UID_DOMAIN = "circlekeeper"
+FEED_PAST = timedelta(days=30)  # a feed keeps a month of history; older events stay in the calendars that have them
+FEED_REFRESH = timedelta(hours=1)
+
+# Neutral on purpose: a calendar is often seen by others, so "survivor" or "responsible party" never appears.
+TITLES = {
+    SessionKind.pre_conference_survivor: _l("Preparation meeting"),
+    SessionKind.pre_conference_responsible: _l("Preparation meeting"),
+    SessionKind.circle: _l("Circle"),
+    SessionKind.follow_up: _l("Follow-up"),
+}
+EVENT_STATUS = {
+    SessionStatus.proposed: "TENTATIVE",
+    SessionStatus.confirmed: "CONFIRMED",
+    SessionStatus.held: "CONFIRMED",
+    SessionStatus.cancelled: "CANCELLED",
+}
+
+
+def event_uid(session: ScheduledSession) -> str:
+    """The event's UID: the session's random UUID, which says nothing about the case."""
+    return f"{session.ical_uid}@{UID_DOMAIN}"
+
+
+def _calendar(method: str) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    return calendar
+
+
+def _organizer() -> vCalAddress:
+    """The service itself (its no-reply sender): RFC 5546 asks for an organizer, and no person should be it."""
+    address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1] or f"no-reply@{UID_DOMAIN}.invalid"
+    organizer = vCalAddress(f"mailto:{address}")
+    organizer.params["cn"] = "Circlekeeper"
+    return organizer
+
+
+def _location(session: ScheduledSession) -> str | None:
+    """The venue's name only (never its address), or "Video"."""
+    if session.venue_id is not None:
+        venue = db.session.get(Venue, session.venue_id)
+        if venue is not None:
+            return venue.name
+    if session.format == SessionFormat.video:
+        return _("Video")
+    return None
+
+
+def _event(session: ScheduledSession, stamp, attendees: list[User] = ()) -> Event:
+    """One VEVENT for a session, as staff see it."""
+    event = Event()
+    event.add("uid", event_uid(session))
+    event.add("sequence", session.sequence)
+    event.add("dtstamp", stamp)
+    event.add("dtstart", session.starts_at)
+    event.add("dtend", session.ends_at)
+    event.add("summary", str(TITLES[session.kind]))
+    if location := _location(session):
+        event.add("location", location)
+    event.add("status", EVENT_STATUS.get(session.status, "TENTATIVE"))
+    event.add("transp", "TRANSPARENT" if session.status == SessionStatus.cancelled else "OPAQUE")
+    event.add("class", "PRIVATE")
+    if session.updated_at is not None:
+        event.add("last-modified", session.updated_at)
+    event.add("organizer", _organizer())
+    for user in attendees:
+        attendee = vCalAddress(f"mailto:{user.email}")  # a staff work address; no name, no party
+        attendee.params.update({"cutype": "INDIVIDUAL", "role": "REQ-PARTICIPANT", "rsvp": "FALSE"})
+        event.add("attendee", attendee)
+    return event
+
+
+def session_ics(session: ScheduledSession) -> bytes:
+    """One session as an invitation (METHOD:REQUEST), or its cancellation (METHOD:CANCEL, STATUS:CANCELLED)."""
+    cancelled = session.status == SessionStatus.cancelled
+    calendar = _calendar("CANCEL" if cancelled else "REQUEST")
+    calendar.add_component(_event(session, clock.now(), sorted(facilitators_of(session), key=lambda u: u.email)))
+    return calendar.to_ical()
+
+
+def feed_sessions(user: User) -> list[ScheduledSession]:
+    """The facilitator's sessions for their feed: the last 30 days and everything ahead, cancelled ones included."""
+    return list(db.session.execute(
+        select(ScheduledSession)
+        .join(SessionFacilitator, SessionFacilitator.session_id == ScheduledSession.id)
+        .where(SessionFacilitator.user_id == user.id, ScheduledSession.ends_at >= clock.now() - FEED_PAST)
+        .order_by(ScheduledSession.starts_at, ScheduledSession.id)
+    ).scalars())
+
+
+def feed_ics(user: User) -> bytes:
+    """A facilitator's subscribed calendar (METHOD:PUBLISH), titled in their language.
+
+    Cancelled sessions stay in it as STATUS:CANCELLED with a higher SEQUENCE, so subscribed calendars drop them.
+    """
+    calendar = _calendar("PUBLISH")
+    calendar.add("x-wr-calname", "Circlekeeper")
+    calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", FEED_REFRESH)
+    stamp = clock.now()
+    with force_locale(user.language if user.language in current_app.config["LANGUAGES"] else "en"):
+        for session in feed_sessions(user):
+            calendar.add_component(_event(session, stamp))
+    return calendar.to_ical()
+
+
+def feed_url(token: str) -> str:
+    """A feed's address, built from the configured base URL (never the request's Host header)."""
+    return f"{current_app.config['COORDINATOR_BASE_URL']}/calendar/feed/{token}.ics"
+
+
+def active_feed(user: User) -> CalendarFeed | None:
+    """The user's working feed, if any."""
+    return db.session.execute(
+        select(CalendarFeed).where(CalendarFeed.user_id == user.id, CalendarFeed.revoked_at.is_(None))
+        .order_by(CalendarFeed.created_at.desc())
+    ).scalars().first()
+
+
+def _require_facilitator(actor) -> None:
+    if not actor.has_role(Role.facilitator):
+        raise Forbidden(_("Only facilitators have a calendar feed."))
+
+
+@atomic
+def create_feed(actor: User) -> tuple[CalendarFeed, str]:
+    """A new private feed for the facilitator, replacing any earlier one; returns it with its URL, shown once."""
+    _require_facilitator(actor)
+    revoke_feed(actor)
+    token = secrets.token_urlsafe(32)  # 256 bits; only its SHA-256 is kept
+    feed = CalendarFeed(user_id=actor.id, token_hash=sha256_hex(token), created_at=clock.now())
+    db.session.add(feed)
+    db.session.flush()
+    record(actor, "calendar_feed.create", feed)
+    return feed, feed_url(token)
+
+
+@atomic
+def revoke_feed(actor: User) -> int:
+    """Stop the facilitator's feed at once; returns how many feeds were stopped (0 or 1)."""
+    _require_facilitator(actor)
+    stopped = 0
+    while (feed := active_feed(actor)) is not None:
+        feed.revoked_at = clock.now()
+        db.session.flush()
+        record(actor, "calendar_feed.revoke", feed)
+        stopped += 1
+    return stopped
+
+
+def feed_owner(token: str) -> User | None:
+    """The active facilitator behind a feed token; None for an unknown, revoked or orphaned one."""
+    feed = db.session.execute(
+        select(CalendarFeed).where(CalendarFeed.token_hash == sha256_hex(token), CalendarFeed.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    if feed is None:
+        return None
+    user = db.session.get(User, feed.user_id)
+    if user is None or not user.active or not user.has_role(Role.facilitator):
+        return None
+    return user

@@ -1,0 +1,70 @@
+"""Forms of the booking pages."""
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, SelectMultipleField
+from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from coordinator.pages import select_options
+from coordinator.referrals.models import PARTY_LABELS, PartyRole
+from coordinator.sessions.models import FORMAT_LABELS, KIND_LABELS, SessionFormat, SessionKind
+
+CANCEL_REASONS = {
+    "party_request": _l("A party asked"),
+    "facilitator_unavailable": _l("A facilitator cannot come"),
+    "venue_unavailable": _l("The venue is not available"),
+    "other": _l("Other"),
+}
+
+
+def instant(_form, field) -> None:
+    """A time with its UTC offset, as the slot list writes it."""
+    try:
+        parsed = datetime.fromisoformat(field.data or "")
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.utcoffset() is None:
+        raise ValidationError(_l("Choose a time from the list."))
+
+
+class SlotSearchForm(FlaskForm):
+    """What to book, how long, and between which days (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    kind = SelectField(_l("Session"), choices=select_options((k.value, KIND_LABELS[k]) for k in SessionKind))
+    format = SelectField(_l("Format"), choices=select_options((f.value, FORMAT_LABELS[f]) for f in SessionFormat))
+    duration = IntegerField(_l("Length in minutes"), default=90, validators=[DataRequired(), NumberRange(15, 480)])
+    start_on = DateField(_l("From"), validators=[Optional()])
+    end_on = DateField(_l("Until"), validators=[Optional()])
+    interpreter = BooleanField(_l("An interpreter is booked"))
+
+
+class BookForm(FlaskForm):
+    """The chosen slot, carried by its "Book" button."""
+
+    kind = HiddenField(validators=[DataRequired()])
+    format = HiddenField(validators=[DataRequired()])
+    start = HiddenField(validators=[DataRequired(), instant])
+    end = HiddenField(validators=[DataRequired(), instant])
+    facilitator_ids = HiddenField(validators=[DataRequired()])
+    venue_id = HiddenField()
+    interpreter = HiddenField()
+
+
+class CancelForm(FlaskForm):
+    """Why a session is cancelled (a code, shown to staff only)."""
+
+    reason = SelectField(_l("Reason"), choices=select_options(CANCEL_REASONS.items()))
+
+
+class HeldForm(FlaskForm):
+    """Who came."""
+
+    attended = SelectMultipleField(_l("Who came"),
+                                   choices=select_options((r.value, PARTY_LABELS[r]) for r in PartyRole),
+                                   option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
