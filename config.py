@@ -1,4 +1,4 @@
-"""Configuration read from the environment: one class per environment (API.md, "Set-up and configuration")."""
+"""Configuration read from the environment: one class per environment (docs/api.md, "Set-up and configuration")."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ class Config:
     MAIL_DEFAULT_SENDER = "Circlekeeper <no-reply@localhost>"
     SMS_PROVIDER = "none"  # none (texts wait, parked), log (development), record (tests)
 
-    # The outbox (DESIGN.md section 6) and the scheduler; each can be tuned from the environment by its name.
+    # The outbox (docs/design.md section 6) and the scheduler; each can be tuned from the environment by its name.
     OUTBOX_DISPATCH_SECONDS = 10
     OUTBOX_BATCH_SIZE = 100
     OUTBOX_MAX_ATTEMPTS = 6
@@ -110,7 +110,7 @@ class Config:
     PER_PAGE = 50
     MAX_PER_PAGE = 200
 
-    # Consent and the parties' portal (DESIGN.md sections 1 and 5).
+    # Consent and the parties' portal (docs/design.md sections 1 and 5).
     CONSENT_VALID_DAYS = 90
     ASSESSMENT_VALID_DAYS = 30
     LINK_VALID_DAYS = 7
@@ -118,7 +118,7 @@ class Config:
     LINK_RATE_LIMIT = "30 per minute; 300 per day"  # per client address, on /p/<token>
     PORTAL_EXIT_URL = "https://www.bbc.com/weather"  # where quick exit leads: a neutral, everyday site
 
-    # Scheduling (DESIGN.md section 4).
+    # Scheduling (docs/design.md section 4).
     SLOT_NOTICE_HOURS = 48
     SLOT_HORIZON_DAYS = 90
     SLOT_STEP_MINUTES = 30

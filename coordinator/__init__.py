@@ -129,5 +129,5 @@ def register_hooks(app: OpenAPI) -> None:
 
 
 def register_commands(app: OpenAPI) -> None:
-    """The `flask --app app ...` commands of API.md."""
+    """The `flask --app app ...` commands of docs/api.md."""
     commands.register(app)

@@ -1,4 +1,4 @@
-"""The /api/v1 base (API.md): bearer-token authentication, the error envelope, the OpenAPI document, /healthz."""
+"""The /api/v1 base (docs/api.md): bearer-token authentication, the error envelope, the OpenAPI document, /healthz."""
 
 from __future__ import annotations
 

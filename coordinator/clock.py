@@ -1,7 +1,9 @@
-"""The service's one clock (API.md `clock set`): real UTC time, shifted on demand outside production."""
+"""The service's one clock (docs/api.md `clock set`): real UTC time, shifted on demand outside production."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -58,6 +60,21 @@ def set_clock(target: datetime) -> timedelta:
     db.session.flush()
     g.clock_offset = offset
     return offset
+
+
+@contextmanager
+def travel(target: datetime) -> Iterator[None]:
+    """Inside the block, "now" is `target` for this app context only (development and testing): the demo and the
+    test factories record a history as it would have happened, through the same services, without a shortcut."""
+    _refuse_in_production()
+    saved = g.pop("clock_offset", None)
+    g.clock_offset = target - datetime.now(UTC)
+    try:
+        yield
+    finally:
+        g.pop("clock_offset", None)
+        if saved is not None:
+            g.clock_offset = saved
 
 
 def clear_clock() -> None:

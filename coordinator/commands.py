@@ -1,4 +1,4 @@
-"""The command line of API.md: `flask --app app db|users|keys|audit|clock|seed-demo ...`."""
+"""The command line of docs/api.md: `flask --app app db|users|keys|audit|clock|seed-demo ...`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Field encryption at rest (DESIGN.md rule 8): AES-256-GCM per value, bound to its table, column and row."""
+"""Field encryption at rest (docs/design.md rule 8): AES-256-GCM per value, bound to its table, column and row."""
 
 from __future__ import annotations
 

@@ -23,10 +23,9 @@ from coordinator.referrals.workflow import transition
 from coordinator.roster.models import AvailabilityWindow, TrainingKind, Venue
 from coordinator.roster.profiles import set_facilitator_profile
 from coordinator.safety.service import record_assessment
-from coordinator.sessions.booking import book_session
-from coordinator.sessions.models import SessionFormat, SessionKind
+from coordinator.sessions.booking import book_session, mark_held
+from coordinator.sessions.models import ScheduledSession, SessionFormat, SessionKind
 from coordinator.sessions.search import find_slots
-from coordinator.sessions.service import record_held_session
 
 DEMO_PASSWORD = "circlekeeper-demo"
 DOMAIN = "circlekeeper.example"
@@ -92,7 +91,6 @@ REFERRALS = [
     ("Amara", "fr", "B. Laurent", "montclair", "TJ-2026-0350", "Traite des êtres humains", "trial",
      ("lucie", "chidi"), [S.screening, (S.closed, CloseReason.not_suitable)], 63),
 ]
-AUTOMATIC = {S.circle_scheduled, S.circle_held}
 # Hearings of the demo's cases, in days from today: Nadia's sentencing is two weeks away (a court report is due).
 HEARINGS = {"CR-2026-0154": [(HearingKind.plea, -40), (HearingKind.sentencing, 14)],
             "CR-2026-0270": [(HearingKind.trial, 30)],
@@ -117,25 +115,80 @@ def demo_agreement(actor, referral, completed: bool) -> None:
     apology, restitution, programme = items_of(agreement)
     record_progress(actor, restitution, None, "First instalment received (fictional).", 40000)
     if completed:
-        record_progress(actor, apology, "completed", None)
-        record_progress(actor, programme, "completed", None)
-        record_progress(actor, restitution, None, None, 80000)
+        with clock.travel(clock.now() + timedelta(days=30)):
+            record_progress(actor, apology, "completed", None)
+            record_progress(actor, programme, "completed", None)
+            record_progress(actor, restitution, None, None, 80000)
 
 
-def prepare_for_circle(actor, referral, days_ago: int) -> None:
-    """The demo's preparation: an acknowledgement, both preparation meetings held, a moderate assessment."""
+def prepare_for_circle(actor, referral) -> None:
+    """The demo's preparation, as it would have happened: both preparation meetings booked by video, held three
+    days later, then an acknowledgement and a moderate assessment."""
+    now = clock.now()
+    meetings = []
+    with clock.travel(now - timedelta(days=4)):
+        for kind, hours in ((SessionKind.pre_conference_survivor, 50), (SessionKind.pre_conference_responsible, 54)):
+            start = clock.now() + timedelta(hours=hours)
+            meetings.append(book_session(actor, referral, kind=kind, fmt=SessionFormat.video, start=start,
+                                         end=start + timedelta(hours=1),
+                                         facilitator_ids=[referral.lead_facilitator_id, referral.co_facilitator_id]))
+    with clock.travel(now - timedelta(days=1)):
+        for meeting, party in zip(meetings, ("survivor", "responsible_party"), strict=True):
+            mark_held(actor, meeting, [party])
     record_acknowledgement(actor, referral, AcknowledgementBasis.plea, "Guilty plea entered at the plea hearing")
-    for offset, kind in ((days_ago // 2, SessionKind.pre_conference_survivor),
-                         (days_ago // 3, SessionKind.pre_conference_responsible)):
-        record_held_session(actor, referral, kind, "in_person", clock.now() - timedelta(days=offset))
     record_assessment(actor, referral, DEMO_ANSWERS, "Fictional demo assessment.")
 
 
-def book_first_circle(actor, referral) -> None:
+def book_first_circle(actor, referral) -> ScheduledSession:
     """Book the referral's circle at the first in-person slot the search finds."""
     slot = find_slots(referral, SessionKind.circle, SessionFormat.in_person, timedelta(minutes=120), limit=1)[0]
-    book_session(actor, referral, kind=SessionKind.circle, fmt=SessionFormat.in_person, start=slot.start,
-                 end=slot.end, facilitator_ids=list(slot.facilitator_ids), venue_id=slot.venue_id)
+    return book_session(actor, referral, kind=SessionKind.circle, fmt=SessionFormat.in_person, start=slot.start,
+                        end=slot.end, facilitator_ids=list(slot.facilitator_ids), venue_id=slot.venue_id)
+
+
+def hold_first_circle(actor, referral) -> None:
+    """Book the circle, then record it held (both parties came) once it has taken place."""
+    circle = book_first_circle(actor, referral)
+    with clock.travel(circle.ends_at + timedelta(hours=1)):
+        mark_held(actor, circle, ["survivor", "responsible_party"])
+
+
+def walk(actor, referral, path: list, days: int) -> None:
+    """Move a demo referral along `path` through the services, each step at the time it would have happened:
+    received `days` ago, prepared in the weeks before its circle, its circle held (when the path says so) a few
+    days after it was ready, and an agreement in force recorded lately."""
+    now = clock.now()
+    targets = [step[0] if isinstance(step, tuple) else step for step in path]
+    ready_at = now - timedelta(days=max(2, days // 3)) if S.ready in targets else None
+    # Consent lasts 90 days: the grants that let preparation start are given ten days before the preparation ends.
+    prepared_at = ready_at - timedelta(days=10) if ready_at else now - timedelta(days=days - 1)
+    for step in path:
+        target, reason = step if isinstance(step, tuple) else (step, None)
+        if target == S.preparation:
+            with clock.travel(prepared_at):
+                for party, scope in (("survivor", Scope.participation), ("survivor", Scope.contact_other_party),
+                                     ("responsible_party", Scope.participation)):
+                    record_decision(actor, referral, party=party, scope=scope, decision="granted",
+                                    method=Method.in_person)
+                transition(actor, referral, target)
+        elif target == S.ready:
+            with clock.travel(ready_at):
+                prepare_for_circle(actor, referral)
+                transition(actor, referral, target)
+        elif target == S.circle_scheduled:
+            if S.circle_held in targets:
+                with clock.travel(ready_at):
+                    hold_first_circle(actor, referral)
+            else:
+                book_first_circle(actor, referral)  # a real booking ahead, for the calendars and the portal
+        elif target == S.monitoring:
+            # An agreement in force was drafted lately; a completed one soon after its circle.
+            completed = S.completed in targets
+            with clock.travel(ready_at + timedelta(days=5) if completed else now - timedelta(days=3)):
+                demo_agreement(actor, referral, completed=completed)
+        elif target in (S.screening, S.paused, S.closed):
+            with clock.travel(now - timedelta(days=days if target == S.screening else days // 2)):
+                transition(actor, referral, target, reason=reason)
 
 
 def email_of(login: str) -> str:
@@ -197,32 +250,11 @@ def seed(if_empty: bool = False) -> str | None:
                                   "contact": {"email": f"party{number:02d}@example.org"}},
             "notes": "Fictional demo referral.",
         })
-        referral = create_referral(coordinator, data)
-        referral.received_at = now - timedelta(days=days)
-        if pair:
-            assign_facilitators(coordinator, referral, staff[pair[0]].id, staff[pair[1]].id)
-        for step in path:
-            target, reason = step if isinstance(step, tuple) else (step, None)
-            if target == S.preparation:
-                for party, scope in (("survivor", Scope.participation), ("survivor", Scope.contact_other_party),
-                                     ("responsible_party", Scope.participation)):
-                    record_decision(coordinator, referral, party=party, scope=scope, decision="granted",
-                                    method=Method.in_person)
-            if target == S.ready:
-                prepare_for_circle(coordinator, referral, days_ago=days)
-            if target == S.circle_scheduled and S.circle_held not in path:
-                book_first_circle(coordinator, referral)  # a real booking, for the calendars and the portal
-                continue
-            if target == S.circle_held:
-                record_held_session(coordinator, referral, SessionKind.circle, "in_person",
-                                    clock.now() - timedelta(days=max(days // 4, 3)), minutes=150)
-            if target == S.monitoring:
-                demo_agreement(coordinator, referral, completed=S.completed in path)
-                break  # the agreement moves the referral on, to monitoring or to completed
-            if target in AUTOMATIC:
-                transition(SYSTEM, referral, target, automatic=True)
-            else:
-                transition(coordinator, referral, target, reason=reason)
+        with clock.travel(now - timedelta(days=days)):
+            referral = create_referral(coordinator, data)
+            if pair:
+                assign_facilitators(coordinator, referral, staff[pair[0]].id, staff[pair[1]].id)
+        walk(coordinator, referral, path, days)
         for kind, offset in HEARINGS.get(docket, []):
             db.session.add(Hearing(case_id=referral.case_id, kind=kind, on_date=clock.today() + timedelta(days=offset),
                                    recorded_by_id=coordinator.id, recorded_at=now))

@@ -6,7 +6,7 @@ from typing import Any
 
 
 class ServiceError(Exception):
-    """A rule said no. Each subclass maps to one HTTP status and API error code (API.md, "Errors")."""
+    """A rule said no. Each subclass maps to one HTTP status and API error code (docs/api.md, "Errors")."""
 
     status = 400
     code = "invalid_request"
@@ -38,7 +38,7 @@ class Forbidden(ServiceError):
 
 
 class NotFound(ServiceError):
-    """Unknown, or outside the caller's scope: the two look the same on purpose (DESIGN.md rule 6)."""
+    """Unknown, or outside the caller's scope: the two look the same on purpose (docs/design.md rule 6)."""
 
     status, code = 404, "not_found"
 

@@ -13,5 +13,5 @@ class Unmet:
     message: str
 
     def as_dict(self) -> dict[str, str]:
-        """The API shape of DESIGN.md section 3."""
+        """The API shape of docs/design.md section 3."""
         return {"code": self.code, "message": self.message}

@@ -1,4 +1,4 @@
-"""Languages (DESIGN.md section 7): who sees which language, and the switch on every page."""
+"""Languages (docs/design.md section 7): who sees which language, and the switch on every page."""
 
 from __future__ import annotations
 

@@ -6,12 +6,8 @@ scheduler process (`flask --app app scheduler`), or once on demand with `flask -
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import delete, text
 
 from coordinator import clock
@@ -24,43 +20,11 @@ from coordinator.db import db, unit_of_work
 from coordinator.notifications.dispatch import dispatch_outbox, worker_name
 from coordinator.notifications.service import coordinators, notify_staff
 from coordinator.safety.service import alert_unready_circles
-from coordinator.scheduler import JobRun
+from coordinator.scheduler import Job, JobRun
 from coordinator.sessions.reminders import send_due_reminders
 
 JOB_RUNS_KEPT = timedelta(days=14)
 
-
-@dataclass(frozen=True)
-class Job:
-    """A job and its schedule: every N seconds (from the configuration) or daily at a UTC time."""
-
-    id: str
-    description: str
-    run: Callable[[], str | None]
-    every: Callable[[Mapping], int] | None = None
-    daily_at: tuple[int, int] | None = None
-    misfire_grace_seconds: int = 60
-
-    def trigger(self, config: Mapping):
-        """The APScheduler trigger."""
-        if self.every is not None:
-            return IntervalTrigger(seconds=self.every(config), timezone=UTC)
-        hour, minute = self.daily_at
-        return CronTrigger(hour=hour, minute=minute, timezone=UTC)
-
-    def last_due(self, now: datetime) -> datetime | None:
-        """For a daily job, the latest time it was due at or before `now`."""
-        if self.daily_at is None:
-            return None
-        hour, minute = self.daily_at
-        due = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        return due if due <= now else due - timedelta(days=1)
-
-    def schedule(self, config: Mapping) -> str:
-        """The schedule in words, for `jobs list`."""
-        if self.every is not None:
-            return f"every {self.every(config)} s"
-        return "daily at {:02d}:{:02d} UTC".format(*self.daily_at)
 
 
 def send_outbox() -> str:
@@ -91,7 +55,7 @@ def check_audit_chain() -> str:
 
 
 def recheck_circles() -> str:
-    """Re-check the readiness gate for booked circles and alert their facilitators (DESIGN.md section 3)."""
+    """Re-check the readiness gate for booked circles and alert their facilitators (docs/design.md section 3)."""
     with unit_of_work():
         checked, failed = alert_unready_circles()
     return f"{checked} booked circles checked, {failed} no longer ready"

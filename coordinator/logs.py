@@ -1,4 +1,4 @@
-"""Keep secrets out of logs (DESIGN.md section 5): no link or calendar-feed token ever reaches a log line.
+"""Keep secrets out of logs (docs/design.md section 5): no link or calendar-feed token ever reaches a log line.
 
 Request paths reach logs in four places: Werkzeug's development server, gunicorn's access log, gunicorn's error
 log (a malformed request line, an error escaping the app) and Flask's own "Exception on <path>" on the app's

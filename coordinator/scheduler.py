@@ -12,11 +12,13 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 from sqlalchemy import String, func, select, text, update
 from sqlalchemy.exc import DBAPIError
@@ -24,11 +26,41 @@ from sqlmodel import Field, SQLModel
 
 from coordinator.db import UTCDateTime, db, new_id
 
-if TYPE_CHECKING:
-    from coordinator.jobs import Job
-
 log = logging.getLogger("coordinator.scheduler")
 ADVISORY_LOCK_KEY = 0x436B5363  # "CkSc": one constant per service, shared by every scheduler process
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job and its schedule: every N seconds (from the configuration) or daily at a UTC time."""
+
+    id: str
+    description: str
+    run: Callable[[], str | None]
+    every: Callable[[Mapping], int] | None = None
+    daily_at: tuple[int, int] | None = None
+    misfire_grace_seconds: int = 60
+
+    def trigger(self, config: Mapping):
+        """The APScheduler trigger."""
+        if self.every is not None:
+            return IntervalTrigger(seconds=self.every(config), timezone=UTC)
+        hour, minute = self.daily_at
+        return CronTrigger(hour=hour, minute=minute, timezone=UTC)
+
+    def last_due(self, now: datetime) -> datetime | None:
+        """For a daily job, the latest time it was due at or before `now`."""
+        if self.daily_at is None:
+            return None
+        hour, minute = self.daily_at
+        due = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        return due if due <= now else due - timedelta(days=1)
+
+    def schedule(self, config: Mapping) -> str:
+        """The schedule in words, for `jobs list`."""
+        if self.every is not None:
+            return f"every {self.every(config)} s"
+        return "daily at {:02d}:{:02d} UTC".format(*self.daily_at)
 
 
 class SchedulerLease(SQLModel, table=True):

@@ -26,13 +26,13 @@ from coordinator.portal.models import CHANNEL_LABELS
 from coordinator.referrals.models import (
     BASIS_LABELS,
     PARTY_LABELS,
-    PROSECUTION_STAGE,
     PROSECUTION_STAGE_LABELS,
     REASON_LABELS,
     SOURCE_LABELS,
     STAGE_LABELS,
     STATUS_LABELS,
 )
+from coordinator.referrals.workflow import prosecution_stage
 from coordinator.safety.models import INCIDENT_LABELS, LEVEL_LABELS, MEASURE_LABELS
 from coordinator.sessions.models import (
     CIRCLE_STATUS_LABELS,
@@ -70,12 +70,18 @@ def money_label(amount_cents: int | None, currency: str | None) -> str:
     return format_currency(amount_cents / 100, currency) if amount_cents is not None and currency else ""
 
 
+def prosecution_stage_label(referral) -> str:
+    """The coarse stage a prosecutor sees of a referral, in words (the one rule: workflow.prosecution_stage)."""
+    return str(PROSECUTION_STAGE_LABELS[prosecution_stage(referral)])
+
+
 def register_template_helpers(app: Flask) -> None:
     """Expose labels and helpers to templates."""
     app.jinja_env.filters["datetime"] = datetime_label
     app.jinja_env.filters["date"] = date_label
     app.jinja_env.filters["language"] = language_label
     app.jinja_env.filters["money"] = money_label
+    app.jinja_env.filters["prosecution_stage"] = prosecution_stage_label
 
     app.jinja_env.globals.update(
         shown_timezone=shown_timezone,
@@ -102,7 +108,6 @@ def register_template_helpers(app: Flask) -> None:
         SOURCE_LABELS=SOURCE_LABELS,
         STAGE_LABELS=STAGE_LABELS,
         PARTY_LABELS=PARTY_LABELS,
-        PROSECUTION_STAGE=PROSECUTION_STAGE,
         PROSECUTION_STAGE_LABELS=PROSECUTION_STAGE_LABELS,
         HEARING_KIND_LABELS=HEARING_KIND_LABELS,
         AGREEMENT_STATUS_LABELS=AGREEMENT_STATUS_LABELS,

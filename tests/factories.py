@@ -9,6 +9,8 @@ from datetime import timedelta
 from coordinator import clock
 from coordinator.accounts import service as accounts
 from coordinator.accounts.models import SYSTEM, Role
+from coordinator.agreements.queries import items_of
+from coordinator.agreements.service import ItemDraft, accept, draft_agreement, record_progress
 from coordinator.consent.service import record_decision
 from coordinator.db import db
 from coordinator.referrals import service as referrals
@@ -18,7 +20,7 @@ from coordinator.referrals.service import record_acknowledgement
 from coordinator.roster.profiles import set_facilitator_profile
 from coordinator.safety.instrument import current_instrument
 from coordinator.safety.service import record_assessment
-from coordinator.sessions.service import record_held_session
+from coordinator.sessions.booking import book_session, mark_held
 
 PASSWORD = "correct horse battery"
 _numbers = itertools.count(1)
@@ -74,26 +76,47 @@ class Factory:
             return plaintext
 
     def referral(self, *, by=None, prosecutor=None, facilitators=None, status: str | None = None, **overrides):
-        """A referral received by a coordinator, optionally assigned and walked to `status`."""
+        """A referral received by a coordinator, optionally assigned and walked to `status` through the services.
+
+        Nothing is inserted by hand: a circle is booked and held, an agreement drafted and accepted, and what had to
+        happen in the past (preparation meetings, a held circle) is recorded at that time with `clock.travel`.
+        """
         by = by or self.user(Role.coordinator)
         if prosecutor is not None:
             overrides.setdefault("case", {})["prosecutor_email"] = prosecutor.email
         with self.app.app_context():
             actor = db.session.merge(by)
-            referral = referrals.create_referral(actor, ReferralIn.model_validate(referral_payload(**overrides)))
-            if facilitators:
-                referrals.assign_facilitators(actor, referral, facilitators[0].id, facilitators[1].id)
-            for step in walk_to(status):
-                target, reason = step
-                if target == "preparation":
-                    grant_consents(actor, referral)
-                if target == "ready":
+            steps = [target for target, _reason in walk_to(status)]
+            # Preparation meetings are booked four days before they count as held; a held circle needs its
+            # whole preparation six days back. Each step is recorded at its own time, in order.
+            now = clock.now()
+            ready_at = now - timedelta(days=6) if status in AFTER_CIRCLE else now
+            origin = ready_at - timedelta(days=4) if "ready" in steps else now
+            with clock.travel(origin):
+                referral = referrals.create_referral(actor, ReferralIn.model_validate(referral_payload(**overrides)))
+                if facilitators:
+                    referrals.assign_facilitators(actor, referral, facilitators[0].id, facilitators[1].id)
+                for target, reason in walk_to(status):
+                    if target == "preparation":
+                        grant_consents(actor, referral)
+                    if target == "ready":
+                        break
+                    workflow.transition(actor, referral, target, reason=reason)
+            if "ready" in steps:
+                with clock.travel(ready_at):
                     prepare_for_circle(actor, referral)
-                automatic = target in ("circle_scheduled", "circle_held", "monitoring", "completed")
-                workflow.transition(SYSTEM if automatic else actor, referral, target, reason=reason,
-                                    automatic=automatic)
+                    workflow.transition(actor, referral, "ready")
+                    if status == "circle_scheduled":
+                        book_circle(actor, referral)
+                    if status in AFTER_CIRCLE:
+                        hold_circle(actor, referral)
+            if status in ("monitoring", "completed"):
+                agree(actor, referral, completed=status == "completed")
             db.session.commit()
             return referral
+
+
+AFTER_CIRCLE = ("circle_held", "monitoring", "completed")
 
 
 def grant_consents(actor, referral, scopes=("participation", "contact_other_party")) -> None:
@@ -104,13 +127,59 @@ def grant_consents(actor, referral, scopes=("participation", "contact_other_part
             record_decision(actor, referral, party=party, scope=scope, decision="granted", method="in_person")
 
 
-def prepare_for_circle(actor, referral) -> None:
-    """What the readiness gate asks before a circle: acknowledgement, both preparation meetings, an assessment."""
+def prepare_for_circle(actor, referral, facilitators=None) -> None:
+    """What the readiness gate asks before a circle: acknowledgement, both preparation meetings held (booked four days
+    ago, held yesterday, by the referral's facilitators unless others are named), an assessment."""
+    now = clock.now()
+    with clock.travel(now - timedelta(days=4)):
+        meetings = [book_session(actor, referral, kind=kind, fmt="video", start=clock.now() + timedelta(hours=hours),
+                                 end=clock.now() + timedelta(hours=hours + 1),
+                                 facilitator_ids=facilitators or sorted(referral.facilitator_ids, key=str))
+                    for kind, hours in (("pre_conference_survivor", 50), ("pre_conference_responsible", 54))]
+    with clock.travel(now - timedelta(days=1)):
+        for meeting, party in zip(meetings, ("survivor", "responsible_party"), strict=True):
+            mark_held(actor, meeting, [party])
     record_acknowledgement(actor, referral, "plea", "Plea hearing, 2 March")
-    yesterday = clock.now() - timedelta(days=1)
-    for kind in ("pre_conference_survivor", "pre_conference_responsible"):
-        record_held_session(actor, referral, kind, "in_person", yesterday)
     record_assessment(actor, referral, LOW_RISK, "Fictional test assessment.")
+
+
+def make_ready(actor, referral) -> None:
+    """Walk a referral still before `ready` to it: consents, preparation meetings, an assessment, then the move."""
+    grant_consents(actor, referral)
+    for target in {"received": ("screening", "preparation"), "screening": ("preparation",)}.get(referral.status, ()):
+        workflow.transition(actor, referral, target)
+    prepare_for_circle(actor, referral)
+    workflow.transition(actor, referral, "ready")
+
+
+def book(actor, referral, kind: str, start, hours: int = 2, facilitators=None):
+    """Book a session by video through the service, held by the referral's facilitators unless others are named."""
+    return book_session(actor, referral, kind=kind, fmt="video", start=start, end=start + timedelta(hours=hours),
+                        facilitator_ids=list(facilitators or sorted(referral.facilitator_ids, key=str)))
+
+
+def book_circle(actor, referral):
+    """The referral's circle, by video two days and an hour ahead, with its lead and co-facilitator."""
+    return book(actor, referral, "circle", clock.now() + timedelta(days=2, hours=1))
+
+
+def hold_circle(actor, referral) -> None:
+    """Book the circle and, once it has begun, record it held with both parties there."""
+    circle = book_circle(actor, referral)
+    with clock.travel(circle.starts_at + timedelta(hours=3)):
+        mark_held(actor, circle, ["survivor", "responsible_party"])
+
+
+def agree(actor, referral, completed: bool = False) -> None:
+    """An apology and a programme, drafted after the circle and accepted by both parties; kept if `completed`."""
+    due = clock.today() + timedelta(days=30)
+    agreement, _created = draft_agreement(actor, referral, [ItemDraft("apology", "A written apology (fictional).", due),
+                                                           ItemDraft("programme", "A fictional programme.", due)])
+    for party in ("survivor", "responsible_party"):
+        accept(actor, agreement, party, "in_person")
+    if completed:
+        for item in items_of(agreement):
+            record_progress(actor, item, "completed", None)
 
 
 LOW_RISK = {item.code: item.answers[0].code for item in current_instrument().items}

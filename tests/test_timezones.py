@@ -12,7 +12,7 @@ from coordinator.accounts.models import SYSTEM
 from coordinator.db import db
 from coordinator.roster.profiles import set_facilitator_profile
 from tests.conftest import make_app
-from tests.portal.helpers import Case, add_session
+from tests.portal.helpers import Case, add_session, decide
 
 PROGRAMME = "America/Mexico_City"
 
@@ -36,7 +36,9 @@ def test_each_reader_sees_the_session_in_their_zone(app, factory, browser):
         set_facilitator_profile(SYSTEM, db.session.merge(lead), ["en", "es", "fr"], {}, timezone="Asia/Tokyo")
         db.session.commit()
     referral = factory.referral(by=coordinator, facilitators=(lead, co))
-    session = add_session(app, Case(referral, coordinator, (lead, co)), kind="pre_conference_survivor")
+    case = Case(referral, coordinator, (lead, co))
+    decide(app, case, "survivor", "participation")
+    session = add_session(app, case, kind="pre_conference_survivor")
     for reader, zone in ((coordinator, PROGRAMME), (lead, "Asia/Tokyo")):
         page = browser(reader).get(f"/referrals/{referral.id}").get_data(as_text=True)
         assert shown(session.starts_at, zone) in page, zone

@@ -1,4 +1,4 @@
-"""Agreements in the JSON API (API.md "Agreements and the criminal case")."""
+"""Agreements in the JSON API (docs/api.md "Agreements and the criminal case")."""
 
 from __future__ import annotations
 

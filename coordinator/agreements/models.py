@@ -14,7 +14,7 @@ from coordinator.db import UTCDateTime, new_id
 
 
 class AgreementStatus(StrEnum):
-    """draft -> active -> completed / not_completed (DESIGN.md section 2)."""
+    """draft -> active -> completed / not_completed (docs/design.md section 2)."""
 
     draft = "draft"
     active = "active"

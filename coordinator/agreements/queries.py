@@ -18,10 +18,9 @@ from coordinator.agreements.models import (
     ItemProgress,
     ItemStatus,
 )
-from coordinator.consent.models import ConsentStatus, Scope
-from coordinator.consent.queries import consent_overview
+from coordinator.consent.gates import outcome_shareable
 from coordinator.db import db
-from coordinator.referrals.models import CloseReason, Party, PartyRole, Referral, ReferralStatus
+from coordinator.referrals.models import CloseReason, Party, Referral, ReferralStatus
 from coordinator.sessions.models import ScheduledSession, SessionKind, SessionStatus
 
 A = AgreementStatus
@@ -29,7 +28,7 @@ A = AgreementStatus
 
 @dataclass(frozen=True)
 class Summary:
-    """The compliance summary: counts only, the most the court may ever learn (DESIGN.md rule 5)."""
+    """The compliance summary: counts only, the most the court may ever learn (docs/design.md rule 5)."""
 
     status: str
     items_total: int
@@ -86,17 +85,12 @@ def summarize(agreement: Agreement, items: list[AgreementItem], today: date | No
                    items_overdue=sum(is_overdue(agreement, item, today) for item in items))
 
 
-def outcome_shared(referral: Referral, overview=None) -> bool:
-    """True only while both parties' consent to share the outcome with the court is granted."""
-    overview = overview or consent_overview(referral)
-    return all(overview[role][Scope.share_outcome_with_court].status == ConsentStatus.granted for role in PartyRole)
-
 
 def disclosable(referral: Referral) -> bool:
     """Whether the referral's state lets its agreement be summarised for the court at all.
 
     An agreement ended because the referral closed for another reason (a withdrawal, safety) is not a broken
-    agreement, and closing is never shown as an adverse mark (DESIGN.md rule 5): then there is nothing to show.
+    agreement, and closing is never shown as an adverse mark (docs/design.md rule 5): then there is nothing to show.
     """
     if referral.status == ReferralStatus.closed:
         return referral.status_reason == CloseReason.agreement_not_completed
@@ -149,7 +143,7 @@ def shared_summaries(referrals: list[Referral], overviews: dict, today: date | N
     A referral is left out unless both parties agreed to share the outcome, its state allows it (`disclosable`)
     and it has an agreement.
     """
-    shared = [r.id for r in referrals if outcome_shared(r, overviews[r.id]) and disclosable(r)]
+    shared = [r.id for r in referrals if outcome_shareable(overviews[r.id]) and disclosable(r)]
     if not shared:
         return {}
     current: dict[uuid.UUID, Agreement] = {}  # each referral's newest agreement

@@ -1,4 +1,4 @@
-"""Agreements (DESIGN.md section 2): drafted after a circle, accepted by both parties, then monitored to the end.
+"""Agreements (docs/design.md section 2): drafted after a circle, accepted by both parties, then monitored to the end.
 
 The agreement's status moves only through `_move`, which also moves the referral: both acceptances make the
 agreement active and the referral `monitoring`; every item completed or waived completes both; a coordinator
@@ -41,7 +41,7 @@ from coordinator.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from coordinator.notifications.service import notify_staff
 from coordinator.referrals.models import CloseReason, Party, PartyRole, Referral, ReferralStatus
 from coordinator.referrals.service import load_referral
-from coordinator.referrals.workflow import transition
+from coordinator.referrals.workflow import on_entering, transition
 
 A = AgreementStatus
 DRAFTERS = (Role.coordinator, Role.facilitator)
@@ -51,7 +51,7 @@ MAX_NOTE = 4000
 MAX_AMOUNT_CENTS = 100_000_000_00
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 
-# The agreement's state machine, and the referral status each move brings (DESIGN.md section 2).
+# The agreement's state machine, and the referral status each move brings (docs/design.md section 2).
 MOVES: dict[tuple[str, str], tuple[str, str | None]] = {
     (A.draft, A.active): (ReferralStatus.monitoring, None),
     (A.active, A.completed): (ReferralStatus.completed, None),
@@ -99,7 +99,7 @@ def require_drafter(actor) -> None:
 def load_followed_referral(actor, referral_id: uuid.UUID | str) -> Referral:
     """A referral whose agreement the actor follows (coordinators, its facilitators); NotFound for anyone else.
 
-    Prosecutors see the referral's coarse stage, never its agreement (DESIGN.md rule 5).
+    Prosecutors see the referral's coarse stage, never its agreement (docs/design.md rule 5).
     """
     referral = load_referral(actor, referral_id)
     if not actor.has_role(*DRAFTERS):
@@ -318,8 +318,12 @@ def close_not_completed(actor, agreement: Agreement, note: str | None = None) ->
     return agreement
 
 
-def abandon_with_referral(actor, referral: Referral) -> None:
-    """A referral closing for another reason (a withdrawal, safety) ends its unfinished agreement with it."""
+@on_entering(ReferralStatus.closed)
+def end_with_referral(status: ReferralStatus, *, referral: Referral, actor, change) -> None:
+    """A referral closing for another reason (a withdrawal, safety) ends its unfinished agreement with it; an
+    agreement closed as not completed has already moved, and closed the referral itself."""
+    if change.reason == CloseReason.agreement_not_completed:
+        return
     agreement = agreement_of(referral)
     if agreement is not None and agreement.status in (A.draft, A.active):
         _move(actor, agreement, referral, A.not_completed, move_referral=False)

@@ -1,4 +1,4 @@
-"""The tamper-evident audit log (DESIGN.md rule 7): a hash chain with a head row."""
+"""The tamper-evident audit log (docs/design.md rule 7): a hash chain with a head row."""
 
 import uuid
 from datetime import datetime

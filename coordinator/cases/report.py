@@ -1,6 +1,6 @@
 """The court report: the compliance summary of an agreement, only with both parties' consent.
 
-DESIGN.md rule 5 (the confidentiality wall): the court may learn that an agreement was reached and how far it was
+docs/design.md rule 5 (the confidentiality wall): the court may learn that an agreement was reached and how far it was
 kept, and only when both parties granted `share_outcome_with_court`; never what was said, who said it, or why.
 So a report holds counts, statuses and dates, nothing else. UN Basic Principles on RJ (ECOSOC 2002/12) para 14:
 what happens in a restorative process is confidential and is disclosed only with the parties' agreement. Every
@@ -23,14 +23,14 @@ from coordinator.agreements.queries import (
     agreement_of,
     disclosable,
     items_of,
-    outcome_shared,
     shared_summaries,
     summarize,
 )
 from coordinator.audit.service import record
 from coordinator.cases.models import CourtReport, Hearing, HearingKind
 from coordinator.cases.service import programme_date
-from coordinator.consent.queries import consent_overviews
+from coordinator.consent.gates import outcome_shareable
+from coordinator.consent.queries import consent_overview, consent_overviews
 from coordinator.db import db
 from coordinator.errors import NotFound
 from coordinator.notifications.service import coordinators, notify_staff
@@ -58,7 +58,7 @@ class PreparedReport:
 
 @dataclass(frozen=True)
 class CourtReportData:
-    """Everything a court report shows, and nothing more (DESIGN.md rule 5)."""
+    """Everything a court report shows, and nothing more (docs/design.md rule 5)."""
 
     docket_number: str
     court: str
@@ -89,7 +89,7 @@ def court_report(actor, referral_id: uuid.UUID | str, output: str = "html") -> C
     exactly like a missing referral, unless both parties agreed to share the outcome and an agreement exists.
     """
     referral = load_referral(actor, referral_id)
-    agreement = agreement_of(referral) if outcome_shared(referral) and disclosable(referral) else None
+    agreement = agreement_of(referral) if outcome_shareable(consent_overview(referral)) and disclosable(referral) else None
     if agreement is None:
         raise NotFound(_("Not found."))
     summary = summarize(agreement, items_of(agreement))

@@ -2,7 +2,7 @@
 
 Hearings are scheduling context: a circle in the week before a trial is possible but rarely wise, so booking warns
 (never blocks). The case's data belongs to the prosecution; nothing said in the restorative process reaches it
-(DESIGN.md rule 5), and nothing here reads that process.
+(docs/design.md rule 5), and nothing here reads that process.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def _visible_referral(actor, case_id: uuid.UUID) -> Referral:
 
 
 def load_hearing(actor, hearing_id: uuid.UUID | str) -> Hearing:
-    """A hearing of a case with a referral in the actor's scope; NotFound otherwise (DESIGN.md rule 6)."""
+    """A hearing of a case with a referral in the actor's scope; NotFound otherwise (docs/design.md rule 6)."""
     hearing = get_row(Hearing, hearing_id)
     _visible_referral(actor, hearing.case_id)
     return hearing

@@ -16,7 +16,7 @@ from coordinator.referrals.models import STAGE_LABELS
 from coordinator.referrals.service import load_referral
 
 bp = Blueprint("cases", __name__)
-# Prosecutors write through the API only: their pages show exactly the prosecution fields (API.md).
+# Prosecutors write through the API only: their pages show exactly the prosecution fields (docs/api.md).
 WRITERS = (Role.coordinator,)
 HEARING_PREFIX, STAGE_PREFIX = "hearing", "case"
 

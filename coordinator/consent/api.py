@@ -1,4 +1,4 @@
-"""JSON routes for consent (API.md "Consent and links")."""
+"""JSON routes for consent (docs/api.md "Consent and links")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Consent gates (DESIGN.md rules 1 and 3): pure checks over a referral's consent overview."""
+"""Consent gates (docs/design.md rules 1 and 3): pure checks over a referral's consent overview."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Consent decisions (DESIGN.md rules 1 to 3): append-only, per party and scope, each tied to the sheet shown."""
+"""Consent decisions (docs/design.md rules 1 to 3): append-only, per party and scope, each tied to the sheet shown."""
 
 import uuid
 from datetime import datetime
@@ -43,7 +43,7 @@ class Method(StrEnum):
 
 
 class ConsentStatus(StrEnum):
-    """The status derived from the decisions (DESIGN.md section 2)."""
+    """The status derived from the decisions (docs/design.md section 2)."""
 
     not_requested = "not_requested"
     pending = "pending"

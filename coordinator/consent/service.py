@@ -17,18 +17,17 @@ from coordinator.consent.queries import consent_overview
 from coordinator.consent.sheets import current_version, find_sheet, sheet_language
 from coordinator.db import atomic, db
 from coordinator.errors import Forbidden, GateFailed, InvalidRequest
-from coordinator.notifications.models import Channel
-from coordinator.notifications.service import notify_staff, queue_message
-from coordinator.referrals.models import Party, PartyRole, Referral, ReferralStatus
-from coordinator.referrals.workflow import ACTIVE, transition
-from coordinator.sessions.service import cancel_upcoming_sessions
+from coordinator.notifications.service import notify_staff
+from coordinator.referrals.models import OPEN, CloseReason, Party, PartyRole, Referral, ReferralStatus
+from coordinator.referrals.workflow import transition
+from coordinator.sessions.cancellation import cancel_upcoming
 
 STAFF_METHODS = (Method.in_person, Method.via_advocate)
 RECORDERS = (Role.coordinator, Role.facilitator)
 
 
 def contact_gate_failure() -> GateFailed:
-    """The refusal for anything that would reach the responsible party too early (DESIGN.md rule 3)."""
+    """The refusal for anything that would reach the responsible party too early (docs/design.md rule 3)."""
     return GateFailed(_("The survivor has not agreed to contact with the other person."),
                       [{"code": "consent_survivor_contact_other_party",
                         "message": _("The survivor has not agreed to contact with the other person.")}])
@@ -107,18 +106,12 @@ def _facilitators(referral: Referral) -> list[User]:
 
 
 def _carry_out_withdrawal(actor, referral: Referral, party: Party, scope: str) -> None:
-    """Cancel what is upcoming, tell those affected neutrally, and close the referral if participation ended."""
+    """At once (docs/design.md rule 1): the sessions the withdrawal rules out are cancelled, and a party who no longer
+    takes part ends the referral (closing cancels the rest; the cancellation tells people, neutrally)."""
     if scope == Scope.share_outcome_with_court:
         return  # nothing is scheduled on it; the prosecution view stops showing the agreement by itself
-    cancelled = cancel_upcoming_sessions(actor, referral, "consent_withdrawn")
-    if cancelled:
-        other = referral.party(PartyRole.responsible_party if party.role == PartyRole.survivor
-                               else PartyRole.survivor)
-        # The other party learns only that an appointment will not take place, never why (DESIGN.md rule 1).
-        for channel, address in ((Channel.email, other.email), (Channel.sms, other.phone)):
-            if address:
-                queue_message(channel, "appointment_cancelled", recipient_kind="party", recipient_id=other.id,
-                              key=f"appointment_cancelled:{cancelled[0].id}:{other.id}:{channel}",
-                              referral_id=referral.id)
-    if scope == Scope.participation and referral.status in (*ACTIVE, ReferralStatus.paused):
-        transition(actor, referral, ReferralStatus.closed, reason="consent_withdrawn", automatic=True)
+    # Without participation, nothing with this party; without contact, nothing with the responsible party.
+    cancel_upcoming(actor, referral, "consent_withdrawn", decided_by=party,
+                    involving=party.role if scope == Scope.participation else PartyRole.responsible_party)
+    if scope == Scope.participation and referral.status in OPEN:
+        transition(actor, referral, ReferralStatus.closed, reason=CloseReason.consent_withdrawn, automatic=True)

@@ -1,4 +1,4 @@
-"""Information sheets (DESIGN.md rule 2): versioned Markdown files per scope and language, in this package.
+"""Information sheets (docs/design.md rule 2): versioned Markdown files per scope and language, in this package.
 
 `sheets/<scope>/v<N>.<language>.md`; the first line is the title. A decision records the version and the language
 of the sheet the party was shown, so a new version never changes what an earlier decision meant.

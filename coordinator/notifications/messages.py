@@ -1,6 +1,6 @@
 """Every kind of message the service sends: its subject, its in-app text and where its link points.
 
-Outgoing texts are neutral: they carry a link, never names, charges or case details (DESIGN.md section 6).
+Outgoing texts are neutral: they carry a link, never names, charges or case details (docs/design.md section 6).
 Their bodies live in templates/emails/<code>.txt and .html; the SMS body is the `sms` text.
 """
 

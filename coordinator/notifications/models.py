@@ -1,4 +1,4 @@
-"""The outbox of outgoing messages and the staff's in-app notices (DESIGN.md section 6)."""
+"""The outbox of outgoing messages and the staff's in-app notices (docs/design.md section 6)."""
 
 import uuid
 from datetime import datetime

@@ -1,4 +1,4 @@
-"""JSON routes for secure links (API.md "Consent and links")."""
+"""JSON routes for secure links (docs/api.md "Consent and links")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Secure links for the parties and the short portal sessions they open (DESIGN.md section 5)."""
+"""Secure links for the parties and the short portal sessions they open (docs/design.md section 5)."""
 
 import uuid
 from datetime import datetime

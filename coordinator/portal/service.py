@@ -25,7 +25,7 @@ from coordinator.errors import Forbidden, InvalidRequest
 from coordinator.notifications.models import Channel
 from coordinator.notifications.service import coordinators, notify_staff, queue_message
 from coordinator.portal.models import LinkChannel, PortalSession, SecureLink
-from coordinator.referrals.models import Party, PartyRole, Referral, ReferralStatus
+from coordinator.referrals.models import Party, PartyRole, Referral
 from coordinator.referrals.service import load_referral
 
 ISSUERS = (Role.coordinator, Role.facilitator)
@@ -38,7 +38,7 @@ class LinkUnusable(Exception):
 
 
 def link_url(token: str) -> str:
-    """A link's address, built from the configured base URL, never from the request (DESIGN.md section 5)."""
+    """A link's address, built from the configured base URL, never from the request (docs/design.md section 5)."""
     return f"{current_app.config['COORDINATOR_BASE_URL']}/p/{token}"
 
 
@@ -242,8 +242,3 @@ def leave_portal(visit: Visit | None) -> None:
 def portal_is_restricted(visit: Visit) -> bool:
     """After withdrawing participation, the link serves nothing but a fresh consent."""
     return gates.withdrew_participation(consent_overview(visit.party.referral), visit.party.role)
-
-
-def referral_is_open(referral: Referral) -> bool:
-    """Completed referrals keep their history but offer nothing to do."""
-    return referral.status != ReferralStatus.completed

@@ -1,6 +1,6 @@
-"""The parties' portal: the link's interstitial, then phone-first pages about that party only (DESIGN.md section 5).
+"""The parties' portal: the link's interstitial, then phone-first pages about that party only (docs/design.md section 5).
 
-Every element a party clicks carries a `data-action` (API.md). Nothing here names the other party.
+Every element a party clicks carries a `data-action` (docs/api.md). Nothing here names the other party.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def accept_agreement_view():
 @bp.get("/portal/consent/<scope>")
 @visit_required
 def sheet(scope: str):
-    """The information sheet, with the decision buttons on the same page (DESIGN.md rule 2)."""
+    """The information sheet, with the decision buttons on the same page (docs/design.md rule 2)."""
     party = g.visit.party
     if scope not in PARTY_SCOPES[PartyRole(party.role)]:
         return render_template("portal/generic.html"), 404

@@ -1,4 +1,4 @@
-"""`GET /api/v1/prosecution/cases/{docket_number}` with exactly the fields of API.md."""
+"""`GET /api/v1/prosecution/cases/{docket_number}` with exactly the fields of docs/api.md."""
 
 from __future__ import annotations
 

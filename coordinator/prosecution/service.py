@@ -1,4 +1,4 @@
-"""What the prosecution may know (DESIGN.md rule 5, API.md "prosecution/cases"), and nothing more.
+"""What the prosecution may know (docs/design.md rule 5, docs/api.md "prosecution/cases"), and nothing more.
 
 Consent status of each party's participation, a coarse stage, the circle's status and date, and an agreement
 summary only when both parties agreed to share it. Every view is audited as a disclosure.
@@ -21,11 +21,10 @@ from coordinator.consent.queries import consent_overviews
 from coordinator.db import db
 from coordinator.errors import Forbidden, NotFound
 from coordinator.pagination import Page, paginate
-from coordinator.referrals.models import PROSECUTION_STAGE, CriminalCase, Referral, ReferralStatus
-from coordinator.referrals.workflow import resume_target
+from coordinator.referrals.models import CriminalCase, Referral
+from coordinator.referrals.workflow import prosecution_stage
 from coordinator.sessions.models import ScheduledSession, SessionKind, SessionStatus
 
-AFTER_CIRCLE = (ReferralStatus.circle_held, ReferralStatus.monitoring)
 # Each case shows all its referrals, so a page holds fewer cases than other lists hold rows.
 CASES_PER_PAGE = 20
 
@@ -78,7 +77,7 @@ def _disclose(actor, referrals: list[Referral]) -> list[tuple[Referral, dict]]:
         summary = summaries.get(referral.id)
         disclosed.append((referral, {
             "reference": referral.reference,
-            "stage": coarse_stage(referral),
+            "stage": prosecution_stage(referral),
             "consent": {role: overview[role][Scope.participation].status.value for role in overview},
             "circle": circle_summary(circles[referral.id]),
             "agreement": asdict(summary) if summary else None,  # only with both parties' consent to share it
@@ -87,13 +86,6 @@ def _disclose(actor, referrals: list[Referral]) -> list[tuple[Referral, dict]]:
         record_many(actor, "prosecution.disclose", [(referral, referral.id) for referral in referrals])
     return disclosed
 
-
-def coarse_stage(referral: Referral) -> str:
-    """The stage the prosecution sees. A pause shows as `preparation` (API.md); after the circle, as the stage it
-    will resume at, since `preparation` beside a held circle or an agreement in force would betray the pause."""
-    if referral.status == ReferralStatus.paused and (target := resume_target(referral)) in AFTER_CIRCLE:
-        return PROSECUTION_STAGE[target]
-    return PROSECUTION_STAGE[referral.status]
 
 
 def circle_summary(sessions: list[ScheduledSession]) -> dict:

@@ -1,4 +1,4 @@
-"""The prosecutor's pages: their cases with exactly the API's fields (API.md "prosecution/cases"), nothing more."""
+"""The prosecutor's pages: their cases with exactly the API's fields (docs/api.md "prosecution/cases"), nothing more."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""JSON routes for referrals (API.md "Referrals"): parse, call the same services as the pages, serialise."""
+"""JSON routes for referrals (docs/api.md "Referrals"): parse, call the same services as the pages, serialise."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, RootModel
 from coordinator.accounts.models import Role
 from coordinator.api import api_actor, api_blueprint
 from coordinator.referrals import service, workflow
-from coordinator.referrals.models import PROSECUTION_STAGE, AcknowledgementBasis, Party, Referral
+from coordinator.referrals.models import AcknowledgementBasis, Party, Referral
 from coordinator.referrals.schemas import (
     CaseOut,
     ContactOut,
@@ -48,7 +48,7 @@ def _facilitators(referral: Referral) -> FacilitatorsOut:
 def _prosecution_view(referral: Referral) -> ProsecutionReferralOut:
     return ProsecutionReferralOut(id=referral.id, reference=referral.reference,
                                   docket_number=referral.case.docket_number,
-                                  stage=PROSECUTION_STAGE[referral.status],
+                                  stage=workflow.prosecution_stage(referral),
                                   received_on=referral.received_at.date())
 
 

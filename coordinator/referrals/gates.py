@@ -1,4 +1,4 @@
-"""What stands in the way of a referral's next status (DESIGN.md rules 1, 3 and 4): pure checks over its facts."""
+"""What stands in the way of a referral's next status (docs/design.md rules 1, 3 and 4): pure checks over its facts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from coordinator.consent import gates as consent
 from coordinator.consent.queries import Overview
 from coordinator.gates import Unmet
 from coordinator.referrals.models import Referral, ReferralStatus
-from coordinator.safety.readiness import gather_facts, last_incident_at, latest_assessment, readiness
+from coordinator.safety.readiness import CirclePlan, last_incident_at, latest_assessment, unmet_for
 
 SURVIVOR, RESPONSIBLE = consent.SURVIVOR, consent.RESPONSIBLE
 
@@ -37,7 +37,7 @@ def transition_blockers(referral: Referral, target: str, overview: Overview) -> 
     if target == ReferralStatus.preparation:
         return _survivor_participates(overview)  # nothing past screening without the survivor's consent
     if target == ReferralStatus.ready and referral.status == ReferralStatus.preparation:
-        return readiness(gather_facts(referral), None, clock.now().date())  # `ready` is the gate, met
+        return unmet_for(CirclePlan(referral, None, clock.now().date()))  # `ready` is the gate, met
     if target == ReferralStatus.screening and referral.status == ReferralStatus.closed:
         return _survivor_participates(overview) + _nobody_withdrew(overview)  # reopening needs a fresh grant
     return []

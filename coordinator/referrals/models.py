@@ -14,7 +14,7 @@ from coordinator.db import UTCDateTime, new_id
 
 
 class ReferralStatus(StrEnum):
-    """Where a referral stands (DESIGN.md section 2)."""
+    """Where a referral stands (docs/design.md section 2)."""
 
     received = "received"
     screening = "screening"
@@ -29,7 +29,7 @@ class ReferralStatus(StrEnum):
 
 
 class CloseReason(StrEnum):
-    """Why a referral closed; never shown to the prosecution (DESIGN.md rule 5)."""
+    """Why a referral closed; never shown to the prosecution (docs/design.md rule 5)."""
 
     not_suitable = "not_suitable"
     consent_withdrawn = "consent_withdrawn"
@@ -73,6 +73,12 @@ class PartyRole(StrEnum):
     survivor = "survivor"
     responsible_party = "responsible_party"
 
+
+# Where a referral can be: still moving, ended, or not ended (paused counts, e.g. in a facilitator's caseload).
+ACTIVE = (ReferralStatus.received, ReferralStatus.screening, ReferralStatus.preparation, ReferralStatus.ready,
+          ReferralStatus.circle_scheduled, ReferralStatus.circle_held, ReferralStatus.monitoring)
+TERMINAL = (ReferralStatus.completed, ReferralStatus.closed)
+OPEN = (*ACTIVE, ReferralStatus.paused)
 
 STATUS_LABELS = {
     ReferralStatus.received: _l("Received"),
@@ -120,14 +126,13 @@ PARTY_LABELS = {
 }
 
 
-# The prosecution sees a coarse stage only: a pause must not reveal a safety incident, and closing is never
-# shown as an adverse mark (DESIGN.md rule 5, API.md "prosecution/cases").
+# The prosecution sees a coarse stage only (docs/design.md rule 5): `workflow.prosecution_stage` is the one reader of
+# this map, and it never lets a pause show.
 PROSECUTION_STAGE = {
     ReferralStatus.received: "intake",
     ReferralStatus.screening: "intake",
     ReferralStatus.preparation: "preparation",
     ReferralStatus.ready: "preparation",
-    ReferralStatus.paused: "preparation",
     ReferralStatus.circle_scheduled: "circle_scheduled",
     ReferralStatus.circle_held: "circle_held",
     ReferralStatus.monitoring: "agreement_monitoring",

@@ -177,7 +177,7 @@ class ReferralSummary(BaseModel):
 
 
 class ProsecutionReferralOut(BaseModel):
-    """A referral as its prosecutor sees it: no aliases, contacts, notes or reasons (DESIGN.md rule 5)."""
+    """A referral as its prosecutor sees it: no aliases, contacts, notes or reasons (docs/design.md rule 5)."""
 
     id: uuid.UUID
     reference: str

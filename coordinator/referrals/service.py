@@ -18,6 +18,7 @@ from coordinator.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from coordinator.notifications.service import coordinators, notify_staff
 from coordinator.pagination import Page, paginate
 from coordinator.referrals.models import (
+    TERMINAL,
     Acknowledgement,
     AcknowledgementBasis,
     CriminalCase,
@@ -29,7 +30,6 @@ from coordinator.referrals.models import (
     StatusChange,
 )
 from coordinator.referrals.schemas import PartyIn, ReferralIn
-from coordinator.referrals.workflow import TERMINAL
 from coordinator.roster.models import FacilitatorConflict
 
 REFERRERS = (Role.coordinator, Role.prosecutor)

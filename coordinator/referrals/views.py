@@ -23,7 +23,7 @@ from coordinator.portal.service import links_of
 from coordinator.referrals import service, workflow
 from coordinator.referrals.forms import FIELD_FOR_PATH, AssignForm, IntakeForm, ListFilterForm, TransitionForm
 from coordinator.referrals.models import STATUS_LABELS
-from coordinator.safety.readiness import checklist
+from coordinator.safety.readiness import CirclePlan, checklist
 from coordinator.safety.service import assessments_of
 from coordinator.sessions.booking import session_overview
 from coordinator.sessions.forms import CancelForm, HeldForm
@@ -63,7 +63,7 @@ def new():
 
 
 @bp.get("/<referral_id>")
-@login_required  # the scope decides: outside it, and for admins, the answer is 404 (DESIGN.md rule 6)
+@login_required  # the scope decides: outside it, and for admins, the answer is 404 (docs/design.md rule 6)
 def detail(referral_id: str):
     """One referral; prosecutors see only the prosecution view."""
     referral = service.view_referral(current_user, referral_id)
@@ -101,7 +101,7 @@ def _detail_page(referral, status: int = 200, transition_errors: list[str] | Non
         sessions=overview,
         cancel_form=CancelForm(),
         held_form=HeldForm(),
-        conditions=checklist(referral),
+        conditions=checklist(CirclePlan(referral, None, clock.now().date())),
         assessments=assessments_of(referral),
         hearings=hearings_of(referral.case),
         case_view=case_panel(referral),

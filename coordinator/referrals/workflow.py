@@ -1,9 +1,12 @@
-"""The referral status machine (DESIGN.md section 2): the allowed moves and the one function that makes them."""
+"""The referral status machine (docs/design.md section 2): the allowed moves, the one function that makes them, what
+entering a status brings about, and the stage the prosecution sees."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from blinker import Namespace
 from flask_babel import gettext as _
 
 from coordinator import clock
@@ -13,14 +16,31 @@ from coordinator.consent.queries import consent_overview
 from coordinator.db import atomic, db
 from coordinator.errors import Conflict, Forbidden, GateFailed, InvalidRequest
 from coordinator.referrals.gates import transition_blockers
-from coordinator.referrals.models import CloseReason, PauseReason, Referral, ReferralStatus, StatusChange
+from coordinator.referrals.models import (
+    ACTIVE,
+    PROSECUTION_STAGE,
+    CloseReason,
+    PauseReason,
+    Referral,
+    ReferralStatus,
+    StatusChange,
+)
 
 S = ReferralStatus
 STAFF = frozenset({Role.coordinator, Role.facilitator})
 COORDINATORS = frozenset({Role.coordinator})
 AUTOMATIC = frozenset()  # made by the service that owns the step (booking, holding a circle, agreements)
-ACTIVE = (S.received, S.screening, S.preparation, S.ready, S.circle_scheduled, S.circle_held, S.monitoring)
-TERMINAL = (S.completed, S.closed)
+
+# What entering a status brings about, beyond the status itself (docs/design.md rules 1 and 9, docs/state-machines.md).
+# `transition` announces every change on `entered`, with the new status as the sender; the domain that owns each
+# consequence subscribes with `on_entering`, so the workflow imports none of them and no door can skip one:
+#   paused -> sessions: every upcoming session is cancelled through the one cancel function
+#   closed -> sessions: every upcoming session is cancelled through the one cancel function
+#             agreements: an unfinished agreement ends, unless the agreement itself closed the referral
+# tests/referrals/test_consequences.py holds this table against the subscribers actually connected.
+_signals = Namespace()
+entered = _signals.signal("referral-entered", doc="A referral entered a status; sender: the status; kwargs: "
+                                                   "referral, actor, change (the StatusChange).")
 
 
 @dataclass(frozen=True)
@@ -58,6 +78,17 @@ REOPEN = Move(S.closed, S.screening, COORDINATORS)
 # A paused referral resumes where it stood, except that a booked or bookable circle must be re-prepared:
 # pausing cancels upcoming joint sessions.
 RESUME_TO = {S.ready: S.preparation, S.circle_scheduled: S.preparation}
+
+
+def on_entering(*statuses: ReferralStatus) -> Callable:
+    """Subscribe a consequence to entering any of `statuses`: `fn(status, *, referral, actor, change)`."""
+
+    def subscribe(consequence: Callable) -> Callable:
+        for status in statuses:
+            entered.connect(consequence, sender=status, weak=False)
+        return consequence
+
+    return subscribe
 
 
 def resume_target(referral: Referral) -> ReferralStatus | None:
@@ -136,9 +167,17 @@ def transition(actor, referral: Referral, to: str, *, reason: str | None = None,
     db.session.flush()
     record(actor, "referral.transition", referral, referral_id=referral.id,
            details={"from": change.from_status, "to": target.value, "reason": reason})
-    if target == S.closed and reason != CloseReason.agreement_not_completed:
-        # Imported here: agreements call this function to move the referral, so they import this module.
-        from coordinator.agreements.service import abandon_with_referral
-
-        abandon_with_referral(actor, referral)
+    entered.send(target, referral=referral, actor=actor, change=change)
     return change
+
+
+def prosecution_stage(referral: Referral) -> str:
+    """The coarse stage every prosecutor surface shows (docs/design.md rule 5, docs/api.md "prosecution/cases").
+
+    A pause never shows: a paused referral shows the stage of the status it will resume at (pausing cancelled any
+    booked circle, so that is where it would stand), and `completed` shows as `closed`, like every closing.
+    """
+    status = referral.status
+    if status == S.paused:
+        status = resume_target(referral) or S.preparation
+    return PROSECUTION_STAGE[status]

@@ -1,4 +1,4 @@
-"""JSON routes for the roster (API.md "Scheduling"): facilitators, availability, conflicts of interest and the
+"""JSON routes for the roster (docs/api.md "Scheduling"): facilitators, availability, conflicts of interest and the
 ranked facilitator suggestions for a referral. Venues are in `venue_api.py`."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Who may facilitate a referral's circle (DESIGN.md section 4), read in a few statements for the whole roster.
+"""Who may facilitate a referral's circle (docs/design.md section 4), read in a few statements for the whole roster.
 
 A facilitator is eligible when active, holding valid trafficking-specialist training, below their caseload cap
 and without a declared conflict with the case. A pair also needs one of them to speak the survivor's language,
@@ -8,6 +8,7 @@ unless an interpreter is booked.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,12 +16,8 @@ from sqlalchemy import func, or_, select
 
 from coordinator.accounts.models import Role, User
 from coordinator.db import db
-from coordinator.referrals.models import CriminalCase, Referral, ReferralStatus
+from coordinator.referrals.models import OPEN, CriminalCase, Referral
 from coordinator.roster.models import FacilitatorConflict, FacilitatorProfile, Training, TrainingKind
-
-ACTIVE_REFERRALS = (ReferralStatus.received, ReferralStatus.screening, ReferralStatus.preparation,
-                    ReferralStatus.ready, ReferralStatus.circle_scheduled, ReferralStatus.circle_held,
-                    ReferralStatus.monitoring, ReferralStatus.paused)
 
 
 @dataclass(frozen=True)
@@ -40,14 +37,20 @@ class Candidate:
         return language in self.languages
 
 
+def caseloads(user_ids: Iterable[uuid.UUID] | None = None) -> dict[uuid.UUID, int]:
+    """How many open referrals (not completed or closed) each facilitator leads or co-facilitates."""
+    query = (select(User.id, func.count(Referral.id))
+             .join(Referral, or_(Referral.lead_facilitator_id == User.id, Referral.co_facilitator_id == User.id))
+             .where(User.role == Role.facilitator, Referral.status.in_(OPEN))
+             .group_by(User.id))
+    if user_ids is not None:
+        query = query.where(User.id.in_(list(user_ids)))
+    return dict(db.session.execute(query).all())
+
+
 def roster(case_id: uuid.UUID | None = None) -> list[Candidate]:
     """Every active facilitator with a profile, with caseload, training and (for a case) conflict."""
-    caseloads = dict(db.session.execute(
-        select(User.id, func.count(Referral.id))
-        .join(Referral, or_(Referral.lead_facilitator_id == User.id, Referral.co_facilitator_id == User.id))
-        .where(User.role == Role.facilitator, Referral.status.in_(ACTIVE_REFERRALS))
-        .group_by(User.id)
-    ).all())
+    loads = caseloads()
     trained = dict(db.session.execute(
         select(Training.user_id, Training.valid_until).where(Training.kind == TrainingKind.trafficking_specialist)
     ).all())
@@ -61,7 +64,7 @@ def roster(case_id: uuid.UUID | None = None) -> list[Candidate]:
         .where(User.active.is_(True), User.role == Role.facilitator)
     ).scalars()
     return [Candidate(profile.user_id, tuple(profile.languages), profile.timezone,
-                      caseloads.get(profile.user_id, 0), profile.max_active_referrals,
+                      loads.get(profile.user_id, 0), profile.max_active_referrals,
                       trained.get(profile.user_id), profile.user_id in conflicted) for profile in rows]
 
 

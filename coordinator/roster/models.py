@@ -1,4 +1,4 @@
-"""The roster's tables (DESIGN.md sections 2 and 4): facilitators' profiles, trainings, weekly availability,
+"""The roster's tables (docs/design.md sections 2 and 4): facilitators' profiles, trainings, weekly availability,
 dated exceptions, declared conflicts, and the venues."""
 
 import uuid
@@ -11,9 +11,11 @@ from sqlmodel import Field, SQLModel
 from coordinator.crypto import sealed
 from coordinator.db import UTCDateTime, new_id
 
+MIN_CIRCLE_CAPACITY = 4  # the two parties and the two facilitators, at least
+
 
 class TrainingKind(StrEnum):
-    """Trainings a facilitator holds; a circle needs trafficking_specialist on both (DESIGN.md section 4)."""
+    """Trainings a facilitator holds; a circle needs trafficking_specialist on both (docs/design.md section 4)."""
 
     restorative_practice = "restorative_practice"
     trauma_informed = "trauma_informed"
@@ -93,3 +95,12 @@ class Venue(SQLModel, table=True):
     active: bool = True
 
     address = sealed("address_enc")
+
+    def suits(self, kind: str) -> bool:
+        """Open, and for a circle with separate waiting rooms and room for everyone (docs/design.md section 4).
+
+        Booking, slot search and the readiness gate all ask this one question of a venue.
+        """
+        if not self.active:
+            return False
+        return kind != "circle" or (self.separate_waiting_rooms and self.capacity >= MIN_CIRCLE_CAPACITY)

@@ -1,30 +1,29 @@
-"""The facilitator roster (DESIGN.md sections 2 and 4): who may manage it, and facilitators' profiles (languages,
+"""The facilitator roster (docs/design.md sections 2 and 4): who may manage it, and facilitators' profiles (languages,
 trainings, time zone, caseload cap). Availability, conflicts, venues and ranking have their own modules.
 
 Admins and coordinators manage the roster; a facilitator reads their own entry and keeps their own availability
-and conflicts. Another facilitator's entry is outside a facilitator's scope (404, DESIGN.md rule 6).
+and conflicts. Another facilitator's entry is outside a facilitator's scope (404, docs/design.md rule 6).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, select
 
 from coordinator.accounts.models import SYSTEM, Role, User
 from coordinator.accounts.service import create_user
 from coordinator.audit.service import record
 from coordinator.db import atomic, db
 from coordinator.errors import Forbidden, InvalidRequest, NotFound
-from coordinator.referrals.models import Referral
-from coordinator.roster.eligibility import ACTIVE_REFERRALS
+from coordinator.roster.eligibility import caseloads
 from coordinator.roster.models import (
     FacilitatorProfile,
     Training,
@@ -98,19 +97,6 @@ class FacilitatorEntry:
         """True when the specialist training is valid on `day`."""
         return self.trained_until is not None and self.trained_until >= day
 
-
-def caseloads(user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """How many active referrals each facilitator leads or co-facilitates."""
-    ids = list(user_ids)
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(User.id, func.count(Referral.id))
-        .join(Referral, or_(Referral.lead_facilitator_id == User.id, Referral.co_facilitator_id == User.id))
-        .where(User.id.in_(ids), Referral.status.in_(ACTIVE_REFERRALS))
-        .group_by(User.id)
-    ).all()
-    return dict(rows)
 
 
 def _entries(users: list[User]) -> list[FacilitatorEntry]:

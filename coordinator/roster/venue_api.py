@@ -1,4 +1,4 @@
-"""JSON routes for venues (API.md "Scheduling"): the address is encrypted and shown to admins and coordinators."""
+"""JSON routes for venues (docs/api.md "Scheduling"): the address is encrypted and shown to admins and coordinators."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Venues for in-person sessions (DESIGN.md section 2): opening hours in the venue's time zone, an encrypted
+"""Venues for in-person sessions (docs/design.md section 2): opening hours in the venue's time zone, an encrypted
 address only admins and coordinators read, deactivated rather than deleted (past sessions keep pointing at them).
 """
 
@@ -138,3 +138,11 @@ def update_venue(actor, venue: Venue, **changes) -> Venue:
     db.session.flush()
     record(actor, "venue.update", venue, details={"fields": sorted(clean)})
     return venue
+
+
+def venues_by_id(ids) -> dict:
+    """Venues keyed by id, in one statement; empty ids are skipped."""
+    keys = {venue_id for venue_id in ids if venue_id}
+    if not keys:
+        return {}
+    return {venue.id: venue for venue in db.session.execute(select(Venue).where(Venue.id.in_(keys))).scalars()}

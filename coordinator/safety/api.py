@@ -1,4 +1,4 @@
-"""JSON routes for safety (API.md "Safety") and the readiness gate."""
+"""JSON routes for safety (docs/api.md "Safety") and the readiness gate."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from coordinator.roster.models import Venue
 from coordinator.safety import service
 from coordinator.safety.instrument import current_instrument, in_language
 from coordinator.safety.models import IncidentKind, Measure, RiskLevel
-from coordinator.safety.readiness import gather_facts, readiness
+from coordinator.safety.readiness import CirclePlan, unmet_for
 from coordinator.sessions.models import SessionFormat
 
 bp = api_blueprint("safety_api", __name__, "safety")
@@ -252,7 +252,7 @@ def get_readiness(path: ReferralPath, query: ReadinessQuery):
         venue = db.session.get(Venue, query.venue_id)
         if venue is None:
             raise NotFound(_("Not found."))
-    unmet: list[Unmet] = readiness(gather_facts(referral, venue), query.format, query.date or clock.now().date(),
-                                   query.interpreter)
+    unmet: list[Unmet] = unmet_for(CirclePlan(referral, query.format, query.date or clock.now().date(), venue,
+                                             query.interpreter))
     return {"ready": not unmet, "unmet": [item.as_dict() for item in unmet]}
 

@@ -1,4 +1,4 @@
-"""Safety before any joint meeting (DESIGN.md rule 4): risk assessments, mitigation plans, protective orders and
+"""Safety before any joint meeting (docs/design.md rule 4): risk assessments, mitigation plans, protective orders and
 safety incidents."""
 
 import uuid

@@ -1,8 +1,9 @@
-"""The readiness gate (DESIGN.md section 3): may a circle be held for this referral, in this format, on this date?
+"""The readiness gate (docs/design.md section 3): may a circle be held for this referral, in this format, on this date?
 
 `readiness()` is one pure function over `Facts`; `gather_facts()` reads them. The gate returns every unmet
-condition with its fixed code and a message in the reader's language. Booking re-checks it in its transaction
-and a daily job re-checks booked circles.
+condition with its fixed code and a message in the reader's language. Every caller states what it asks about as a
+`CirclePlan` (booking from its request, the daily re-check from the booked circle, pages from their form), and
+`unmet_for(plan)` is the one way from a plan to the gate, so booking and the re-check can never be fed differently.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from coordinator import clock
 from coordinator.consent.models import Scope
 from coordinator.consent.queries import Overview, consent_overview
 from coordinator.db import db
@@ -25,7 +25,6 @@ from coordinator.sessions.models import ScheduledSession, SessionFormat, Session
 
 JOINT_FORMATS = (SessionFormat.in_person, SessionFormat.video)  # the parties meet; shuttle and letter do not
 OPEN_STATES = (ReferralStatus.preparation, ReferralStatus.ready, ReferralStatus.circle_scheduled)
-MIN_CIRCLE_CAPACITY = 4
 
 # Every condition, in the order the checklist shows them.
 CONDITIONS: dict[str, object] = {
@@ -71,15 +70,6 @@ class FacilitatorFacts:
 
 
 @dataclass(frozen=True)
-class VenueFacts:
-    """What makes a venue suitable for a circle."""
-
-    separate_waiting_rooms: bool
-    capacity: int
-    active: bool
-
-
-@dataclass(frozen=True)
 class Facts:
     """Everything the gate looks at, read once."""
 
@@ -92,7 +82,7 @@ class Facts:
     no_contact_until: date | None
     facilitators: tuple[FacilitatorFacts, ...]
     survivor_language: str
-    venue: VenueFacts | None = None
+    venue_suitable: bool | None = None  # None: no venue chosen (yet)
 
 
 def _consents_on(facts: Facts, on: date) -> list[str]:
@@ -158,9 +148,7 @@ def readiness(facts: Facts, fmt: str | None, on: date, interpreter: bool = False
     if fmt in JOINT_FORMATS and facts.no_contact_until is not None and facts.no_contact_until >= on:
         codes.append("protective_order")
     codes += _people(facts, on, interpreter)
-    venue = facts.venue
-    if fmt == SessionFormat.in_person and venue is not None and not (
-            venue.active and venue.separate_waiting_rooms and venue.capacity >= MIN_CIRCLE_CAPACITY):
+    if fmt == SessionFormat.in_person and facts.venue_suitable is False:
         codes.append("venue_unsuitable")
     return [Unmet(code, str(CONDITIONS[code])) for code in CONDITIONS if code in codes]
 
@@ -210,7 +198,7 @@ def gather_facts(referral: Referral, venue: Venue | None = None) -> Facts:
         no_contact_until=max(orders, default=None),
         facilitators=_facilitator_facts(referral),
         survivor_language=referral.survivor.preferred_language,
-        venue=VenueFacts(venue.separate_waiting_rooms, venue.capacity, venue.active) if venue else None,
+        venue_suitable=venue.suits(SessionKind.circle) if venue else None,
     )
 
 
@@ -229,9 +217,29 @@ def _facilitator_facts(referral: Referral) -> tuple[FacilitatorFacts, ...]:
     return tuple(FacilitatorFacts(trainings[i], languages.get(i, ()), i in conflicted) for i in ids)
 
 
-def checklist(referral: Referral, fmt: str | None = None, on: date | None = None,
-              interpreter: bool = False) -> list[tuple[str, str, bool]]:
+@dataclass(frozen=True)
+class CirclePlan:
+    """A circle as someone proposes or booked it: what the gate is asked about."""
+
+    referral: Referral
+    format: str | None  # None: any format (the referral page's checklist before a format is chosen)
+    on: date
+    venue: Venue | None = None
+    interpreter: bool = False
+
+    @classmethod
+    def of_session(cls, session: ScheduledSession) -> CirclePlan:
+        """A booked circle, exactly as booking saw it: its format, date, venue and interpreter."""
+        return cls(db.session.get(Referral, session.referral_id), session.format, session.starts_at.date(),
+                   db.session.get(Venue, session.venue_id) if session.venue_id else None, session.interpreter)
+
+
+def unmet_for(plan: CirclePlan) -> list[Unmet]:
+    """The gate for a plan: the one way from a plan to `readiness()`."""
+    return readiness(gather_facts(plan.referral, plan.venue), plan.format, plan.on, plan.interpreter)
+
+
+def checklist(plan: CirclePlan) -> list[tuple[str, str, bool]]:
     """Each condition as (code, plain words, met), for the checklist on the referral's pages."""
-    unmet = {item.code for item in readiness(gather_facts(referral), fmt or None, on or clock.now().date(),
-                                             interpreter)}
+    unmet = {item.code for item in unmet_for(plan)}
     return [(code, str(message), code not in unmet) for code, message in CONDITIONS.items()]

@@ -1,4 +1,4 @@
-"""Safety (DESIGN.md rule 4): assess risk, plan and approve mitigation, record protective orders and incidents."""
+"""Safety (docs/design.md rule 4): assess risk, plan and approve mitigation, record protective orders and incidents."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from sqlalchemy import select
 
 from coordinator import clock
 from coordinator.accounts.models import Role
-from coordinator.accounts.service import users_by_id
+from coordinator.accounts.service import sha256_hex, users_by_id
 from coordinator.audit.service import record
 from coordinator.db import atomic, db, get_row
 from coordinator.errors import Conflict, Forbidden, InvalidRequest
 from coordinator.notifications.service import coordinators, notify_staff
-from coordinator.referrals.models import Party, PauseReason, Referral
+from coordinator.referrals.models import ACTIVE, Party, PauseReason, Referral, ReferralStatus
 from coordinator.referrals.service import load_referral
-from coordinator.referrals.workflow import ACTIVE, transition
+from coordinator.referrals.workflow import transition
 from coordinator.safety.instrument import current_instrument, instruments, score, unanswered
 from coordinator.safety.models import (
     IncidentKind,
@@ -27,12 +27,11 @@ from coordinator.safety.models import (
     MitigationPlan,
     ProtectiveOrder,
     RiskAssessment,
-    RiskLevel,
     SafetyIncident,
 )
-from coordinator.safety.readiness import gather_facts, readiness
+from coordinator.safety.readiness import CirclePlan, unmet_for
+from coordinator.sessions.cancellation import cancel_upcoming
 from coordinator.sessions.models import UPCOMING, ScheduledSession, SessionKind
-from coordinator.sessions.service import cancel_upcoming_sessions
 
 SAFETY_STAFF = (Role.coordinator, Role.facilitator)
 
@@ -168,7 +167,7 @@ def orders_of(referral: Referral) -> list[ProtectiveOrder]:
 
 @atomic
 def report_incident(actor, referral: Referral, kind: str, description: str | None) -> SafetyIncident:
-    """At once: the referral pauses, joint sessions are cancelled and the staff are alerted.
+    """At once: the referral pauses (which cancels its sessions) and the staff are alerted.
 
     Resuming then needs a new risk assessment dated after the incident (referrals/gates.py).
     """
@@ -183,8 +182,9 @@ def report_incident(actor, referral: Referral, kind: str, description: str | Non
     db.session.flush()
     entry = record(actor, "safety.incident", incident, referral_id=referral.id, details={"kind": kind})
     if referral.status in ACTIVE:
-        transition(actor, referral, "paused", reason=PauseReason.safety_incident, automatic=True)
-    cancel_upcoming_sessions(actor, referral, "safety", kinds=(SessionKind.circle,))
+        transition(actor, referral, ReferralStatus.paused, reason=PauseReason.safety_incident, automatic=True)
+    else:  # already paused, or ended: nothing may still bring the parties together
+        cancel_upcoming(actor, referral, "safety", decided_by=actor if isinstance(actor, Party) else None)
     staff = {user.id: user for user in [*coordinators(), *users_by_id(referral.facilitator_ids).values()]}
     notify_staff(staff.values(), "unsafe_reported", key=f"safety_incident:{entry.seq}", referral=referral)
     return incident
@@ -203,10 +203,6 @@ def incidents_of(referral: Referral) -> list[SafetyIncident]:
     ).scalars())
 
 
-def level_of(assessment: RiskAssessment | None) -> RiskLevel | None:
-    """The level of an assessment, if there is one."""
-    return RiskLevel(assessment.level) if assessment else None
-
 
 def instrument_for(version: str):
     """The instrument an assessment used."""
@@ -214,9 +210,11 @@ def instrument_for(version: str):
 
 
 def alert_unready_circles() -> tuple[int, int]:
-    """Re-check the readiness gate for every booked circle; tell its facilitators when it no longer holds.
+    """Re-check the readiness gate for every booked circle, fed as booking fed it; tell its facilitators when it
+    no longer holds.
 
-    Returns how many circles were checked and how many failed. Alerts are once per circle and day.
+    Returns how many circles were checked and how many failed. A circle's facilitators hear once about each set of
+    unmet conditions: the job running again changes nothing until a condition is added.
     """
     circles = list(db.session.execute(
         select(ScheduledSession).where(ScheduledSession.kind == SessionKind.circle,
@@ -225,10 +223,10 @@ def alert_unready_circles() -> tuple[int, int]:
     ).scalars())
     failed = 0
     for circle in circles:
-        referral = db.session.get(Referral, circle.referral_id)
-        unmet = readiness(gather_facts(referral), circle.format, circle.starts_at.date())
-        if unmet:
+        if unmet := unmet_for(CirclePlan.of_session(circle)):
             failed += 1
+            referral = db.session.get(Referral, circle.referral_id)
+            codes = "+".join(sorted(item.code for item in unmet))
             notify_staff(users_by_id(referral.facilitator_ids).values(), "circle_not_ready",
-                         key=f"circle_not_ready:{circle.id}:{clock.now().date()}", referral=referral)
+                         key=f"circle_not_ready:{circle.id}:{sha256_hex(codes)[:16]}", referral=referral)
     return len(circles), failed

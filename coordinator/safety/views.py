@@ -7,6 +7,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from coordinator import clock
 from coordinator.accounts.models import Role
 from coordinator.accounts.service import users_by_id
 from coordinator.audit.service import record
@@ -23,7 +24,7 @@ from coordinator.safety.forms import (
     ReadinessForm,
 )
 from coordinator.safety.instrument import current_instrument, in_language
-from coordinator.safety.readiness import checklist
+from coordinator.safety.readiness import CirclePlan, checklist
 
 bp = Blueprint("safety", __name__)
 STAFF = (Role.coordinator, Role.facilitator)
@@ -49,7 +50,8 @@ def page(referral_id: str):
         "safety/page.html",
         referral=referral,
         gate=gate,
-        conditions=checklist(referral, gate.format.data, gate.date.data, gate.interpreter.data),
+        conditions=checklist(CirclePlan(referral, gate.format.data or None, gate.date.data or clock.now().date(),
+                                         interpreter=gate.interpreter.data)),
         assessments=assessments,
         latest=latest,
         comparison=service.compare(latest, assessments[1] if len(assessments) > 1 else None) if latest else None,

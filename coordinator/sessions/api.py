@@ -1,4 +1,4 @@
-"""JSON routes for slots and sessions (API.md "Scheduling")."""
+"""JSON routes for slots and sessions (docs/api.md "Scheduling")."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from coordinator.db import db
 from coordinator.referrals.models import Party, PartyRole
 from coordinator.referrals.schemas import ReferralPath, Strict
 from coordinator.referrals.service import load_referral
-from coordinator.sessions import booking
+from coordinator.sessions import booking, cancellation
 from coordinator.sessions.calendar import session_ics
 from coordinator.sessions.models import ScheduledSession, SessionFormat, SessionKind, SessionStatus
 from coordinator.sessions.search import find_slots
@@ -195,7 +195,7 @@ def get_session(path: SessionPath):
 def cancel(path: SessionPath, body: CancelIn):
     """Cancel; the parties and the facilitators are told."""
     actor = api_actor()
-    return session_json(booking.cancel_session(actor, booking.load_session(actor, path.session_id), body.reason))
+    return session_json(cancellation.cancel_session(actor, booking.load_session(actor, path.session_id), body.reason))
 
 
 @bp.post("/sessions/<session_id>/reschedule", responses={"200": SessionOut})

@@ -24,17 +24,18 @@ from coordinator.consent import gates as consent_gates
 from coordinator.consent.queries import consent_overview
 from coordinator.consent.service import contact_gate_failure
 from coordinator.db import atomic, db, get_row
-from coordinator.errors import Conflict, Forbidden, GateFailed, InvalidRequest, NotFound
-from coordinator.notifications.models import Channel
-from coordinator.notifications.service import notify_staff, queue_message
+from coordinator.errors import Conflict, GateFailed, InvalidRequest, NotFound
+from coordinator.notifications.service import notify_staff
 from coordinator.portal.models import LinkChannel
 from coordinator.portal.service import issue_link
-from coordinator.referrals.models import Party, PartyRole, Referral, ReferralStatus
+from coordinator.referrals.models import ACTIVE, Party, PartyRole, Referral, ReferralStatus
 from coordinator.referrals.service import load_referral
 from coordinator.referrals.workflow import transition
 from coordinator.roster.models import Venue
-from coordinator.safety.readiness import gather_facts, readiness
+from coordinator.safety.readiness import CirclePlan, unmet_for
+from coordinator.sessions.cancellation import facilitators_of, release_reservations, require_booker, require_upcoming
 from coordinator.sessions.models import (
+    PARTIES_OF,
     UPCOMING,
     Reservation,
     Response,
@@ -45,17 +46,10 @@ from coordinator.sessions.models import (
     SessionParticipant,
     SessionStatus,
 )
-from coordinator.sessions.search import PARTIES_OF, held_span, stagger_for, venue_suits
-from coordinator.sessions.service import mark_cancelled, release_reservations
+from coordinator.sessions.search import held_span, stagger_for
 
-BOOKERS = (Role.coordinator, Role.facilitator)
 MAX_DURATION = timedelta(hours=8)
 
-
-def require_booker(actor) -> None:
-    """Coordinators and facilitators book; other roles are refused."""
-    if not actor.has_role(*BOOKERS):
-        raise Forbidden(_("Your role cannot book sessions."))
 
 
 def load_session(actor, session_id: uuid.UUID | str) -> ScheduledSession:
@@ -93,7 +87,7 @@ def _check_request(referral: Referral, kind: str, fmt: str, start: datetime, end
             venue = db.session.get(Venue, uuid.UUID(str(venue_id))) if venue_id else None
         except ValueError:
             venue = None
-        if venue is None or not venue_suits(venue, kind):
+        if venue is None or not venue.suits(kind):
             fields["venue_id"] = [_("Choose an open venue suited to this session.")]
     if fields:
         raise InvalidRequest(_("Check the highlighted fields."), fields)
@@ -102,9 +96,13 @@ def _check_request(referral: Referral, kind: str, fmt: str, start: datetime, end
 
 def _check_parties(referral: Referral, kind: str, fmt: str, start: datetime, venue: Venue | None,
                    interpreter: bool) -> None:
-    """Consent for every party of the session; for a circle, the whole readiness gate on its date."""
+    """Consent for every party of the session; for a circle, the whole readiness gate on its date. Nothing is booked
+    for a paused or ended referral (pausing and closing cancel what was booked: docs/state-machines.md)."""
+    if kind != SessionKind.circle and referral.status not in ACTIVE:
+        code = "referral_paused" if referral.status == ReferralStatus.paused else "referral_ended"
+        raise Conflict(_("Nothing can be booked while the referral is paused or after it has ended."), {"code": code})
     if kind == SessionKind.circle:
-        if unmet := readiness(gather_facts(referral, venue), fmt, start.date(), interpreter):
+        if unmet := unmet_for(CirclePlan(referral, fmt, start.date(), venue, interpreter)):
             raise GateFailed(_("The circle cannot be booked yet."), [item.as_dict() for item in unmet])
         return
     overview = consent_overview(referral)
@@ -197,23 +195,13 @@ def book_session(actor, referral: Referral, *, kind: str, fmt: str, start: datet
     return session
 
 
-def facilitators_of(session: ScheduledSession) -> list[User]:
-    """The session's facilitators."""
-    ids = db.session.execute(select(SessionFacilitator.user_id).where(SessionFacilitator.session_id == session.id)
-                             ).scalars().all()
-    return list(users_by_id(ids).values())
-
-
-def _require_upcoming(session: ScheduledSession) -> None:
-    if session.status not in UPCOMING:
-        raise Conflict(_("This session has already been held or cancelled."), {"code": "session_closed"})
 
 
 @atomic
 def reschedule_session(actor, session: ScheduledSession, start: datetime, end: datetime) -> ScheduledSession:
     """Move a session: the same checks as booking, a higher SEQUENCE, fresh answers from the parties."""
     require_booker(actor)
-    _require_upcoming(session)
+    require_upcoming(session)
     referral = db.session.get(Referral, session.referral_id)
     facilitators = facilitators_of(session)
     venue = db.session.get(Venue, session.venue_id) if session.venue_id else None
@@ -233,48 +221,14 @@ def reschedule_session(actor, session: ScheduledSession, start: datetime, end: d
     return session
 
 
-@atomic
-def cancel_session(actor, session: ScheduledSession, reason: str) -> ScheduledSession:
-    """Cancel: the parties and the facilitators are told, neutrally; a cancelled circle makes room for another."""
-    require_booker(actor)
-    _require_upcoming(session)
-    referral = db.session.get(Referral, session.referral_id)
-    mark_cancelled(actor, session, (reason or "other").strip()[:32] or "other")
-    tell_parties_cancelled(session, referral)
-    entry = record(actor, "session.cancel", session, referral_id=referral.id, details={"reason": session.cancel_reason})
-    notify_staff(facilitators_of(session), "session_changed", key=f"session_changed:{entry.seq}", referral=referral)
-    if session.kind == SessionKind.circle and referral.status == ReferralStatus.circle_scheduled and not any(
-            s.kind == SessionKind.circle for s in active_sessions(referral)):
-        transition(actor, referral, ReferralStatus.ready, automatic=True)
-    return session
 
-
-def tell_parties_cancelled(session: ScheduledSession, referral: Referral) -> None:
-    """Each invited party learns only that an appointment will not take place."""
-    for participant in db.session.execute(
-            select(SessionParticipant).where(SessionParticipant.session_id == session.id)).scalars():
-        party = db.session.get(Party, participant.party_id)
-        for channel, address in ((Channel.email, party.email), (Channel.sms, party.phone)):
-            if address:
-                queue_message(channel, "appointment_cancelled", recipient_kind="party", recipient_id=party.id,
-                              key=f"appointment_cancelled:{session.id}:{session.sequence}:{party.id}:{channel}",
-                              referral_id=referral.id)
-
-
-def active_sessions(referral: Referral) -> list[ScheduledSession]:
-    """Proposed and confirmed sessions of a referral, soonest first."""
-    return list(db.session.execute(
-        select(ScheduledSession).where(ScheduledSession.referral_id == referral.id,
-                                       ScheduledSession.status.in_(UPCOMING))
-        .order_by(ScheduledSession.starts_at)
-    ).scalars())
 
 
 @atomic
 def mark_held(actor, session: ScheduledSession, attended: list[str]) -> ScheduledSession:
     """Record that a session took place and who came; a held circle moves the referral to circle_held."""
     require_booker(actor)
-    _require_upcoming(session)
+    require_upcoming(session)
     if session.starts_at > clock.now():
         raise Conflict(_("A session is marked held only once it has started."), {"code": "not_started"})
     referral = db.session.get(Referral, session.referral_id)

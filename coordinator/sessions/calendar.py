@@ -1,7 +1,7 @@
 """Calendar files for staff (RFC 5545, methods from RFC 5546): one session's .ics and a facilitator's private feed.
 
 What a calendar holds leaves the service for phones, cloud accounts and shared calendars, so it says as little as
-possible (DESIGN.md rules 5 and 8, section 4): the UID is the session's random `ical_uid`, the title names only the
+possible (docs/design.md rules 5 and 8, section 4): the UID is the session's random `ical_uid`, the title names only the
 kind of meeting, the place is a venue's name (its address stays encrypted here) or "Video", times are UTC, and no
 party, alias, reference or charge appears anywhere. SEQUENCE is the session's own counter, raised on every change,
 so a calendar replaces the event it already holds instead of adding another.

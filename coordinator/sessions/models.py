@@ -1,4 +1,4 @@
-"""Sessions with the parties: preparation meetings, the circle itself and follow-ups (DESIGN.md section 4)."""
+"""Sessions with the parties: preparation meetings, the circle itself and follow-ups (docs/design.md section 4)."""
 
 import uuid
 from datetime import datetime
@@ -9,6 +9,7 @@ from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from coordinator.db import UTCDateTime, new_id
+from coordinator.referrals.models import PartyRole
 
 
 class SessionKind(StrEnum):
@@ -37,6 +38,14 @@ class SessionStatus(StrEnum):
 
 
 UPCOMING = (SessionStatus.proposed, SessionStatus.confirmed)
+
+# Who each kind of session invites.
+PARTIES_OF = {
+    SessionKind.pre_conference_survivor: (PartyRole.survivor,),
+    SessionKind.pre_conference_responsible: (PartyRole.responsible_party,),
+    SessionKind.circle: (PartyRole.survivor, PartyRole.responsible_party),
+    SessionKind.follow_up: (PartyRole.survivor, PartyRole.responsible_party),
+}
 
 KIND_LABELS = {
     SessionKind.pre_conference_survivor: _l("Preparation meeting with the survivor"),

@@ -7,7 +7,7 @@ gets fresh reminders for its new time.
 A party's reminder carries no new private link: it is neutral ("you have an appointment soon") and points to the
 portal's landing page. Minting a link here would leave a fresh credential on the party's phone at every reminder,
 issued by nobody in particular, and `issue_link` sends its own message besides; the party already received a
-link with the invitation they confirmed, and staff can issue a new one (DESIGN.md sections 5 and 6).
+link with the invitation they confirmed, and staff can issue a new one (docs/design.md sections 5 and 6).
 """
 
 from __future__ import annotations

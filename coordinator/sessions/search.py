@@ -1,4 +1,4 @@
-"""Slot search (DESIGN.md section 4): times when two facilitators and, in person, a suitable venue are free.
+"""Slot search (docs/design.md section 4): times when two facilitators and, in person, a suitable venue are free.
 
 Inside availability and opening hours, outside other sessions plus a buffer, after the minimum notice, within
 the horizon, outside the parties' declared unavailable times. With no assigned pair it searches eligible pairs.
@@ -22,15 +22,8 @@ from coordinator.referrals.models import PartyRole, Referral
 from coordinator.roster.eligibility import Candidate, eligible_for, roster
 from coordinator.roster.intervals import FreeTime, Window, expand, subtract
 from coordinator.roster.models import AvailabilityException, AvailabilityWindow, Venue
-from coordinator.sessions.models import PartyUnavailability, Reservation, SessionFormat, SessionKind
+from coordinator.sessions.models import PARTIES_OF, PartyUnavailability, Reservation, SessionFormat, SessionKind
 
-PARTIES_OF = {
-    SessionKind.pre_conference_survivor: (PartyRole.survivor,),
-    SessionKind.pre_conference_responsible: (PartyRole.responsible_party,),
-    SessionKind.circle: (PartyRole.survivor, PartyRole.responsible_party),
-    SessionKind.follow_up: (PartyRole.survivor, PartyRole.responsible_party),
-}
-MIN_CIRCLE_CAPACITY = 4
 FIRST_STRETCH = timedelta(days=7)  # how far a search reads free time at first (see _Search)
 
 
@@ -56,12 +49,6 @@ def held_span(start: datetime, end: datetime, stagger: timedelta) -> tuple[datet
     buffer = timedelta(minutes=current_app.config["SESSION_BUFFER_MINUTES"])
     return start - stagger, end + stagger + buffer
 
-
-def venue_suits(venue: Venue, kind: str) -> bool:
-    """Active, and for a circle with separate waiting rooms and room for everyone."""
-    if not venue.active:
-        return False
-    return kind != SessionKind.circle or (venue.separate_waiting_rooms and venue.capacity >= MIN_CIRCLE_CAPACITY)
 
 
 def _busy(resource_ids: list[uuid.UUID], start: datetime, end: datetime) -> dict[uuid.UUID, list]:
@@ -166,7 +153,7 @@ def find_slots(referral: Referral, kind: str, fmt: str, duration: timedelta, sta
         return []
     venues = []
     if fmt == SessionFormat.in_person:
-        venues = sorted((v for v in db.session.execute(select(Venue)).scalars() if venue_suits(v, kind)),
+        venues = sorted((v for v in db.session.execute(select(Venue)).scalars() if v.suits(kind)),
                         key=lambda v: v.name)
         if not venues:
             return []

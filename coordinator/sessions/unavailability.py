@@ -1,4 +1,4 @@
-"""Times a party has said they cannot attend (DESIGN.md section 4): slot search keeps sessions out of them.
+"""Times a party has said they cannot attend (docs/design.md section 4): slot search keeps sessions out of them.
 
 Staff record them for a referral in their scope: coordinators, and the facilitators assigned to it.
 """

@@ -1,4 +1,4 @@
-"""JSON routes for the times the parties said they cannot attend (API.md "Scheduling"); slot search avoids them."""
+"""JSON routes for the times the parties said they cannot attend (docs/api.md "Scheduling"); slot search avoids them."""
 
 from __future__ import annotations
 

@@ -15,10 +15,10 @@ from coordinator.cases.service import booking_warnings, hearings_of
 from coordinator.errors import Conflict, GateFailed, InvalidRequest
 from coordinator.pages import messages_of, role_required
 from coordinator.referrals.service import load_referral
-from coordinator.sessions import booking
+from coordinator.roster.venues import venues_by_id
+from coordinator.sessions import booking, cancellation
 from coordinator.sessions.forms import BookForm, CancelForm, HeldForm, SlotSearchForm
 from coordinator.sessions.search import find_slots
-from coordinator.sessions.service import venues_by_id
 
 bp = Blueprint("sessions", __name__)
 STAFF = (Role.coordinator, Role.facilitator)
@@ -106,7 +106,7 @@ def cancel(session_id: str):
     session = booking.load_session(current_user, session_id)
     form = CancelForm()
     try:
-        booking.cancel_session(current_user, session, form.reason.data if form.validate_on_submit() else "other")
+        cancellation.cancel_session(current_user, session, form.reason.data if form.validate_on_submit() else "other")
     except Conflict as error:
         flash(error.message, "error")
     else:

@@ -58,7 +58,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_consent_decisions_party_id_scope_decided_at', ['party_id', 'scope', 'decided_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_consent_decisions_referral_id'), ['referral_id'], unique=False)
 
-    # A decision is never changed: a change of mind is a new row (DESIGN.md section 2). The database refuses
+    # A decision is never changed: a change of mind is a new row (docs/design.md section 2). The database refuses
     # updates too, so no code path can rewrite what a party decided.
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE FUNCTION refuse_consent_update() RETURNS trigger LANGUAGE plpgsql AS "

@@ -94,7 +94,7 @@ def upgrade() -> None:
     with op.batch_alter_table('risk_assessments', schema=None) as batch_op:
         batch_op.create_index('ix_risk_assessments_referral_id_assessed_at', ['referral_id', 'assessed_at'], unique=False)
 
-    # An assessment is never edited: a change is a new one (DESIGN.md section 2). Only its encrypted summary may
+    # An assessment is never edited: a change is a new one (docs/design.md section 2). Only its encrypted summary may
     # be rewritten, by key rotation, so the trigger watches every other column.
     frozen = "instrument_version, answers, score, level, red_flags, assessor_id, assessed_at, valid_until, referral_id"
     if op.get_bind().dialect.name == "postgresql":

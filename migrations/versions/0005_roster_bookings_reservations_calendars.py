@@ -130,7 +130,7 @@ def upgrade() -> None:
         batch_op.alter_column('ical_uid', existing_type=sa.Uuid(), nullable=False)
         batch_op.create_unique_constraint(batch_op.f('uq_sessions_ical_uid'), ['ical_uid'])
 
-    # No double booking, enforced by the database (DESIGN.md section 4): on PostgreSQL two active reservations
+    # No double booking, enforced by the database (docs/design.md section 4): on PostgreSQL two active reservations
     # of one facilitator or venue cannot overlap. SQLite serializes bookings instead (coordinator/db.py).
     if bind.dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")

@@ -11,7 +11,6 @@ from coordinator.agreements.service import ItemDraft, accept, draft_agreement
 from coordinator.consent.service import record_decision
 from coordinator.db import db
 from coordinator.referrals.models import Referral
-from coordinator.sessions.models import ScheduledSession, SessionFacilitator
 
 
 @dataclass
@@ -26,20 +25,11 @@ class Held:
 
 
 def held_circle(app, factory, **overrides) -> Held:
-    """A referral walked to `circle_held`, with a circle recorded as held yesterday."""
+    """A referral walked to `circle_held` through the services: its circle was booked and held four days ago."""
     coordinator, prosecutor = factory.user("coordinator"), factory.user("prosecutor")
     lead, co = factory.user("facilitator"), factory.user("facilitator")
     referral = factory.referral(by=coordinator, prosecutor=prosecutor, facilitators=(lead, co), status="circle_held",
                                 **overrides)
-    with app.app_context():
-        start = clock.now() - timedelta(days=1)
-        circle = ScheduledSession(referral_id=referral.id, kind="circle", format="in_person", starts_at=start,
-                                  ends_at=start + timedelta(hours=2), status="held", created_at=start)
-        db.session.add(circle)
-        db.session.flush()
-        db.session.add_all([SessionFacilitator(session_id=circle.id, user_id=lead.id),
-                            SessionFacilitator(session_id=circle.id, user_id=co.id)])
-        db.session.commit()
     return Held(referral, coordinator, lead, co, prosecutor)
 
 

@@ -318,7 +318,7 @@ def test_facilitators_see_hearings_but_no_forms_and_cannot_post(app, api, browse
 
 
 def test_prosecutor_pages_show_no_hearings(app, api, browser, people):
-    """The prosecution view keeps to the API.md fields: no hearing list, no forms, no page posts."""
+    """The prosecution view keeps to the docs/api.md fields: no hearing list, no forms, no page posts."""
     api(people["coordinator"]).post(f"/api/v1/referrals/{people['referral'].id}/hearings",
                                     json={"kind": "trial", "date": days_ahead(app, 18)})
     prosecutor = browser(people["prosecutor"])

@@ -126,9 +126,8 @@ def read_and_decide(page, site: str, scope: str, action: str) -> tuple[str, str]
 
 
 def test_the_survivor_decides_withdraws_and_leaves_quickly(app, site, servers, case, chromium):
-    """Link, continue, two grants on their sheets, a withdrawal and its effects, then quick exit: history does not
-    grow, the neutral site gets no referer, and Back finds neither the portal nor the link."""
-    add_session(app, case)
+    """Link, continue, two grants on their sheets, her circle booked, a withdrawal and its effects, then quick exit:
+    history does not grow, the neutral site gets no referer, and Back finds neither the portal nor the link."""
     path = link_for(app, case)
     token = path.removeprefix("/p/")
     context = chromium.new_context()
@@ -141,13 +140,18 @@ def test_the_survivor_decides_withdraws_and_leaves_quickly(app, site, servers, c
         page.click('[data-action="continue"]')
         page.wait_for_url(f"{site}/portal")
         assert token not in page.url
-        expect(page.locator("time")).to_have_count(1)  # the circle is among the survivor's appointments
+        expect(page.locator("time")).to_have_count(0)  # nothing is booked before she agrees
 
         shown = [read_and_decide(page, site, scope, "consent-grant")
                  for scope in ("participation", "contact_other_party")]
         assert shown == [("v1", "es"), ("v1", "es")]
         assert decisions_of(app) == [("participation", "granted", "secure_link", "v1", "es"),
                                      ("contact_other_party", "granted", "secure_link", "v1", "es")]
+
+        # The staff prepare the circle (the other party agrees in person) and book it; she finds it in her page.
+        circle = add_session(app, case)
+        page.reload()
+        expect(page.locator("time")).to_have_count(1)
 
         # Later, she changes her mind about taking part.
         assert read_and_decide(page, site, "participation", "consent-withdraw") == ("v1", "es")
@@ -156,10 +160,11 @@ def test_the_survivor_decides_withdraws_and_leaves_quickly(app, site, servers, c
         with app.app_context():
             referral = db.session.get(Referral, case.referral.id)
             responsible_id = referral.responsible_party.id
-            sessions = [(s.status, s.cancel_reason) for s in db.session.execute(select(ScheduledSession)).scalars()]
+            cancelled = db.session.get(ScheduledSession, circle.id)
             told = [(m.template, m.recipient_id, m.channel) for m in db.session.execute(
-                select(OutboxMessage).where(OutboxMessage.recipient_kind == "party")).scalars()]
-        assert sessions == [("cancelled", "consent_withdrawn")]
+                select(OutboxMessage).where(OutboxMessage.recipient_kind == "party",
+                                            OutboxMessage.template == "appointment_cancelled")).scalars()]
+        assert (cancelled.status, cancelled.cancel_reason) == ("cancelled", "consent_withdrawn")
         assert (referral.status, referral.status_reason) == ("closed", "consent_withdrawn")
         assert told == [("appointment_cancelled", responsible_id, "email")]  # the only address on file
 

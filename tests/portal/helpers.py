@@ -11,8 +11,7 @@ from coordinator.consent.service import record_decision
 from coordinator.db import db
 from coordinator.portal.service import issue_link
 from coordinator.referrals.models import Referral
-from coordinator.sessions.models import ScheduledSession, SessionFacilitator, SessionParticipant
-from coordinator.sessions.search import PARTIES_OF
+from tests.factories import book, make_ready
 
 CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
@@ -69,19 +68,13 @@ def decide(app, case: Case, party: str, scope: str, decision: str = "granted") -
 
 
 def add_session(app, case, kind: str = "circle", days: int = 10):
-    """An upcoming session of the referral, with its parties invited."""
+    """An upcoming session booked through the service by the coordinator, its parties invited. A circle needs the
+    referral ready, so the referral is first walked there (consents, preparation meetings, an assessment)."""
     with app.app_context():
-        now = clock.now()
-        session = ScheduledSession(referral_id=case.referral.id, kind=kind, format="in_person",
-                                   starts_at=now + timedelta(days=days), ends_at=now + timedelta(days=days, hours=2),
-                                   created_at=now)
-        db.session.add(session)
-        db.session.flush()
+        actor = db.session.merge(case.coordinator)
         referral = db.session.get(Referral, case.referral.id)
-        for user in case.facilitators:
-            db.session.add(SessionFacilitator(session_id=session.id, user_id=user.id))
-        for role in PARTIES_OF[kind]:
-            db.session.add(SessionParticipant(session_id=session.id, party_id=referral.party(role).id,
-                                              arrive_at=session.starts_at, leave_at=session.ends_at))
+        if kind == "circle" and referral.status not in ("ready", "circle_scheduled"):
+            make_ready(actor, referral)
+        session = book(actor, referral, kind, clock.now() + timedelta(days=days))
         db.session.commit()
         return session

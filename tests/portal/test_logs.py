@@ -1,4 +1,4 @@
-"""No secure-link token in any log (DESIGN.md section 5): the real Werkzeug development server and real gunicorn,
+"""No secure-link token in any log (docs/design.md section 5): the real Werkzeug development server and real gunicorn,
 each asked for links with GET, HEAD and POST; the request lines are logged, redacted. Also the paths that quote a
 request outside the request log: Flask's "Exception on <path>" and gunicorn's "Invalid request" warning."""
 
@@ -11,6 +11,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -113,7 +114,7 @@ def gunicorn(database_url: str, keys: str, access_log: Path, output: Path) -> It
            "COORDINATOR_ENCRYPTION_KEYS": keys}
     with output.open("wb") as sink:
         process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
              "--workers", "1", "--access-logfile", str(access_log),
              "--no-control-socket", "app:app"],  # no socket in $HOME, shared with any other gunicorn
             cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,

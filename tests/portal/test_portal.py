@@ -123,8 +123,9 @@ def test_withdrawal_in_the_portal_cancels_sessions_tells_the_other_party_and_clo
     with app.app_context():
         referral = db.session.get(Referral, case.referral.id)
         responsible_id = referral.responsible_party.id
-        sessions = list(db.session.execute(select(ScheduledSession)).scalars())
-        told = list(db.session.execute(select(OutboxMessage).where(OutboxMessage.recipient_kind == "party"))
+        sessions = list(db.session.execute(select(ScheduledSession).where(ScheduledSession.status != "held")).scalars())
+        told = list(db.session.execute(select(OutboxMessage).where(OutboxMessage.recipient_kind == "party",
+                                                                   OutboxMessage.template == "appointment_cancelled"))
                     .scalars())
         staff_told = {notice.user_id for notice in db.session.execute(
             select(StaffNotice).where(StaffNotice.template == "consent_changed")).scalars()}
@@ -151,8 +152,9 @@ def test_a_later_grant_lets_the_coordinator_reopen(app, case, api):
     assert reopened.status_code == 200 and reopened.get_json()["status"] == "screening"
 
 
-def test_i_feel_unsafe_pauses_cancels_joint_sessions_and_alerts(app, case, phone):
-    """The button reaches the facilitators and the coordinator at once; the circle is off, the rest stays."""
+def test_i_feel_unsafe_pauses_cancels_sessions_and_alerts(app, case, phone):
+    """The button reaches the facilitators and the coordinator at once; the pause cancels every upcoming session,
+    and only the other party is told (the survivor who pressed it gets no message)."""
     add_session(app, case, "circle")
     add_session(app, case, "pre_conference_survivor", days=3)
     visitor = inside(app, case, phone)
@@ -161,12 +163,18 @@ def test_i_feel_unsafe_pauses_cancels_joint_sessions_and_alerts(app, case, phone
     assert visitor.post("/portal/unsafe").status_code == 200
     with app.app_context():
         referral = db.session.get(Referral, case.referral.id)
-        kinds = {s.kind: s.status for s in db.session.execute(select(ScheduledSession)).scalars()}
+        kinds = {s.kind: s.status for s in db.session.execute(
+            select(ScheduledSession).where(ScheduledSession.status != "held")).scalars()}
         alerted = {n.user_id for n in db.session.execute(
             select(StaffNotice).where(StaffNotice.template == "unsafe_reported")).scalars()}
+        told = list(db.session.execute(select(OutboxMessage).where(OutboxMessage.recipient_kind == "party",
+                                                                   OutboxMessage.template == "appointment_cancelled"))
+                    .scalars())
+        responsible_id = referral.responsible_party.id
     assert (referral.status, referral.status_reason) == ("paused", "safety_incident")
-    assert kinds == {"circle": "cancelled", "pre_conference_survivor": "proposed"}
+    assert kinds == {"circle": "cancelled", "pre_conference_survivor": "cancelled"}
     assert alerted == {case.coordinator.id, *(user.id for user in case.facilitators)}
+    assert [(m.template, m.recipient_id) for m in told] == [("appointment_cancelled", responsible_id)]
 
 
 def test_quick_exit_ends_the_session_and_leaves(app, case, phone):
@@ -179,6 +187,7 @@ def test_quick_exit_ends_the_session_and_leaves(app, case, phone):
 
 def test_the_party_sees_their_upcoming_appointments(app, case, phone):
     """Sessions appear with party-facing names, never "survivor" or "responsible party"."""
+    decide(app, case, "survivor", "participation")
     add_session(app, case, "pre_conference_survivor", days=3)
     visitor = inside(app, case, phone)
     body = visitor.open("/portal").get_data(as_text=True)
@@ -193,6 +202,7 @@ def test_the_interstitial_is_in_the_partys_language(app, case, phone):
 
 def test_the_party_confirms_and_declines_appointments(app, case, phone):
     """session-confirm and session-decline: the answer is saved; when every party confirmed, it is confirmed."""
+    decide(app, case, "survivor", "participation")
     session = add_session(app, case, "pre_conference_survivor", days=3)
     visitor = inside(app, case, phone)
     home = visitor.open("/portal").get_data(as_text=True)
@@ -210,7 +220,9 @@ def test_the_party_confirms_and_declines_appointments(app, case, phone):
 
 def test_a_party_cannot_answer_for_a_session_they_are_not_invited_to(app, case, phone):
     """The responsible party's preparation meeting is not the survivor's to confirm."""
+    decide(app, case, "survivor", "participation")
     decide(app, case, "survivor", "contact_other_party")
+    decide(app, case, "responsible_party", "participation")
     session = add_session(app, case, "pre_conference_responsible", days=3)
     visitor = inside(app, case, phone)
     assert visitor.post(f"/portal/sessions/{session.id}/confirm", page_url="/portal").status_code == 404

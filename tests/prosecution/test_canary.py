@@ -1,4 +1,4 @@
-"""The confidentiality wall (DESIGN.md rule 5), tested as an attacker would: unique canary strings go into every
+"""The confidentiality wall (docs/design.md rule 5), tested as an attacker would: unique canary strings go into every
 confidential field, then a prosecutor fetches every page and endpoint the application has, error pages included.
 None of the strings may appear in anything they get back.
 

@@ -1,4 +1,4 @@
-"""The prosecution's view: exactly API.md's fields, only the prosecutor's own cases, every view a disclosure."""
+"""The prosecution's view: exactly docs/api.md's fields, only the prosecutor's own cases, every view a disclosure."""
 
 from __future__ import annotations
 
@@ -11,35 +11,35 @@ from coordinator.audit.models import AuditEntry
 from coordinator.consent.service import record_decision
 from coordinator.db import db
 from coordinator.referrals.models import CriminalCase, Referral
-from coordinator.sessions.models import ScheduledSession
 from tests.agreements.helpers import activated, held_circle, share_with_court
+from tests.factories import book
 from tests.queries import counted_statements
 
 SECRETS = ("Confidential Alias", "Hidden Responsible", "hidden@example.org", "secret intake note", "Forced labour")
 
 
 def build(factory, app):
-    """Two referrals on one case of the prosecutor, one with a circle; another prosecutor's case."""
+    """Two referrals on one case of the prosecutor, one with its circle booked twelve days ahead; another
+    prosecutor's case."""
     prosecutor = factory.user("prosecutor")
     coordinator = factory.user("coordinator")
     case = {"docket_number": "CR-2026-5150", "charges": ["Forced labour"]}
-    first = factory.referral(by=coordinator, prosecutor=prosecutor, case=case, status="preparation",
+    pair = (factory.user("facilitator"), factory.user("facilitator"))
+    first = factory.referral(by=coordinator, prosecutor=prosecutor, case=case, status="ready", facilitators=pair,
                              survivor={"alias": "Confidential Alias", "contact": {"email": "hidden@example.org"}},
                              responsible_party={"alias": "Hidden Responsible"}, notes="secret intake note")
     second = factory.referral(by=coordinator, prosecutor=prosecutor, case=case, status="paused")
     other = factory.referral(by=coordinator, prosecutor=factory.user("prosecutor"),
                              case={"docket_number": "CR-2026-9999"})
     with app.app_context():
-        now = clock.now()
-        db.session.add(ScheduledSession(referral_id=first.id, kind="circle", format="in_person",
-                                        starts_at=now + timedelta(days=12), ends_at=now + timedelta(days=12, hours=2),
-                                        created_at=now))
+        book(db.session.merge(coordinator), db.session.get(Referral, first.id), "circle",
+             clock.now() + timedelta(days=12))
         db.session.commit()
     return prosecutor, coordinator, first, second, other
 
 
 def test_the_case_answer_has_exactly_the_fields_of_the_api(app, factory, api):
-    """Stage coarse (a pause shows as preparation), participation status per party, circle status and date."""
+    """Stage coarse (a pause never shows), participation status per party, circle status and date."""
     prosecutor, _, first, second, _ = build(factory, app)
     response = api(prosecutor).get("/api/v1/prosecution/cases/cr-2026-5150")
     assert response.status_code == 200
@@ -52,11 +52,11 @@ def test_the_case_answer_has_exactly_the_fields_of_the_api(app, factory, api):
         assert set(item["consent"]) == {"survivor", "responsible_party"}
         assert set(item["circle"]) == {"status", "date"}
         assert item["agreement"] is None
-    assert by_reference[first.reference]["stage"] == "preparation"
+    assert by_reference[first.reference]["stage"] == "circle_scheduled"
     assert by_reference[first.reference]["consent"] == {"survivor": "granted", "responsible_party": "granted"}
     assert by_reference[first.reference]["circle"]["status"] == "scheduled"
     assert by_reference[first.reference]["circle"]["date"] == (clock_today(app) + timedelta(days=12)).isoformat()
-    assert by_reference[second.reference]["stage"] == "preparation"  # paused, shown as preparation
+    assert by_reference[second.reference]["stage"] == "intake"  # paused in screening: shown where it will resume
     assert by_reference[second.reference]["circle"] == {"status": "not_scheduled", "date": None}
     text = response.get_data(as_text=True)
     for secret in (*SECRETS, "paused", "facilitator_stop", "Testshire"):

@@ -286,10 +286,11 @@ class TestTransitions:
         assert response.get_json()["error"]["details"]["code"] == "transition_not_allowed"
 
     def test_ready_needs_both_facilitators(self, app, factory, api):
-        coordinator = factory.user("coordinator")
+        coordinator, intake_worker = factory.user("coordinator"), factory.user("facilitator")
         referral = factory.referral(by=coordinator, status="preparation")
-        with app.app_context():
-            prepare_for_circle(db.session.merge(coordinator), db.session.get(Referral, referral.id))
+        with app.app_context():  # preparation meetings held by a facilitator who is not assigned to the referral
+            prepare_for_circle(db.session.merge(coordinator), db.session.get(Referral, referral.id),
+                               facilitators=[intake_worker.id])
             db.session.commit()
         response = api(coordinator).post(f"/api/v1/referrals/{referral.id}/transitions", json={"to": "ready"})
         assert response.status_code == 409

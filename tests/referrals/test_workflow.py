@@ -1,4 +1,4 @@
-"""The status machine, pinned move by move against DESIGN.md section 2."""
+"""The status machine, pinned move by move against docs/design.md section 2."""
 
 from __future__ import annotations
 

@@ -91,7 +91,7 @@ def test_a_new_instrument_version_does_not_change_past_results(app, factory, api
 
 
 def test_the_api_records_an_assessment(app, factory, api):
-    """201 with the fields of API.md; valid for 30 days; 400 naming unanswered items, nothing written."""
+    """201 with the fields of docs/api.md; valid for 30 days; 400 naming unanswered items, nothing written."""
     coordinator = factory.user("coordinator")
     referral = factory.referral(by=coordinator)
     client = api(coordinator)

@@ -7,26 +7,26 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from coordinator import clock
+from coordinator.accounts.models import User
 from coordinator.db import db
 from coordinator.notifications.models import OutboxMessage, StaffNotice
 from coordinator.referrals.models import Referral
 from coordinator.safety.models import SafetyIncident
 from coordinator.sessions.models import ScheduledSession
-from tests.factories import LOW_RISK
+from tests.factories import LOW_RISK, book
 
 
 def add_session(app, referral, kind: str, days: int = 7) -> None:
-    """An upcoming session."""
+    """An upcoming session, booked by the lead facilitator."""
     with app.app_context():
-        now = clock.now()
-        db.session.add(ScheduledSession(referral_id=referral.id, kind=kind, format="in_person",
-                                        starts_at=now + timedelta(days=days),
-                                        ends_at=now + timedelta(days=days, hours=2), created_at=now))
+        stored = db.session.get(Referral, referral.id)
+        book(db.session.get(User, stored.lead_facilitator_id), stored, kind, clock.now() + timedelta(days=days))
         db.session.commit()
 
 
-def test_an_incident_pauses_cancels_joint_sessions_and_alerts(app, factory, api):
-    """At once, in one request: paused, the circle cancelled, the coordinator and facilitators alerted."""
+def test_an_incident_pauses_cancels_sessions_and_alerts(app, factory, api):
+    """At once, in one request: paused, every upcoming session cancelled (both parties told, neutrally), the
+    coordinator and facilitators alerted."""
     coordinator = factory.user("coordinator")
     pair = (factory.user("facilitator"), factory.user("facilitator"))
     referral = factory.referral(by=coordinator, facilitators=pair, status="ready")
@@ -47,8 +47,9 @@ def test_an_incident_pauses_cancels_joint_sessions_and_alerts(app, factory, api)
                                     ).scalars().all()
         incident = db.session.execute(select(SafetyIncident)).scalar_one()
         assert incident.description == "threatening messages"
-    assert (stored.status, stored.status_reason, stored.paused_from) == ("paused", "safety_incident", "ready")
-    assert statuses == {"circle": "cancelled", "follow_up": "proposed"}
+    assert (stored.status, stored.status_reason, stored.paused_from) == ("paused", "safety_incident",
+                                                                         "circle_scheduled")
+    assert statuses == {"circle": "cancelled", "follow_up": "cancelled"}
     assert alerted == {coordinator.id, *(user.id for user in pair)} and len(emails) == 3
     assert "threatening" not in response.get_data(as_text=True)
 

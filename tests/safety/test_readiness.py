@@ -6,14 +6,13 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 
+from coordinator import clock
 from coordinator.consent.models import ConsentStatus, Scope
 from coordinator.consent.status import ConsentState
 from coordinator.db import db
 from coordinator.referrals.models import Referral
-from coordinator.safety.readiness import CONDITIONS, AssessmentFacts, FacilitatorFacts, Facts, VenueFacts, readiness
-from coordinator.sessions.models import ScheduledSession
+from coordinator.safety.readiness import CONDITIONS, AssessmentFacts, FacilitatorFacts, Facts, readiness
 from tests.factories import prepare_for_circle
 
 CIRCLE_DAY = date(2027, 3, 10)
@@ -42,7 +41,7 @@ MET = Facts(
     no_contact_until=None,
     facilitators=(TRAINED, TRAINED),
     survivor_language="es",
-    venue=VenueFacts(separate_waiting_rooms=True, capacity=8, active=True),
+    venue_suitable=True,
 )
 
 # code -> a change to MET that leaves exactly that condition unmet (for an in-person circle on CIRCLE_DAY)
@@ -70,12 +69,12 @@ UNMET = {
     "facilitator_conflicted": lambda f: replace(f, facilitators=(
         TRAINED, FacilitatorFacts({"trafficking_specialist": date(2027, 12, 31)}, ("en",), conflicted=True))),
     "language_unmatched": lambda f: replace(f, survivor_language="uk"),
-    "venue_unsuitable": lambda f: replace(f, venue=VenueFacts(False, 8, True)),
+    "venue_unsuitable": lambda f: replace(f, venue_suitable=False),
 }
 
 
 def test_every_code_of_the_design_has_a_condition():
-    """The checklist and this table cover exactly DESIGN.md section 3."""
+    """The checklist and this table cover exactly docs/design.md section 3."""
     assert set(CONDITIONS) == set(UNMET) and len(CONDITIONS) == 18
 
 
@@ -115,8 +114,8 @@ def test_an_interpreter_meets_the_language_condition():
 
 
 def test_the_venue_only_matters_in_person():
-    """A video circle ignores the venue; an in-person one checks rooms and capacity."""
-    facts = replace(MET, venue=VenueFacts(True, 2, True))
+    """A video circle ignores the venue; an in-person one needs a suitable one (rooms and capacity: venue_suits)."""
+    facts = replace(MET, venue_suitable=False)
     assert [item.code for item in readiness(facts, "in_person", CIRCLE_DAY)] == ["venue_unsuitable"]
     assert readiness(facts, "video", CIRCLE_DAY) == []
 
@@ -149,17 +148,18 @@ def test_the_api_and_the_page_use_the_gate(app, factory, api, browser):
 
 
 def test_a_held_session_counts_only_when_held(app, factory, api):
-    """A proposed preparation meeting is not a held one."""
+    """A booked preparation meeting that has not been recorded as held does not count."""
     coordinator = factory.user("coordinator")
-    referral = factory.referral(by=coordinator, status="preparation")
+    pair = (factory.user("facilitator"), factory.user("facilitator"))
+    referral = factory.referral(by=coordinator, facilitators=pair, status="preparation")
+    client = api(coordinator)
     with app.app_context():
-        prepare_for_circle(db.session.merge(coordinator), db.session.get(Referral, referral.id))
-        held = db.session.execute(select(ScheduledSession).where(
-            ScheduledSession.kind == "pre_conference_survivor")).scalar_one()
-        held.status = "proposed"
-        db.session.commit()
-    codes = {item["code"] for item in api(coordinator).get(
-        f"/api/v1/referrals/{referral.id}/readiness").get_json()["unmet"]}
+        start = clock.now() + timedelta(days=3)
+    booked = client.post(f"/api/v1/referrals/{referral.id}/sessions", json={
+        "kind": "pre_conference_survivor", "format": "video", "start": start.isoformat(),
+        "end": (start + timedelta(hours=1)).isoformat(), "facilitator_ids": [str(pair[0].id)]})
+    assert booked.status_code == 201, booked.get_json()
+    codes = {item["code"] for item in client.get(f"/api/v1/referrals/{referral.id}/readiness").get_json()["unmet"]}
     assert "pre_conference_survivor" in codes
 
 

@@ -11,8 +11,9 @@ from coordinator.accounts.models import Role
 from coordinator.db import db
 from coordinator.referrals.models import Party, Referral
 from coordinator.roster.models import Venue
-from coordinator.sessions.booking import book_session, cancel_session, reschedule_session, respond
-from coordinator.sessions.models import ScheduledSession, SessionFacilitator, SessionParticipant
+from coordinator.sessions.booking import book_session, mark_held, reschedule_session, respond
+from coordinator.sessions.cancellation import cancel_session
+from coordinator.sessions.models import ScheduledSession
 from tests.factories import grant_consents
 
 # What must never leave in a calendar file or a reminder: the parties' aliases and addresses, the case.
@@ -104,21 +105,18 @@ def make_venue(app, name: str, address: str) -> uuid.UUID:
         return venue.id
 
 
-def insert_session(app, referral_id, facilitator_ids, starts_at: datetime, minutes: int = 90,
-                   kind: str = "pre_conference_survivor", fmt: str = "video", status: str = "confirmed",
-                   parties: tuple = ()) -> uuid.UUID:
-    """A session written straight into the tables, for when the booking rules are beside the point."""
+def book_at(app, case: Case, facilitator_ids, starts_at: datetime, minutes: int = 90,
+            kind: str = "pre_conference_survivor", held: bool = False) -> uuid.UUID:
+    """A session at any time, past ones included: booked through the service three days before it starts (the
+    clock travels there) and, when `held`, recorded as held after it ended."""
     with app.app_context():
-        session = ScheduledSession(referral_id=referral_id, kind=kind, format=fmt, starts_at=starts_at,
-                                   ends_at=starts_at + timedelta(minutes=minutes), status=status,
-                                   created_at=clock.now())
-        db.session.add(session)
-        db.session.flush()
-        for user_id in facilitator_ids:
-            db.session.add(SessionFacilitator(session_id=session.id, user_id=user_id))
-        for party_id in parties:
-            db.session.add(SessionParticipant(session_id=session.id, party_id=party_id, arrive_at=session.starts_at,
-                                              leave_at=session.ends_at))
+        actor, referral = db.session.merge(case.coordinator), db.session.get(Referral, case.referral.id)
+        with clock.travel(starts_at - timedelta(days=3)):
+            session = book_session(actor, referral, kind=kind, fmt="video", start=starts_at,
+                                   end=starts_at + timedelta(minutes=minutes), facilitator_ids=list(facilitator_ids))
+        if held:
+            with clock.travel(starts_at + timedelta(minutes=minutes + 60)):
+                mark_held(actor, session, [])
         db.session.commit()
         return session.id
 

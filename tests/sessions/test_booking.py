@@ -43,7 +43,8 @@ def test_a_slot_from_the_search_can_be_booked(app, factory, api):
     assert roles["responsible_party"]["leave_at"] > roles["survivor"]["leave_at"]
     with app.app_context():
         assert db.session.get(Referral, case.referral.id).status == "circle_scheduled"
-        reservations = db.session.execute(select(Reservation)).scalars().all()
+        reservations = db.session.execute(select(Reservation).where(Reservation.session_id == uuid.UUID(body["id"]))
+                                          ).scalars().all()
         assert {r.resource_type for r in reservations} == {"facilitator", "venue"} and len(reservations) == 3
     later = client.get(f"/api/v1/referrals/{case.referral.id}/slots?kind=circle&format=in_person&duration=120"
                        "&limit=5").get_json()["slots"]

@@ -23,8 +23,8 @@ from coordinator.sessions.models import CalendarFeed
 from tests.live_server import serving
 from tests.sessions.calendar_helpers import (
     book,
+    book_at,
     cancel,
-    insert_session,
     make_case,
     make_venue,
     reschedule,
@@ -136,9 +136,10 @@ def test_a_feed_lists_the_facilitators_own_sessions_only(app, factory, browser):
     upcoming = book(app, case, days=4)
     cancelled = book(app, case, days=6)
     cancel(app, case, cancelled)
-    now = datetime.now(UTC)
-    recent = insert_session(app, case.referral.id, [lead.id], now - timedelta(days=10), status="held")
-    forgotten = insert_session(app, case.referral.id, [lead.id], now - timedelta(days=40), status="held")
+    with app.app_context():
+        now = clock.now()
+    recent = book_at(app, case, [lead.id], now - timedelta(days=10), held=True)
+    forgotten = book_at(app, case, [lead.id], now - timedelta(days=40), held=True)
     other_case = make_case(app, factory)
     elsewhere = book(app, other_case, days=4)
     staff = browser(lead)
@@ -258,12 +259,12 @@ def test_the_week_shows_local_times_across_the_autumn_clock_change(app, factory,
                                               end_time=time(17)))
         db.session.add(AvailabilityException(user_id=lead.id, on_date=datetime(2026, 10, 28).date()))
         db.session.commit()
-    saturday = insert_session(app, case.referral.id, [lead.id], datetime(2026, 10, 31, 13, 0, tzinfo=UTC))
-    sunday = insert_session(app, case.referral.id, [lead.id], datetime(2026, 11, 1, 14, 0, tzinfo=UTC),
+    saturday = book_at(app, case, [lead.id], datetime(2026, 10, 31, 13, 0, tzinfo=UTC))
+    sunday = book_at(app, case, [lead.id], datetime(2026, 11, 1, 14, 0, tzinfo=UTC),
                             kind="follow_up")
-    monday = insert_session(app, case.referral.id, [lead.id], datetime(2026, 11, 2, 14, 0, tzinfo=UTC))
-    late = insert_session(app, case.referral.id, [lead.id], datetime(2026, 11, 1, 3, 30, tzinfo=UTC))  # 23:30 Sat
-    other = insert_session(app, case.referral.id, [case.facilitators[1].id], datetime(2026, 10, 30, 15, tzinfo=UTC))
+    monday = book_at(app, case, [lead.id], datetime(2026, 11, 2, 14, 0, tzinfo=UTC))
+    late = book_at(app, case, [lead.id], datetime(2026, 11, 1, 3, 30, tzinfo=UTC))  # 23:30 Sat
+    other = book_at(app, case, [case.facilitators[1].id], datetime(2026, 10, 30, 15, tzinfo=UTC))
     staff = browser(lead)
 
     response = week_page(staff, start="2026-10-29")  # any day of the week shows that week, from Monday
@@ -312,7 +313,7 @@ def test_who_may_see_whose_week(app, factory, browser):
 
 
 def test_the_api_serves_the_same_session_file(app, factory, api):
-    """`GET /api/v1/sessions/{id}/ics` (API.md) answers with the same calendar."""
+    """`GET /api/v1/sessions/{id}/ics` (docs/api.md) answers with the same calendar."""
     case = make_case(app, factory)
     session_id = book(app, case)
     response = api(case.coordinator).get(f"/api/v1/sessions/{session_id}/ics")
