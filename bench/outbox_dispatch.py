@@ -49,7 +49,7 @@ class CountingHandler:
         self.message_ids: set[str] = set()
         self.guard = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         message_id = next((line.split(b":", 1)[1].strip() for line in envelope.content.splitlines()
                            if line.lower().startswith(b"message-id:")), b"")
         with self.guard:

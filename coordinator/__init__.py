@@ -116,8 +116,8 @@ def register_blueprints(app: OpenAPI) -> None:
     app.register_blueprint(prosecution_views.bp)
     app.register_blueprint(portal_views.bp)
     app.register_blueprint(public)
-    for api in (referral_api, consent_api, link_api, safety_api, session_api, unavailability_api, roster_api, venue_api, agreement_api, case_api,
-                prosecution_api):
+    for api in (referral_api, consent_api, link_api, safety_api, session_api, unavailability_api, roster_api, venue_api,
+                agreement_api, case_api, prosecution_api):
         app.register_api(api.bp)
 
 

@@ -96,7 +96,7 @@ def seal_context(table: str, column: str, row_id: object) -> str:
     return f"circlekeeper/v1/{table}/{column}/{row_id}"
 
 
-class sealed(property):
+class sealed(property):  # noqa: N801 - a descriptor, named and used like `property`
     """A plaintext attribute over an encrypted column: `alias = sealed("alias_enc")`.
 
     The row's id must be set before a value is assigned; models use client-side UUIDs, so it always is.

@@ -7,6 +7,7 @@ active one is gone. Leases run on real time, never on the service clock, which t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -135,10 +136,8 @@ class AdvisoryLock:
         """Let a standby instance take over."""
         with self.guard:
             if self.connection is not None:
-                try:
+                with contextlib.suppress(DBAPIError):
                     self.connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
-                except DBAPIError:
-                    pass
                 self._drop()
 
     def _drop(self) -> None:
@@ -229,9 +228,10 @@ def take_over(app: Flask, jobs: Sequence[Job], holder: str, now: datetime) -> se
     overdue = set()
     for job in jobs:
         due = job.last_due(now)
-        if due is not None and now - due <= timedelta(seconds=job.misfire_grace_seconds):
-            if last_runs.get(job.id) is None or last_runs[job.id] < due:
-                overdue.add(job.id)
+        if due is None or now - due > timedelta(seconds=job.misfire_grace_seconds):
+            continue
+        if last_runs.get(job.id) is None or last_runs[job.id] < due:
+            overdue.add(job.id)
     return overdue
 
 

@@ -98,7 +98,7 @@ def app(database_url, app_settings):
 
 def empty_database(engine) -> None:
     """Delete every row, then put back the rows the migrations start every database with."""
-    tables = [table for table in reversed(SQLModel.metadata.sorted_tables)]
+    tables = list(reversed(SQLModel.metadata.sorted_tables))
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " CASCADE")

@@ -6,6 +6,8 @@ from collections import Counter
 
 from sqlalchemy import select
 
+from config import ProductionConfig, generate_encryption_key
+from coordinator import create_app
 from coordinator.accounts.models import User
 from coordinator.audit.models import ACTION_LABELS, AuditEntry
 from coordinator.db import db
@@ -70,11 +72,9 @@ def test_each_demo_login_sees_exactly_its_scope(app, browser):
 
 def test_demo_is_refused_in_production(database_url):
     """No known passwords in a production database."""
-    from config import ProductionConfig, generate_encryption_key
-    from coordinator import create_app
-
     app = create_app(ProductionConfig({"SECRET_KEY": "x" * 40, "COORDINATOR_ENCRYPTION_KEYS": generate_encryption_key(),
-                                       "COORDINATOR_BASE_URL": "https://rj.example.org", "DATABASE_URL": database_url}))
+                                       "COORDINATOR_BASE_URL": "https://rj.example.org",
+                                       "DATABASE_URL": database_url}))
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code != 0 and "refused in production" in result.output
     app.extensions["db_engine"].dispose()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+
+from coordinator.accounts.models import User
+from coordinator.db import db
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "coordinator" / "translations"
@@ -44,11 +48,9 @@ def test_catalogue_is_complete(language):
     assert not fuzzy, f"{language}: fuzzy: {fuzzy[:10]}"
 
 
-@pytest.mark.parametrize("language", ("es", "fr"))
+@pytest.mark.parametrize("language", ["es", "fr"])
 def test_placeholders_survive_translation(language):
     """A translation keeps every %(name)s of its source, or formatting would fail at run time."""
-    import re
-
     placeholder = re.compile(r"%\(\w+\)[sd]")
     for message in catalogue(language):
         if not message.id:
@@ -93,9 +95,6 @@ def test_the_language_switch_is_remembered_for_staff(app, factory, browser):
     assert response.status_code == 302 and response.headers["Location"] == "/referrals"
     assert "Nouvelle orientation" in staff.get("/referrals").get_data(as_text=True)
     with app.app_context():
-        from coordinator.accounts.models import User
-        from coordinator.db import db
-
         assert db.session.get(User, user.id).language == "fr"
 
 

@@ -7,6 +7,7 @@ a 1 s poll and a 3 s lease, and read what they did from `job_runs` with plain SQ
 from __future__ import annotations
 
 import inspect
+import itertools
 import os
 import signal
 import socket
@@ -163,7 +164,7 @@ def assert_runs_once_per_period(runs: list[JobRunRow], job_id: str, period: floa
     """No two runs closer than about the period, and about one run per period from the first run until `until`."""
     starts = [run.started_at for run in runs if run.job_id == job_id]
     assert starts, f"{job_id} never ran"
-    gaps = [(later - earlier).total_seconds() for earlier, later in zip(starts, starts[1:])]
+    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(starts)]
     assert min(gaps, default=period) >= 0.6 * period, (job_id, gaps)
     expected = (until - starts[0]).total_seconds() / period
     assert expected * 0.6 <= len(starts) <= expected + 2, (job_id, len(starts), expected, gaps)
@@ -289,7 +290,7 @@ def test_jobs_list_shows_every_job_with_its_schedule(app):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert len(lines) == len(JOBS)
-    for job, line in zip(JOBS, lines):
+    for job, line in zip(JOBS, lines, strict=True):
         assert line.split()[0] == job.id
         assert job.schedule(app.config) in line
     assert "every 1 s" in lines[0] and "daily at 03:00 UTC" in result.output

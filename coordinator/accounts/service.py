@@ -56,7 +56,8 @@ def normalise_email(email: str) -> str:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError:
-        raise InvalidRequest.field(_("Check the highlighted fields."), "email", _("Enter a valid email address.")) from None
+        message = _("Enter a valid email address.")
+        raise InvalidRequest.field(_("Check the highlighted fields."), "email", message) from None
 
 
 def password_problems(password: str, email: str = "") -> list[str]:

@@ -130,29 +130,30 @@ def _check_items(drafts: list[ItemDraft], today: date) -> list[ItemDraft]:
     if len(drafts) > MAX_ITEMS:
         fields["items"] = [_("An agreement has at most %(count)d items.", count=MAX_ITEMS)]
     clean = []
-    for index, draft in enumerate(drafts):
-        def bad(name: str, message: str) -> None:
-            fields.setdefault(f"items.{index}.{name}", []).append(message)
 
+    def bad(index: int, name: str, message: str) -> None:
+        fields.setdefault(f"items.{index}.{name}", []).append(message)
+
+    for index, draft in enumerate(drafts):
         description = (draft.description or "").strip()
         currency = (draft.currency or "").strip().upper() or None
         if draft.kind not in ItemKind.__members__:
-            bad("kind", _("Choose what this item is."))
+            bad(index, "kind", _("Choose what this item is."))
         if not description:
-            bad("description", _("Describe what was agreed."))
+            bad(index, "description", _("Describe what was agreed."))
         elif len(description) > MAX_DESCRIPTION:
-            bad("description", _("Keep it under %(count)d characters.", count=MAX_DESCRIPTION))
+            bad(index, "description", _("Keep it under %(count)d characters.", count=MAX_DESCRIPTION))
         if draft.due_on is not None and draft.due_on < today:
-            bad("due_on", _("Choose a date from today on."))
+            bad(index, "due_on", _("Choose a date from today on."))
         if draft.kind == ItemKind.restitution:
             if draft.amount_cents is None or not 0 < draft.amount_cents <= MAX_AMOUNT_CENTS:
-                bad("amount_cents", _("Enter the amount to be paid."))
+                bad(index, "amount_cents", _("Enter the amount to be paid."))
             if currency is None or not CURRENCY.match(currency):
-                bad("currency", _("Enter a three-letter currency code, such as EUR."))
+                bad(index, "currency", _("Enter a three-letter currency code, such as EUR."))
             if draft.due_on is None:
-                bad("due_on", _("Choose when the last payment is due."))
+                bad(index, "due_on", _("Choose when the last payment is due."))
         elif draft.amount_cents is not None or currency is not None:
-            bad("amount_cents", _("Only restitution has an amount."))
+            bad(index, "amount_cents", _("Only restitution has an amount."))
         clean.append(ItemDraft(draft.kind, description, draft.due_on, draft.amount_cents, currency))
     if fields:
         raise InvalidRequest(_("Check the highlighted fields."), fields)

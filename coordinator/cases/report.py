@@ -89,7 +89,8 @@ def court_report(actor, referral_id: uuid.UUID | str, output: str = "html") -> C
     exactly like a missing referral, unless both parties agreed to share the outcome and an agreement exists.
     """
     referral = load_referral(actor, referral_id)
-    agreement = agreement_of(referral) if outcome_shareable(consent_overview(referral)) and disclosable(referral) else None
+    shareable = outcome_shareable(consent_overview(referral)) and disclosable(referral)
+    agreement = agreement_of(referral) if shareable else None
     if agreement is None:
         raise NotFound(_("Not found."))
     summary = summarize(agreement, items_of(agreement))

@@ -103,7 +103,7 @@ def notice_text(notice: StaffNotice) -> str:
     kind = MESSAGES.get(notice.template)
     if kind is None or kind.notice is None:
         return notice.template
-    return str(kind.notice) % {key: value for key, value in notice.params.items()}
+    return str(kind.notice) % dict(notice.params)
 
 
 def notice_path(notice: StaffNotice) -> str:
@@ -155,7 +155,7 @@ def outbox_counts(actor) -> dict[str, int]:
     """How many messages are in each delivery status (coordinators)."""
     _require_coordinator(actor)
     rows = db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
-    return {status: 0 for status in DeliveryStatus} | dict(rows)
+    return dict.fromkeys(DeliveryStatus, 0) | dict(rows)
 
 
 def _parked(actor, message_id) -> OutboxMessage:

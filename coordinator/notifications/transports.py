@@ -6,6 +6,7 @@ records (tests), behind the same interface a real provider would implement.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import ssl
@@ -70,10 +71,8 @@ class SmtpTransport:
 
     def __exit__(self, *exc) -> None:
         if self.connection is not None:
-            try:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
                 self.connection.quit()
-            except (OSError, smtplib.SMTPException):
-                pass
 
     def send(self, email: Email) -> None:
         """Hand one email to the SMTP server."""

@@ -1,4 +1,6 @@
-"""The parties' portal: the link's interstitial, then phone-first pages about that party only (docs/design.md section 5).
+"""The parties' portal: the link's interstitial, then phone-first pages about that party only.
+
+docs/design.md section 5.
 
 Every element a party clicks carries a `data-action` (docs/api.md). Nothing here names the other party.
 """

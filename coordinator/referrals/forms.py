@@ -121,8 +121,8 @@ class ListFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField(_l("Status"), choices=select_options([("", _l("All"))] + [(s.value, STATUS_LABELS[s]) for s in ReferralStatus]),
-                         validators=[Optional()])
+    status = SelectField(_l("Status"), validators=[Optional()], choices=select_options(
+        [("", _l("All")), *((s.value, STATUS_LABELS[s]) for s in ReferralStatus)]))
     q = StringField(_l("Reference or docket number"), validators=[Optional(), Length(max=64)])
 
 

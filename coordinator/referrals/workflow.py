@@ -103,7 +103,8 @@ def allowed_move(referral: Referral, target: ReferralStatus) -> Move | None:
     """The move from the referral's status to `target`, if the machine has one."""
     if referral.status == S.paused and target != S.closed:
         return Move(S.paused, target, COORDINATORS) if target == resume_target(referral) else None
-    if referral.status == S.closed and referral.status_reason == CloseReason.consent_withdrawn and target == S.screening:
+    withdrawn = referral.status == S.closed and referral.status_reason == CloseReason.consent_withdrawn
+    if withdrawn and target == S.screening:
         return REOPEN
     return MOVES.get((referral.status, target))
 

@@ -274,7 +274,8 @@ def put_availability(path: FacilitatorPath, body: AvailabilityIn):
     actor = api_actor()
     user = roster.load_facilitator(actor, path.facilitator_id)
     data = body.model_dump()
-    return _availability_json(user, roster_availability.set_availability(actor, user, data["weekly"], data["exceptions"]))
+    availability = roster_availability.set_availability(actor, user, data["weekly"], data["exceptions"])
+    return _availability_json(user, availability)
 
 
 @bp.get("/facilitators/<facilitator_id>/conflicts", responses={"200": ConflictListOut})
@@ -297,7 +298,8 @@ def declare_conflict(path: FacilitatorPath, body: ConflictIn):
 def remove_conflict(path: ConflictPath):
     """Withdraw a declared conflict."""
     actor = api_actor()
-    conflict = roster_conflicts.load_conflict(actor, roster.load_facilitator(actor, path.facilitator_id), path.conflict_id)
+    user = roster.load_facilitator(actor, path.facilitator_id)
+    conflict = roster_conflicts.load_conflict(actor, user, path.conflict_id)
     conflict_id = conflict.id
     roster_conflicts.remove_conflict(actor, conflict)
     return {"id": str(conflict_id), "deleted": True}

@@ -21,7 +21,8 @@ class AssessmentForm(FlaskForm):
 class MitigationForm(FlaskForm):
     """Measures from the fixed list, and notes."""
 
-    measures = SelectMultipleField(_l("Measures"), choices=select_options((m.value, MEASURE_LABELS[m]) for m in Measure),
+    measures = SelectMultipleField(_l("Measures"),
+                                   choices=select_options((m.value, MEASURE_LABELS[m]) for m in Measure),
                                    option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
     notes = TextAreaField(_l("Notes (optional, encrypted)"), validators=[Optional(), Length(max=4000)])
 

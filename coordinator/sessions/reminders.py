@@ -70,7 +70,8 @@ def remind(session: ScheduledSession, hours: int) -> int:
     """Queue one session's reminders at one offset; those already queued are left alone. Returns how many are new."""
     key = reminder_key(session, hours)
     existing = set(db.session.execute(
-        select(OutboxMessage.idempotency_key).where(OutboxMessage.idempotency_key.startswith(key + ":", autoescape=True))
+        select(OutboxMessage.idempotency_key)
+        .where(OutboxMessage.idempotency_key.startswith(key + ":", autoescape=True))
     ).scalars())
     referral = db.session.get(Referral, session.referral_id)
     queued = 0

@@ -176,7 +176,7 @@ def _consent_rates(in_period, now: datetime) -> tuple[ConsentRate, ...]:
     # Parties given a link who have not decided on a scope yet were asked too (their status is `pending`).
     linked = select(SecureLink.party_id).distinct().subquery()
     scopes = union_all(*(select(literal(scope.value).label("scope")) for scope in Scope)).subquery()
-    undecided = dict(((role, scope), count) for role, scope, count in db.session.execute(
+    undecided = {(role, scope): count for role, scope, count in db.session.execute(
         select(Party.role, scopes.c.scope, func.count())
         .select_from(linked)
         .join(Party, Party.id == linked.c.party_id)
@@ -185,7 +185,7 @@ def _consent_rates(in_period, now: datetime) -> tuple[ConsentRate, ...]:
         .where(in_period, ~exists().where(ConsentDecision.party_id == linked.c.party_id,
                                           ConsentDecision.scope == scopes.c.scope))
         .group_by(Party.role, scopes.c.scope)
-    ))
+    )}
     rates = []
     for role in PartyRole:
         for scope in PARTY_SCOPES[role]:

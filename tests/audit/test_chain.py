@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 
@@ -218,7 +219,7 @@ def test_appends_continue_the_chain(app):
     entries = chain(app)
     assert [entry.seq for entry in entries] == list(range(1, ENTRIES + 1))
     assert entries[0].prev_hash == "0" * 64
-    for previous, entry in zip(entries, entries[1:], strict=False):
+    for previous, entry in itertools.pairwise(entries):
         assert entry.prev_hash == previous.hash
         assert entry.hash == entry_hash(entry)
 

@@ -7,9 +7,11 @@ from collections import Counter
 
 from sqlalchemy import select
 
+from coordinator.accounts.models import SYSTEM
 from coordinator.audit.models import AuditEntry, AuditHead
-from coordinator.audit.service import verify_chain
+from coordinator.audit.service import record, verify_chain
 from coordinator.db import db
+from tests.conftest import make_app
 
 PROCESSES = 4
 APPENDS = 40
@@ -18,10 +20,6 @@ TIMEOUT_SECONDS = 120
 
 def append_from_own_process(database_url: str, worker: int, start, appends: int) -> None:
     """Child process: build an app, wait for the others, then append `appends` entries, one transaction each."""
-    from coordinator.accounts.models import SYSTEM
-    from coordinator.audit.service import record
-    from tests.conftest import make_app
-
     app = make_app(database_url)
     start.wait(timeout=TIMEOUT_SECONDS)
     try:
@@ -62,7 +60,7 @@ def test_concurrent_appends_from_processes_form_one_intact_chain(app, database_u
         head = db.session.get(AuditHead, 1)
         report = verify_chain()
     assert seqs == list(range(1, total + 1))
-    assert per_worker == {worker: APPENDS for worker in range(PROCESSES)}
+    assert per_worker == dict.fromkeys(range(PROCESSES), APPENDS)
     assert (head.last_seq, report.checked) == (total, total)
     assert report.intact, report.problem
 

@@ -138,7 +138,6 @@ def test_decisions_are_append_only(app, referral, api):
     grant(api(coordinator), item)
     with app.extensions["db_engine"].connect() as connection, pytest.raises(DBAPIError):
         connection.execute(text("UPDATE consent_decisions SET decision = 'withdrawn'"))
-        connection.commit()
     with app.app_context():
         assert db.session.execute(select(ConsentDecision.decision)).scalar_one() == "granted"
 

@@ -15,13 +15,13 @@ class Inbox:
     def __init__(self):
         self.messages = []
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's hook name
         if "refuse" in address:
             return "550 5.1.1 mailbox unavailable"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         message = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append({"to": list(envelope.rcpt_tos), "message": message,
                               "subject": str(message["Subject"]), "text": message.get_body(("plain",)).get_content(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -30,7 +31,7 @@ def test_each_consequence_has_one_subscriber_and_the_workflow_imports_none(app):
     assert receivers_of(S.closed) == ["coordinator.agreements.service.end_with_referral", cancel]
     for status in set(S) - {S.paused, S.closed}:
         assert receivers_of(status) == [], status
-    source = open("coordinator/referrals/workflow.py", encoding="utf-8").read()
+    source = Path("coordinator/referrals/workflow.py").read_text(encoding="utf-8")
     for domain in ("sessions", "agreements", "consent.service", "safety", "portal", "notifications"):
         assert f"coordinator.{domain}" not in source, domain
 
@@ -87,7 +88,7 @@ def test_a_pause_from_the_page_cancels_the_booked_circle_and_tells_everyone_once
 
 def test_a_pause_and_a_close_through_the_api_cancel_everything_booked(app, factory, api):
     """Every upcoming session, not only the circle, and the reservations with them."""
-    referral, coordinator, pair = scheduled(factory)
+    referral, coordinator, _pair = scheduled(factory)
     with app.app_context():
         book(db.session.merge(coordinator), db.session.get(Referral, referral.id), "follow_up",
              clock.now() + timedelta(days=9))
@@ -133,7 +134,7 @@ def test_closing_by_hand_ends_the_agreement_without_an_adverse_mark(app, factory
 
 def test_a_withdrawal_tells_the_other_party_once_per_session(app, factory, api):
     """Withdrawal used to add its own message, under another key, to the one the cancellation sends."""
-    referral, coordinator, pair = scheduled(factory)
+    referral, coordinator, _pair = scheduled(factory)
     [circle] = upcoming(app, referral.id)
     response = api(coordinator).post(f"/api/v1/referrals/{referral.id}/consent", json={
         "party": "survivor", "scope": "participation", "decision": "withdrawn", "method": "in_person",

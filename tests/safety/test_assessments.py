@@ -118,7 +118,6 @@ def test_assessments_cannot_be_edited(app, factory, api):
                           json={"answers": answers(), "summary": "a summary"})
     with app.extensions["db_engine"].connect() as connection, pytest.raises(DBAPIError):
         connection.execute(text("UPDATE risk_assessments SET level = 'low', score = 0"))
-        connection.commit()
     with app.extensions["db_engine"].begin() as connection:
         connection.execute(text("UPDATE risk_assessments SET summary_enc = summary_enc"))
 

@@ -1,4 +1,7 @@
-"""The daily re-check of booked circles (docs/design.md section 3): fed exactly what booking was fed, and one alert only."""
+"""The daily re-check of booked circles: fed exactly what booking was fed, and one alert only.
+
+docs/design.md section 3.
+"""
 
 from __future__ import annotations
 

@@ -163,8 +163,8 @@ def test_the_booking_page_books_the_offered_slot_and_refuses_a_tampered_one(app,
     page = client.get(f"/referrals/{case.referral.id}/sessions/new?kind=circle&format=in_person&duration=120")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'data-action="book-slot"' in html
-    slot = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', html.split('data-action="book-slot"')[0]
-                           .rsplit("<form", 1)[1]))
+    form = html.split('data-action="book-slot"')[0].rsplit("<form", 1)[1]
+    slot = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form))
     forged = client.post(f"/referrals/{case.referral.id}/sessions", {**slot, "start": "tomorrow at nine"},
                          follow_redirects=True)
     assert forged.status_code == 200 and "Search again" in forged.get_data(as_text=True)

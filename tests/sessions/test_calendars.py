@@ -6,13 +6,14 @@ import logging
 import re
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
 from coordinator import clock
-from coordinator.accounts.models import SYSTEM, Role
+from coordinator.accounts.models import SYSTEM, Role, User
 from coordinator.accounts.service import sha256_hex
 from coordinator.audit.models import AuditEntry
 from coordinator.db import db
@@ -209,8 +210,6 @@ def test_feeds_are_for_facilitators_and_stop_with_their_account(app, factory, br
     lead = case.facilitators[0]
     token = create_feed(browser(lead))
     with app.app_context():
-        from coordinator.accounts.models import User
-
         db.session.get(User, lead.id).active = False
         db.session.commit()
     assert browser().get(f"/calendar/feed/{token}.ics").status_code == 404
@@ -220,16 +219,17 @@ def test_feed_tokens_never_reach_the_request_log(app, factory, browser, caplog):
     """The real development server logs /calendar/feed/[redacted].ics; the token appears in no log record."""
     case = make_case(app, factory)
     token = create_feed(browser(case.facilitators[0]))
-    assert redact(f'"GET /calendar/feed/{token}.ics HTTP/1.1" 200') == '"GET /calendar/feed/[redacted].ics HTTP/1.1" 200'
+    logged = f'"GET /calendar/feed/{token}.ics HTTP/1.1" 200'
+    assert redact(logged) == '"GET /calendar/feed/[redacted].ics HTTP/1.1" 200'
     assert redact("/calendar/feed/revoke") == "/calendar/feed/revoke"
     caplog.set_level(logging.INFO)
     with serving(app) as base_url:
         with urllib.request.urlopen(f"{base_url}/calendar/feed/{token}.ics", timeout=30) as response:
             assert response.status == 200
-        try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"{base_url}/calendar/feed/{'Zq3' * 14}x.ics", timeout=30)
-        except urllib.error.HTTPError as error:
-            assert error.code == 404
+        refused.value.close()
+        assert refused.value.code == 404
     lines = [record.getMessage() for record in caplog.records if record.name == "werkzeug"]
     assert sum("GET /calendar/feed/[redacted].ics HTTP/1.1" in line for line in lines) == 2, lines
     assert [record.getMessage() for record in caplog.records
@@ -257,7 +257,7 @@ def test_the_week_shows_local_times_across_the_autumn_clock_change(app, factory,
         for weekday in range(7):
             db.session.add(AvailabilityWindow(user_id=lead.id, weekday=weekday, start_time=time(9),
                                               end_time=time(17)))
-        db.session.add(AvailabilityException(user_id=lead.id, on_date=datetime(2026, 10, 28).date()))
+        db.session.add(AvailabilityException(user_id=lead.id, on_date=date(2026, 10, 28)))
         db.session.commit()
     saturday = book_at(app, case, [lead.id], datetime(2026, 10, 31, 13, 0, tzinfo=UTC))
     sunday = book_at(app, case, [lead.id], datetime(2026, 11, 1, 14, 0, tzinfo=UTC),

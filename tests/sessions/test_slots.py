@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -43,18 +43,18 @@ def test_madrid_mornings_stay_at_nine_across_the_spring_change(app, factory):
     case = bookable(app, factory, status="screening")
     for user in (case.lead, case.co):
         available(app, user, timezone="Europe/Madrid", start=time(9), end=time(12))
-    found = search(app, case, start_on=datetime(2027, 3, 26).date(), end_on=datetime(2027, 3, 30).date(),
+    found = search(app, case, start_on=date(2027, 3, 26), end_on=date(2027, 3, 30),
                    limit=50)
     days = {}
     for slot in found:
         days.setdefault(local(slot.start, "Europe/Madrid").date(), []).append(slot)
-    assert sorted(days) == [datetime(2027, 3, d).date() for d in (26, 27, 28, 29, 30)]
+    assert sorted(days) == [date(2027, 3, d) for d in (26, 27, 28, 29, 30)]
     for day, slots in days.items():
         first = slots[0]
         assert local(first.start, "Europe/Madrid").time() == time(9), day
         assert local(slots[-1].end, "Europe/Madrid").time() == time(12), day
-    assert days[datetime(2027, 3, 26).date()][0].start.hour == 8  # UTC+1
-    assert days[datetime(2027, 3, 29).date()][0].start.hour == 7  # UTC+2
+    assert days[date(2027, 3, 26)][0].start.hour == 8  # UTC+1
+    assert days[date(2027, 3, 29)][0].start.hour == 7  # UTC+2
 
 
 def test_new_york_afternoons_stay_at_two_across_the_autumn_change(app, factory):
@@ -63,12 +63,12 @@ def test_new_york_afternoons_stay_at_two_across_the_autumn_change(app, factory):
     case = bookable(app, factory, status="screening")
     for user in (case.lead, case.co):
         available(app, user, timezone="America/New_York", start=time(14), end=time(16))
-    found = search(app, case, minutes=120, start_on=datetime(2027, 11, 5).date(),
-                   end_on=datetime(2027, 11, 9).date(), limit=50)
+    found = search(app, case, minutes=120, start_on=date(2027, 11, 5),
+                   end_on=date(2027, 11, 9), limit=50)
     starts = {local(slot.start, "America/New_York").date(): slot.start for slot in found}
     assert all(local(start, "America/New_York").time() == time(14) for start in starts.values())
-    assert starts[datetime(2027, 11, 5).date()].hour == 18  # UTC-4
-    assert starts[datetime(2027, 11, 8).date()].hour == 19  # UTC-5
+    assert starts[date(2027, 11, 5)].hour == 18  # UTC-4
+    assert starts[date(2027, 11, 8)].hour == 19  # UTC-5
 
 
 def test_notice_and_horizon(app, factory):

@@ -6,6 +6,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from flask_babel import force_locale
 from markupsafe import Markup
 from sqlalchemy import select, update
 
@@ -340,8 +341,6 @@ def test_charts_escape_labels_and_carry_their_accessible_name(app):
 
 
 def test_chart_numbers_follow_the_readers_language(app):
-    with app.test_request_context(headers={"Accept-Language": "fr"}):
-        from flask_babel import force_locale
-        with force_locale("fr"):
-            text = charts.percentage_text(1, 3)
+    with app.test_request_context(headers={"Accept-Language": "fr"}), force_locale("fr"):
+        text = charts.percentage_text(1, 3)
     assert "33" in text and "%" in text
