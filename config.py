@@ -7,6 +7,7 @@ import binascii
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -128,7 +129,7 @@ class Config:
     REMINDER_HOURS = (48, 2)
     CALENDAR_FEED_RATE_LIMIT = "30 per minute; 600 per hour"  # per client address, on /calendar/feed/<token>.ics
 
-    def __init__(self, environ: dict[str, str] | None = None):
+    def __init__(self, environ: Mapping[str, str] | None = None):
         env = dict(os.environ if environ is None else environ)
         self.SECRET_KEY = env.get("SECRET_KEY")
         self.COORDINATOR_ENCRYPTION_KEYS = env.get("COORDINATOR_ENCRYPTION_KEYS")
@@ -169,18 +170,19 @@ class Config:
             for name in ("SECRET_KEY", "COORDINATOR_ENCRYPTION_KEYS", "COORDINATOR_BASE_URL")
             if not getattr(self, name)
         ]
-        if missing:
+        keys, base_url = self.COORDINATOR_ENCRYPTION_KEYS, self.COORDINATOR_BASE_URL
+        if missing or not keys or not base_url:
             raise ConfigError(
                 "Circlekeeper will not start in production without " + ", ".join(missing)
                 + ". Set them in the environment (see README.md, 'Production')."
             )
-        self.ENCRYPTION_KEYS = parse_encryption_keys(self.COORDINATOR_ENCRYPTION_KEYS)
+        self.ENCRYPTION_KEYS = parse_encryption_keys(keys)
         try:
             ZoneInfo(self.BABEL_DEFAULT_TIMEZONE)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"COORDINATOR_TIMEZONE: {self.BABEL_DEFAULT_TIMEZONE!r} is not an IANA time zone "
                               "such as Europe/Madrid.") from None
-        self.COORDINATOR_BASE_URL = self.COORDINATOR_BASE_URL.rstrip("/")
+        self.COORDINATOR_BASE_URL = base_url.rstrip("/")
 
 
 class ProductionConfig(Config):
@@ -237,7 +239,7 @@ class TestConfig(Config):
 CONFIGS = {"production": ProductionConfig, "development": DevelopmentConfig, "testing": TestConfig}
 
 
-def config_for_environment(environ: dict[str, str] | None = None) -> Config:
+def config_for_environment(environ: Mapping[str, str] | None = None) -> Config:
     """Build the configuration named by COORDINATOR_ENV (production when unset)."""
     env = os.environ if environ is None else environ
     name = (env.get("COORDINATOR_ENV") or "production").strip().lower()

@@ -68,7 +68,8 @@ def create_app(config: Config | None = None) -> OpenAPI:
     )
     app.config.from_object(config)
     if hops := app.config["TRUSTED_PROXIES"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        # Flask's documented way to add WSGI middleware; its types declare `wsgi_app` a method, not an attribute.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.extensions["keyring"] = Keyring(app.config["ENCRYPTION_KEYS"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_redaction()

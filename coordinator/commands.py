@@ -6,6 +6,7 @@ import signal
 import threading
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import click
 from alembic import command as alembic_command
@@ -24,6 +25,9 @@ from coordinator.db import db, unit_of_work
 from coordinator.errors import ServiceError
 from coordinator.jobs import JOBS, JOBS_BY_ID
 from coordinator.scheduler import JobRun, execute_job, process_name, run_scheduler
+
+if TYPE_CHECKING:
+    from werkzeug.local import LocalProxy
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -61,6 +65,12 @@ def _fail(error: ServiceError) -> click.ClickException:
     details = error.details if isinstance(error.details, dict) else {}
     lines = [error.message] + [f"  {field}: {'; '.join(messages)}" for field, messages in details.items()]
     return click.ClickException("\n".join(lines))
+
+
+def _current_app_object() -> Flask:
+    # The scheduler's threads need the app itself. Flask types `current_app` as the Flask it stands for; it is the
+    # werkzeug proxy, whose target is that app.
+    return cast("LocalProxy[Flask]", current_app)._get_current_object()
 
 
 @db_cli.command("upgrade")
@@ -202,7 +212,7 @@ def scheduler_command() -> None:
     stop = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stop.set())
-    app = current_app._get_current_object()
+    app = _current_app_object()
     click.echo(f"Scheduler {process_name()} starting with {len(JOBS)} jobs.")
     run_scheduler(app, JOBS, stop)
 
@@ -210,9 +220,9 @@ def scheduler_command() -> None:
 @jobs_cli.command("list")
 def jobs_list() -> None:
     """Every job with its schedule and its last run."""
-    last_runs = {}
-    for run in db.session.execute(select(JobRun).order_by(JobRun.started_at)).scalars():
-        last_runs[run.job_id] = run
+    last_runs: dict[str, JobRun] = {}
+    for job_run in db.session.execute(select(JobRun).order_by(JobRun.started_at)).scalars():
+        last_runs[job_run.job_id] = job_run
     width = max(len(job.id) for job in JOBS)
     for job in JOBS:
         run = last_runs.get(job.id)
@@ -227,7 +237,9 @@ def jobs_run(name: str) -> None:
     job = JOBS_BY_ID.get(name)
     if job is None:
         raise click.ClickException(f"No job is called {name!r}; `jobs list` shows them.")
-    run = execute_job(current_app._get_current_object(), job, f"cli:{process_name()}")
+    run = execute_job(_current_app_object(), job, f"cli:{process_name()}")
+    if run is None:  # only a scheduler that lost its lock skips a run; this process holds none
+        raise click.ClickException(f"{job.id} was skipped.")
     click.echo(f"{job.id}: {run.outcome}: {run.summary}")
     if run.outcome != "ok":
         raise SystemExit(1)

@@ -7,11 +7,16 @@ import binascii
 import hashlib
 import os
 from dataclasses import dataclass
+from typing import Any, Self, overload
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import scoped_session
+from sqlmodel import Session
+
+from coordinator.db import Row
 
 NONCE_BYTES = 12
 
@@ -83,7 +88,8 @@ def keyring() -> Keyring:
 class SealedField:
     """Where one encrypted value lives: a model, its plaintext attribute and its ciphertext column."""
 
-    model: type
+    # Any table model class with an `id` column: `rotate_all` orders and pages by `model.id` as a SQL expression.
+    model: type[Any]
     attribute: str
     column: str
 
@@ -99,29 +105,39 @@ def seal_context(table: str, column: str, row_id: object) -> str:
 class sealed(property):  # noqa: N801 - a descriptor, named and used like `property`
     """A plaintext attribute over an encrypted column: `alias = sealed("alias_enc")`.
 
+    On a row it reads and writes `str | None`; on the class it is the descriptor itself. It stays a `property`, which
+    pydantic ignores, so it is neither a model field nor a column.
     The row's id must be set before a value is assigned; models use client-side UUIDs, so it always is.
     """
 
-    def __init__(self, column: str):
+    def __init__(self, column: str) -> None:
+        super().__init__()
         self.column = column
-        super().__init__(self._read, self._write)
 
-    def __set_name__(self, owner: type, name: str) -> None:
+    def __set_name__(self, owner: type[Any], name: str) -> None:
         SEALED_FIELDS.append(SealedField(owner, name, self.column))
 
-    def _context(self, obj) -> str:
+    def _context(self, obj: Row) -> str:
         return seal_context(obj.__tablename__, self.column, obj.id)
 
-    def _read(self, obj) -> str | None:
+    @overload
+    def __get__(self, obj: None, owner: type | None = None, /) -> Self: ...
+
+    @overload
+    def __get__(self, obj: Row, owner: type | None = None, /) -> str | None: ...
+
+    def __get__(self, obj: Row | None, owner: type | None = None, /) -> Self | str | None:
+        if obj is None:
+            return self
         value = getattr(obj, self.column)
         return None if value is None else keyring().open(value, self._context(obj))
 
-    def _write(self, obj, plaintext: str | None) -> None:
+    def __set__(self, obj: Row, plaintext: str | None, /) -> None:
         value = None if plaintext in (None, "") else keyring().seal(plaintext, self._context(obj))
         setattr(obj, self.column, value)
 
 
-def rotate_all(session, batch_size: int = 500) -> dict[str, int]:
+def rotate_all(session: Session | scoped_session[Session], batch_size: int = 500) -> dict[str, int]:
     """Re-seal every encrypted value under the newest key; returns how many values changed per table."""
     ring = keyring()
     changed: dict[str, int] = {}

@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ParamSpec, Protocol, TypeVar, cast
 
-from flask import Flask, current_app, g
+from flask import Flask, Response, current_app, g
+from flask.ctx import AppContext
 from flask.globals import app_ctx
 from flask_babel import gettext as _
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, DateTime, Dialect, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
 from coordinator.errors import NotFound
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from werkzeug.local import LocalProxy
+
+T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # Deterministic constraint names, so migrations name the same things on SQLite and PostgreSQL.
 SQLModel.metadata.naming_convention = {
@@ -29,13 +40,13 @@ SQLModel.metadata.naming_convention = {
 }
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in and out, whatever the database keeps (SQLite keeps naive text)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -43,7 +54,7 @@ class UTCDateTime(TypeDecorator):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -54,7 +65,21 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
-def get_row(model, key: uuid.UUID | str | None):
+class Row(Protocol):
+    """A table row as the audit log and sealed values name it: by its table and its id."""
+
+    @property
+    def __tablename__(self) -> str:
+        """The row's table."""
+        ...
+
+    @property
+    def id(self) -> uuid.UUID:
+        """The row's id, set when the row is built (client-side UUIDs)."""
+        ...
+
+
+def get_row(model: type[T], key: uuid.UUID | str | None) -> T:
     """The row of `model` with this id; NotFound for a missing row and for an id that is not a UUID alike."""
     try:
         row = db.session.get(model, key if isinstance(key, uuid.UUID) else uuid.UUID(str(key)))
@@ -76,7 +101,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-def _configure_sqlite_connection(dbapi_connection, _record) -> None:
+def _configure_sqlite_connection(dbapi_connection: DBAPIConnection, _record: object) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would defer it until the first write).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -86,7 +111,7 @@ def _configure_sqlite_connection(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _begin_sqlite_immediate(connection) -> None:
+def _begin_sqlite_immediate(connection: Connection) -> None:
     # Every transaction takes SQLite's write lock up front, so read-then-write sequences (the audit chain,
     # reference counters, booking checks) are serialized, the SQLite twin of PostgreSQL's row locks.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -94,7 +119,8 @@ def _begin_sqlite_immediate(connection) -> None:
 
 def _scope() -> int:
     # One session per application context (a request, a job run, a command), as Flask-SQLAlchemy does.
-    return id(app_ctx._get_current_object())
+    # Flask types `app_ctx` as the AppContext it stands for; it is the werkzeug proxy, whose target names the context.
+    return id(cast("LocalProxy[AppContext]", app_ctx)._get_current_object())
 
 
 def _session_for_current_app() -> Session:
@@ -105,14 +131,16 @@ class Database:
     """The one handle on the database: `db.session` is scoped to the current app context."""
 
     def __init__(self) -> None:
-        self.session = scoped_session(_session_for_current_app, scopefunc=_scope)
+        # Any callable that returns a Session is a session factory; SQLAlchemy's stubs accept only a sessionmaker.
+        self.session: scoped_session[Session] = scoped_session(
+            _session_for_current_app, scopefunc=_scope)  # type: ignore[arg-type]
 
     def init_app(self, app: Flask) -> None:
         """Create the engine and commit once per request, unless the request failed."""
         app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"])
 
         @app.after_request
-        def commit_or_roll_back(response):
+        def commit_or_roll_back(response: Response) -> Response:
             # A view that returns (even a 4xx page, like a wrong PIN that must be counted) commits; a request
             # that ended in an error handler (an exception, abort, CSRF, rate limit) or a 5xx rolls back.
             if self.session.registry.has():
@@ -123,7 +151,7 @@ class Database:
             return response
 
         @app.teardown_appcontext
-        def remove_session(_exc):
+        def remove_session(_exc: BaseException | None) -> None:
             self.session.remove()
 
     @property
@@ -140,19 +168,28 @@ class Database:
 db = Database()
 
 
-def atomic(function):
+def atomic(function: Callable[P, R]) -> Callable[P, R]:
     """Run a service function inside a savepoint: it changes everything it set out to, or nothing."""
 
     @functools.wraps(function)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         with db.session.begin_nested():
             return function(*args, **kwargs)
 
     return wrapper
 
 
+def execute_counted(statement: UpdateBase) -> int:
+    """Run an UPDATE or DELETE in the current session; returns how many rows it matched."""
+    result = db.session.execute(statement)
+    # Session.execute() is typed to return a Result; for UPDATE and DELETE it is the CursorResult that counts rows.
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(statement).__name__} answered without a row count")
+    return result.rowcount
+
+
 @contextmanager
-def unit_of_work() -> Iterator[Session]:
+def unit_of_work() -> Iterator[scoped_session[Session]]:
     """One transaction for a job run or a command: commit on success, roll back on error."""
     session = db.session
     try:

@@ -16,7 +16,7 @@ from coordinator.consent.models import Method, Scope
 from coordinator.consent.service import record_decision
 from coordinator.db import db
 from coordinator.portal.service import issue_link
-from coordinator.referrals.models import AcknowledgementBasis, CloseReason, PauseReason, ReferralStatus
+from coordinator.referrals.models import AcknowledgementBasis, CloseReason, PauseReason, Referral, ReferralStatus
 from coordinator.referrals.schemas import ReferralIn
 from coordinator.referrals.service import assign_facilitators, create_referral, record_acknowledgement
 from coordinator.referrals.workflow import transition
@@ -36,7 +36,7 @@ FACILITATOR_LANGUAGES = {"facilitator": ["en", "de"], "amaia": ["es", "en", "eu"
                          "lucie": ["fr", "en"]}
 FACILITATOR_ZONES = {"facilitator": "Europe/Berlin", "amaia": "Europe/Madrid", "chidi": "Europe/London",
                      "lucie": "Europe/Paris"}
-WEEKDAYS_NINE_TO_FIVE = [{"weekday": day, "start": "09:00", "end": "17:00"} for day in range(5)]
+WEEKDAYS_NINE_TO_FIVE = [(day, time(9), time(17)) for day in range(5)]
 VENUES = [("Harbour Room", "Europe/Madrid", True, 12), ("Garden Room", "Europe/Paris", True, 8),
           ("Quiet Office", "Europe/London", False, 4)]
 # A plausible, moderate first assessment for the referrals that reach a circle.
@@ -63,8 +63,11 @@ CASES = {
     "montclair": ("Région de Montclair", "Tribunal judiciaire de Montclair", "claire"),
 }
 
+# A step of a demo referral's path: the status to enter, with the reason when it needs one.
+Step = ReferralStatus | tuple[ReferralStatus, str]
 # (survivor alias, language, responsible alias, case, docket, charge, stage, facilitators, path to walk, days ago)
-REFERRALS = [
+DemoReferral = tuple[str, str, str, str, str, str, str, tuple[str, str] | None, list[Step], int]
+REFERRALS: list[DemoReferral] = [
     ("Mariposa", "es", "R. Ortega", "valverde", "PA-2026-0117", "Trata de seres humanos", "charged", None, [], 2),
     ("Iryna", "uk", "V. Sokol", "northbridge", "CR-2026-0311", "Labor trafficking", "charged", None, [], 5),
     ("Adaeze", "en", "K. Bello", "northbridge", "CR-2026-0298", "Sex trafficking", "plea", ("facilitator", "amaia"),
@@ -98,7 +101,7 @@ HEARINGS = {"CR-2026-0154": [(HearingKind.plea, -40), (HearingKind.sentencing, 1
             "TJ-2026-0377": [(HearingKind.sentencing, 45)]}
 
 
-def demo_agreement(actor, referral, completed: bool) -> None:
+def demo_agreement(actor: User, referral: Referral, completed: bool) -> None:
     """An agreement both parties accepted in person and agreed to share with the court; paid off if `completed`."""
     today = clock.today()
     agreement, _created = draft_agreement(actor, referral, [
@@ -121,17 +124,18 @@ def demo_agreement(actor, referral, completed: bool) -> None:
             record_progress(actor, restitution, None, None, 80000)
 
 
-def prepare_for_circle(actor, referral) -> None:
+def prepare_for_circle(actor: User, referral: Referral) -> None:
     """The demo's preparation, as it would have happened: both preparation meetings booked by video, held three
     days later, then an acknowledgement and a moderate assessment."""
     now = clock.now()
+    pair = [user_id for user_id in (referral.lead_facilitator_id, referral.co_facilitator_id) if user_id is not None]
     meetings = []
     with clock.travel(now - timedelta(days=4)):
         for kind, hours in ((SessionKind.pre_conference_survivor, 50), (SessionKind.pre_conference_responsible, 54)):
             start = clock.now() + timedelta(hours=hours)
             meetings.append(book_session(actor, referral, kind=kind, fmt=SessionFormat.video, start=start,
                                          end=start + timedelta(hours=1),
-                                         facilitator_ids=[referral.lead_facilitator_id, referral.co_facilitator_id]))
+                                         facilitator_ids=pair))
     with clock.travel(now - timedelta(days=1)):
         for meeting, party in zip(meetings, ("survivor", "responsible_party"), strict=True):
             mark_held(actor, meeting, [party])
@@ -139,29 +143,30 @@ def prepare_for_circle(actor, referral) -> None:
     record_assessment(actor, referral, DEMO_ANSWERS, "Fictional demo assessment.")
 
 
-def book_first_circle(actor, referral) -> ScheduledSession:
+def book_first_circle(actor: User, referral: Referral) -> ScheduledSession:
     """Book the referral's circle at the first in-person slot the search finds."""
     slot = find_slots(referral, SessionKind.circle, SessionFormat.in_person, timedelta(minutes=120), limit=1)[0]
     return book_session(actor, referral, kind=SessionKind.circle, fmt=SessionFormat.in_person, start=slot.start,
                         end=slot.end, facilitator_ids=list(slot.facilitator_ids), venue_id=slot.venue_id)
 
 
-def hold_first_circle(actor, referral) -> None:
+def hold_first_circle(actor: User, referral: Referral) -> None:
     """Book the circle, then record it held (both parties came) once it has taken place."""
     circle = book_first_circle(actor, referral)
     with clock.travel(circle.ends_at + timedelta(hours=1)):
         mark_held(actor, circle, ["survivor", "responsible_party"])
 
 
-def walk(actor, referral, path: list, days: int) -> None:
+def walk(actor: User, referral: Referral, path: list[Step], days: int) -> None:
     """Move a demo referral along `path` through the services, each step at the time it would have happened:
     received `days` ago, prepared in the weeks before its circle, its circle held (when the path says so) a few
     days after it was ready, and an agreement in force recorded lately."""
     now = clock.now()
     targets = [step[0] if isinstance(step, tuple) else step for step in path]
-    ready_at = now - timedelta(days=max(2, days // 3)) if S.ready in targets else None
+    # When the path reaches `ready` (the steps after it happen from then on).
+    ready_at = now - timedelta(days=max(2, days // 3))
     # Consent lasts 90 days: the grants that let preparation start are given ten days before the preparation ends.
-    prepared_at = ready_at - timedelta(days=10) if ready_at else now - timedelta(days=days - 1)
+    prepared_at = ready_at - timedelta(days=10) if S.ready in targets else now - timedelta(days=days - 1)
     for step in path:
         target, reason = step if isinstance(step, tuple) else (step, None)
         if target == S.preparation:
@@ -222,10 +227,8 @@ def seed(if_empty: bool = False) -> str | None:
                                     {TrainingKind.trafficking_specialist: clock.now().date() + timedelta(days=300),
                                      TrainingKind.trauma_informed: clock.now().date() + timedelta(days=500)},
                                     timezone=FACILITATOR_ZONES[login])
-            for window in WEEKDAYS_NINE_TO_FIVE:
-                db.session.add(AvailabilityWindow(user_id=user.id, weekday=window["weekday"],
-                                                  start_time=time.fromisoformat(window["start"]),
-                                                  end_time=time.fromisoformat(window["end"])))
+            for weekday, start, end in WEEKDAYS_NINE_TO_FIVE:
+                db.session.add(AvailabilityWindow(user_id=user.id, weekday=weekday, start_time=start, end_time=end))
     for name, zone, waiting_rooms, capacity in VENUES:
         venue = Venue(name=name, timezone=zone, separate_waiting_rooms=waiting_rooms, accessible=True,
                       capacity=capacity, opening_hours=[{"weekday": d, "start": "08:00", "end": "19:00"}

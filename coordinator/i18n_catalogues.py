@@ -20,7 +20,7 @@ def fill_english() -> int:
         if not message.id:
             continue
         if isinstance(message.id, tuple):
-            if not all(message.string):
+            if message.string is None or not all(message.string):
                 message.string = (message.id[0], message.id[1])
                 filled += 1
         elif not message.string:

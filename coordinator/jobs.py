@@ -16,7 +16,7 @@ from coordinator.accounts.service import expire_stale_access
 from coordinator.agreements.service import notify_overdue_items
 from coordinator.audit.service import record, verify_chain
 from coordinator.cases.report import prepare_court_reports
-from coordinator.db import db, unit_of_work
+from coordinator.db import db, execute_counted, unit_of_work
 from coordinator.notifications.dispatch import dispatch_outbox, worker_name
 from coordinator.notifications.service import coordinators, notify_staff
 from coordinator.safety.service import alert_unready_circles
@@ -85,8 +85,7 @@ def prepare_reports() -> str:
 def maintain_database() -> str:
     """Refresh the query planner's statistics (SQLite; PostgreSQL's autovacuum does it) and prune old job runs."""
     with unit_of_work():
-        pruned = db.session.execute(
-            delete(JobRun).where(JobRun.started_at < datetime.now(UTC) - JOB_RUNS_KEPT)).rowcount
+        pruned = execute_counted(delete(JobRun).where(JobRun.started_at < datetime.now(UTC) - JOB_RUNS_KEPT))
         if db.dialect == "sqlite":
             db.session.execute(text("PRAGMA optimize"))
     return f"{pruned} old job runs pruned"

@@ -16,12 +16,13 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
-from sqlalchemy import String, func, select, text, update
+from sqlalchemy import Connection, Engine, String, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Field, SQLModel
 
@@ -42,11 +43,11 @@ class Job:
     daily_at: tuple[int, int] | None = None
     misfire_grace_seconds: int = 60
 
-    def trigger(self, config: Mapping):
+    def trigger(self, config: Mapping[str, Any]) -> IntervalTrigger | CronTrigger:
         """The APScheduler trigger."""
         if self.every is not None:
             return IntervalTrigger(seconds=self.every(config), timezone=UTC)
-        hour, minute = self.daily_at
+        hour, minute = self._daily_time()
         return CronTrigger(hour=hour, minute=minute, timezone=UTC)
 
     def last_due(self, now: datetime) -> datetime | None:
@@ -61,7 +62,13 @@ class Job:
         """The schedule in words, for `jobs list`."""
         if self.every is not None:
             return f"every {self.every(config)} s"
-        return "daily at {:02d}:{:02d} UTC".format(*self.daily_at)
+        return "daily at {:02d}:{:02d} UTC".format(*self._daily_time())
+
+    def _daily_time(self) -> tuple[int, int]:
+        # A job runs either every N seconds or daily; one with neither is a mistake in coordinator/jobs.py.
+        if self.daily_at is None:
+            raise ValueError(f"job {self.id} has neither `every` nor `daily_at`")
+        return self.daily_at
 
 
 class SchedulerLease(SQLModel, table=True):
@@ -96,9 +103,9 @@ def process_name() -> str:
 class AdvisoryLock:
     """PostgreSQL: a session-level advisory lock on a connection kept open for the process's life."""
 
-    def __init__(self, engine):
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.connection = None
+        self.connection: Connection | None = None
         self.locked = False  # whether pg_try_advisory_lock succeeded on this connection
         self.guard = threading.Lock()  # the job threads and the main loop share one connection
 
@@ -154,7 +161,7 @@ class AdvisoryLock:
 class LeaseLock:
     """SQLite: a row naming the holder, renewed every poll; a lease that stops being renewed can be taken."""
 
-    def __init__(self, engine, holder: str, lease: timedelta):
+    def __init__(self, engine: Engine, holder: str, lease: timedelta) -> None:
         self.engine, self.holder, self.lease = engine, holder, lease
 
     def acquire(self) -> bool:
@@ -183,7 +190,7 @@ class LeaseLock:
                                .values(holder=None, renewed_at=None))
 
 
-def make_lock(app: Flask, holder: str):
+def make_lock(app: Flask, holder: str) -> AdvisoryLock | LeaseLock:
     """The lock for this app's database."""
     engine = app.extensions["db_engine"]
     if engine.dialect.name == "postgresql":
@@ -191,7 +198,7 @@ def make_lock(app: Flask, holder: str):
     return LeaseLock(engine, holder, timedelta(seconds=app.config["SCHEDULER_LOCK_LEASE_SECONDS"]))
 
 
-def execute_job(app: Flask, job: Job, holder: str, lock=None) -> JobRun | None:
+def execute_job(app: Flask, job: Job, holder: str, lock: AdvisoryLock | LeaseLock | None = None) -> JobRun | None:
     """Run one job now, recording the run; skipped (None) when `lock` says this process is no longer active."""
     with app.app_context():
         if lock is not None and not lock.held():
@@ -221,7 +228,7 @@ def take_over(app: Flask, jobs: Sequence[Job], holder: str, now: datetime) -> se
     with app.app_context():
         db.session.execute(update(JobRun).where(JobRun.outcome == "running", JobRun.holder != holder)
                            .values(outcome="abandoned", finished_at=now))
-        last_runs = dict(db.session.execute(
+        last_runs: dict[str, datetime] = dict(db.session.execute(
             select(JobRun.job_id, func.max(JobRun.started_at)).group_by(JobRun.job_id)
         ).all())
         db.session.commit()

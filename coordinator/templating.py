@@ -46,7 +46,9 @@ from coordinator.sessions.models import (
 
 def page_url(page: int) -> str:
     """The current list's URL at another page, keeping its filters."""
-    args = {**request.view_args, **request.args.to_dict(), "page": page}
+    if request.endpoint is None:
+        raise RuntimeError("page_url is for pages, and this request matched none")
+    args = {**(request.view_args or {}), **request.args.to_dict(), "page": page}
     return url_for(request.endpoint, **args)
 
 

@@ -3,8 +3,10 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
@@ -21,7 +23,7 @@ class Role(StrEnum):
     prosecutor = "prosecutor"
 
 
-ROLE_LABELS = {
+ROLE_LABELS: dict[str, LazyString] = {
     Role.admin: _l("Administrator"),
     Role.coordinator: _l("Coordinator"),
     Role.facilitator: _l("Facilitator"),
@@ -77,15 +79,34 @@ class User(SQLModel, table=True):
         return self.role in roles
 
 
+class Actor(Protocol):
+    """Whoever performs an operation: a staff member (User), a party through the portal (Party) or the service itself
+    (ServiceActor). Services receive it as their first argument; the audit log names it by `audit_ref`."""
+
+    @property
+    def id(self) -> uuid.UUID | None:
+        """The staff member's or the party's id; None for the service itself."""
+        ...
+
+    @property
+    def audit_ref(self) -> tuple[str, str | None]:
+        """How the audit log names this actor: its kind and its id."""
+        ...
+
+    def has_role(self, *roles: Role) -> bool:
+        """True when the actor holds one of these staff roles."""
+        ...
+
+
 class ServiceActor:
     """An actor that is not a staff member: the service itself (jobs, commands) or an unknown visitor."""
 
     id = None
     name = "Circlekeeper"
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str) -> None:
         self.role = kind
-        self.audit_ref = (kind, None)
+        self.audit_ref: tuple[str, str | None] = (kind, None)
 
     def has_role(self, *roles: Role) -> bool:
         """Holds no staff role."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,11 +17,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from coordinator import clock
-from coordinator.accounts.models import ANONYMOUS, SYSTEM, ApiToken, Role, StaffSession, User
+from coordinator.accounts.models import ANONYMOUS, SYSTEM, Actor, ApiToken, Role, StaffSession, User
 from coordinator.audit.service import record
-from coordinator.db import atomic, db
+from coordinator.db import atomic, db, execute_counted
 from coordinator.errors import Forbidden, InvalidRequest, NotFound
 from coordinator.pagination import Page, paginate
+
+T = TypeVar("T")
 
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128
@@ -78,7 +82,7 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
 
 
-def load_user(actor, user_id: uuid.UUID | str) -> User:
+def load_user(actor: Actor, user_id: uuid.UUID | str) -> User:
     """A user an admin may manage; others get NotFound."""
     if not actor.has_role(Role.admin):
         raise NotFound(_("Not found."))
@@ -88,7 +92,7 @@ def load_user(actor, user_id: uuid.UUID | str) -> User:
     return user
 
 
-def _get(model, row_id):
+def _get(model: type[T], row_id: uuid.UUID | str) -> T | None:
     try:
         return db.session.get(model, row_id if isinstance(row_id, uuid.UUID) else uuid.UUID(str(row_id)))
     except ValueError:
@@ -96,7 +100,7 @@ def _get(model, row_id):
 
 
 @atomic
-def create_user(actor, *, email: str, role: str, name: str, password: str | None = None,
+def create_user(actor: Actor, *, email: str, role: str, name: str, password: str | None = None,
                 language: str = "en") -> tuple[User, str | None]:
     """Create a staff account; returns it and the generated password when none was given."""
     if actor is not SYSTEM and not actor.has_role(Role.admin):
@@ -146,7 +150,7 @@ def sign_in(email: str, password: str) -> User | None:
         verified = user is not None
     except (VerificationError, InvalidHashError):
         verified = False
-    if not verified or not user.active:
+    if user is None or not verified or not user.active:
         # Every failed attempt is logged (OWASP ASVS 5.0 V16.3.1), unknown addresses too but without the address;
         # it also keeps known and unknown addresses from answering at different speeds.
         reason = "unknown_account" if user is None else "inactive" if verified else "password"
@@ -215,13 +219,12 @@ def end_session(user: User, token: str | None) -> None:
 
 def end_all_sessions(user: User, reason: str) -> int:
     """End every live session of a user; returns how many ended."""
-    result = db.session.execute(
+    return execute_counted(
         update(StaffSession)
         .where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
         .values(ended_at=clock.now(), end_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
 
 
 @atomic
@@ -251,7 +254,7 @@ def set_language(user: User, language: str) -> None:
 
 
 @atomic
-def deactivate_user(actor, user: User) -> None:
+def deactivate_user(actor: Actor, user: User) -> None:
     """Stop an account: its live sessions end and its tokens are revoked at once."""
     if actor is not SYSTEM and not actor.has_role(Role.admin):
         raise Forbidden(_("Only administrators manage accounts."))
@@ -273,7 +276,7 @@ def deactivate_user(actor, user: User) -> None:
 
 
 @atomic
-def reactivate_user(actor, user: User) -> None:
+def reactivate_user(actor: Actor, user: User) -> None:
     """Let a deactivated account sign in again (its old sessions and tokens stay dead)."""
     if actor is not SYSTEM and not actor.has_role(Role.admin):
         raise Forbidden(_("Only administrators manage accounts."))
@@ -284,7 +287,7 @@ def reactivate_user(actor, user: User) -> None:
     record(actor, "user.reactivate", user)
 
 
-def list_users(actor, page: int | None = None, per_page: int | None = None) -> Page:
+def list_users(actor: Actor, page: int | None = None, per_page: int | None = None) -> Page:
     """Every account, for administrators."""
     if not actor.has_role(Role.admin):
         raise Forbidden(_("Only administrators manage accounts."))
@@ -292,7 +295,7 @@ def list_users(actor, page: int | None = None, per_page: int | None = None) -> P
 
 
 @atomic
-def issue_token(actor, user: User, label: str, expires_in: timedelta | None = None) -> tuple[ApiToken, str]:
+def issue_token(actor: Actor, user: User, label: str, expires_in: timedelta | None = None) -> tuple[ApiToken, str]:
     """Create an API token; the plaintext is returned once and never stored."""
     if actor is not SYSTEM and actor.id != user.id:
         raise Forbidden(_("You can only create tokens for yourself."))
@@ -325,7 +328,7 @@ def user_tokens(user: User) -> list[ApiToken]:
 
 
 @atomic
-def revoke_token(actor, token_id: uuid.UUID | str) -> ApiToken:
+def revoke_token(actor: Actor, token_id: uuid.UUID | str) -> ApiToken:
     """Revoke a token at once; only its owner or an administrator may."""
     token = _get(ApiToken, token_id)
     if token is None or (actor.id != token.user_id and not actor.has_role(Role.admin)):
@@ -354,7 +357,7 @@ def authenticate_token(plaintext: str) -> User | None:
     return user
 
 
-def users_by_id(ids) -> dict[str, User]:
+def users_by_id(ids: Iterable[object]) -> dict[str, User]:
     """Users keyed by their id as text, in one query; unknown and empty ids are skipped."""
     keys = set()
     for value in ids:
@@ -371,18 +374,18 @@ def expire_stale_access() -> tuple[int, int]:
     """End sessions past their idle or absolute limit and revoke expired tokens; returns both counts."""
     now = clock.now()
     config = current_app.config
-    ended = db.session.execute(
+    ended = execute_counted(
         update(StaffSession)
         .where(StaffSession.ended_at.is_(None),
                (StaffSession.last_seen_at < now - config["SESSION_IDLE_TIMEOUT"])
                | (StaffSession.started_at < now - config["SESSION_ABSOLUTE_TIMEOUT"]))
         .values(ended_at=now, end_reason="expired")
         .execution_options(synchronize_session=False)
-    ).rowcount
-    revoked = db.session.execute(
+    )
+    revoked = execute_counted(
         update(ApiToken)
         .where(ApiToken.revoked_at.is_(None), ApiToken.expires_at.is_not(None), ApiToken.expires_at <= now)
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return ended, revoked

@@ -141,8 +141,11 @@ def agreement_json(panel: queries.Panel) -> dict:
     ).model_dump(mode="json")
 
 
-def _panel_of(referral_id) -> dict:
-    return agreement_json(queries.agreement_panel(load_referral(api_actor(), referral_id)))
+def _panel_of(referral_id: uuid.UUID) -> dict:
+    panel = queries.agreement_panel(load_referral(api_actor(), referral_id))
+    if panel is None:  # called after a change to the agreement, so there is one
+        raise NotFound(_("No agreement has been drafted yet."))
+    return agreement_json(panel)
 
 
 

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
+from flask_babel.speaklater import LazyString
 from sqlalchemy import Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -53,14 +54,14 @@ class AcceptanceMethod(StrEnum):
 DONE = (ItemStatus.completed, ItemStatus.waived)
 
 # A context keeps these apart from the same English words said of referrals (gender and part of speech differ).
-AGREEMENT_STATUS_LABELS = {
+AGREEMENT_STATUS_LABELS: dict[str, LazyString] = {
     AgreementStatus.draft: lazy_pgettext("agreement", "Draft"),
     AgreementStatus.active: lazy_pgettext("agreement", "Active"),
     AgreementStatus.completed: lazy_pgettext("agreement", "Completed"),
     AgreementStatus.not_completed: lazy_pgettext("agreement", "Not completed"),
 }
 
-ITEM_KIND_LABELS = {
+ITEM_KIND_LABELS: dict[str, LazyString] = {
     ItemKind.apology: _l("Apology"),
     ItemKind.restitution: _l("Restitution"),
     ItemKind.service: _l("Service"),
@@ -69,14 +70,14 @@ ITEM_KIND_LABELS = {
     ItemKind.other: _l("Other"),
 }
 
-ITEM_STATUS_LABELS = {
+ITEM_STATUS_LABELS: dict[str, LazyString] = {
     ItemStatus.open: lazy_pgettext("agreement item", "Open"),
     ItemStatus.completed: lazy_pgettext("agreement item", "Completed"),
     ItemStatus.missed: lazy_pgettext("agreement item", "Missed"),
     ItemStatus.waived: lazy_pgettext("agreement item", "Waived"),
 }
 
-ACCEPTANCE_METHOD_LABELS = {
+ACCEPTANCE_METHOD_LABELS: dict[str, LazyString] = {
     AcceptanceMethod.secure_link: _l("Through their secure link"),
     AcceptanceMethod.in_person: _l("In person"),
     AcceptanceMethod.via_advocate: _l("Through an advocate"),

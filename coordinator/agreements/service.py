@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from coordinator import clock
-from coordinator.accounts.models import Role
+from coordinator.accounts.models import Actor, Role, User
 from coordinator.accounts.service import users_by_id
 from coordinator.agreements.models import (
     DONE,
@@ -39,7 +39,7 @@ from coordinator.audit.service import record
 from coordinator.db import atomic, db, get_row
 from coordinator.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from coordinator.notifications.service import notify_staff
-from coordinator.referrals.models import CloseReason, Party, PartyRole, Referral, ReferralStatus
+from coordinator.referrals.models import CloseReason, Party, PartyRole, Referral, ReferralStatus, StatusChange
 from coordinator.referrals.service import load_referral
 from coordinator.referrals.workflow import on_entering, transition
 
@@ -76,8 +76,19 @@ class ItemDraft:
     currency: str | None = None
 
 
+@dataclass(frozen=True)
+class CheckedItem:
+    """An item that passed `_check_items`: a known kind and a description, ready to be written."""
 
-def require_drafter(actor) -> None:
+    kind: str
+    description: str
+    due_on: date | None
+    amount_cents: int | None
+    currency: str | None
+
+
+
+def require_drafter(actor: Actor) -> None:
     """Coordinators and facilitators draft agreements and record their progress."""
     if not actor.has_role(*DRAFTERS):
         raise Forbidden(_("Your role cannot record agreements."))
@@ -96,7 +107,7 @@ def require_drafter(actor) -> None:
 
 
 
-def load_followed_referral(actor, referral_id: uuid.UUID | str) -> Referral:
+def load_followed_referral(actor: Actor, referral_id: uuid.UUID | str) -> Referral:
     """A referral whose agreement the actor follows (coordinators, its facilitators); NotFound for anyone else.
 
     Prosecutors see the referral's coarse stage, never its agreement (docs/design.md rule 5).
@@ -107,14 +118,14 @@ def load_followed_referral(actor, referral_id: uuid.UUID | str) -> Referral:
     return referral
 
 
-def load_agreement(actor, agreement_id: uuid.UUID | str) -> Agreement:
+def load_agreement(actor: Actor, agreement_id: uuid.UUID | str) -> Agreement:
     """An agreement the actor follows; NotFound otherwise."""
     agreement = get_row(Agreement, agreement_id)
     load_followed_referral(actor, agreement.referral_id)
     return agreement
 
 
-def load_item(actor, item_id: uuid.UUID | str) -> AgreementItem:
+def load_item(actor: Actor, item_id: uuid.UUID | str) -> AgreementItem:
     """An item of an agreement in the actor's scope; NotFound otherwise."""
     item = get_row(AgreementItem, item_id)
     load_agreement(actor, item.agreement_id)
@@ -122,22 +133,23 @@ def load_item(actor, item_id: uuid.UUID | str) -> AgreementItem:
 
 
 
-def _check_items(drafts: list[ItemDraft], today: date) -> list[ItemDraft]:
+def _check_items(drafts: list[ItemDraft], today: date) -> list[CheckedItem]:
     """Every item valid, or one InvalidRequest naming each bad field as `items.N.field`."""
     fields: dict[str, list[str]] = {}
     if not drafts:
         fields["items"] = [_("Add at least one item.")]
     if len(drafts) > MAX_ITEMS:
         fields["items"] = [_("An agreement has at most %(count)d items.", count=MAX_ITEMS)]
-    clean = []
+    clean: list[CheckedItem] = []
 
     def bad(index: int, name: str, message: str) -> None:
         fields.setdefault(f"items.{index}.{name}", []).append(message)
 
     for index, draft in enumerate(drafts):
+        kind = draft.kind if draft.kind in ItemKind.__members__ else None
         description = (draft.description or "").strip()
         currency = (draft.currency or "").strip().upper() or None
-        if draft.kind not in ItemKind.__members__:
+        if kind is None:
             bad(index, "kind", _("Choose what this item is."))
         if not description:
             bad(index, "description", _("Describe what was agreed."))
@@ -154,14 +166,15 @@ def _check_items(drafts: list[ItemDraft], today: date) -> list[ItemDraft]:
                 bad(index, "due_on", _("Choose when the last payment is due."))
         elif draft.amount_cents is not None or currency is not None:
             bad(index, "amount_cents", _("Only restitution has an amount."))
-        clean.append(ItemDraft(draft.kind, description, draft.due_on, draft.amount_cents, currency))
+        if kind is not None:  # with any field wrong, nothing is written: the errors are raised below
+            clean.append(CheckedItem(kind, description, draft.due_on, draft.amount_cents, currency))
     if fields:
         raise InvalidRequest(_("Check the highlighted fields."), fields)
     return clean
 
 
 @atomic
-def draft_agreement(actor, referral: Referral, drafts: list[ItemDraft]) -> tuple[Agreement, bool]:
+def draft_agreement(actor: User, referral: Referral, drafts: list[ItemDraft]) -> tuple[Agreement, bool]:
     """Write the agreement's items once a circle was held; rewriting a draft raises its version.
 
     Returns the agreement and whether it is new. Acceptances belong to a version, so a rewritten draft must be
@@ -178,7 +191,7 @@ def draft_agreement(actor, referral: Referral, drafts: list[ItemDraft]) -> tuple
     items = _check_items(drafts, clock.today())
     now = clock.now()
     created = agreement is None
-    if created:
+    if agreement is None:
         agreement = Agreement(referral_id=referral.id, drafted_by_id=actor.id, created_at=now, updated_at=now)
         db.session.add(agreement)
     else:
@@ -199,14 +212,15 @@ def draft_agreement(actor, referral: Referral, drafts: list[ItemDraft]) -> tuple
 
 
 @atomic
-def accept(actor, agreement: Agreement, party_role: str, method: str, version: int | None = None) -> Acceptance:
+def accept(actor: Actor, agreement: Agreement, party_role: str, method: str,
+           version: int | None = None) -> Acceptance:
     """Record one party's acceptance of the current version; the second acceptance makes it active.
 
     Staff record acceptances given in person or through an advocate; a party accepts for themself through
     the portal (`secure_link`). `version` is the version the party was shown: a draft rewritten since then is
     not accepted unseen.
     """
-    fields = {}
+    fields: dict[str, list[str]] = {}
     if party_role not in PartyRole.__members__:
         fields["party"] = [_("Choose the survivor or the responsible party.")]
     if method not in AcceptanceMethod.__members__:
@@ -227,7 +241,7 @@ def accept(actor, agreement: Agreement, party_role: str, method: str, version: i
     if (version is not None or isinstance(actor, Party)) and version != agreement.version:
         raise Conflict(_("The agreement was changed since it was shown. Please read it again before accepting."),
                        {"code": "agreement_changed", "version": agreement.version})
-    referral = db.session.get(Referral, agreement.referral_id)
+    referral = get_row(Referral, agreement.referral_id)
     _require_referral_in(referral, ReferralStatus.circle_held)
     accepted = acceptances_of(agreement)
     if party_role in accepted:
@@ -245,7 +259,7 @@ def accept(actor, agreement: Agreement, party_role: str, method: str, version: i
 
 
 @atomic
-def record_progress(actor, item: AgreementItem, status: str | None, note: str | None,
+def record_progress(actor: User, item: AgreementItem, status: str | None, note: str | None,
                     paid_cents: int | None = None) -> ItemProgress:
     """Record a status change, an instalment paid, or both; the last item done completes the agreement.
 
@@ -253,10 +267,10 @@ def record_progress(actor, item: AgreementItem, status: str | None, note: str | 
     completed before then (what is left can be waived instead).
     """
     require_drafter(actor)
-    agreement = db.session.get(Agreement, item.agreement_id)
+    agreement = get_row(Agreement, item.agreement_id)
     if agreement.status != A.active:
         raise Conflict(_("Progress is recorded on an active agreement."), {"code": "agreement_not_active"})
-    referral = db.session.get(Referral, agreement.referral_id)
+    referral = get_row(Referral, agreement.referral_id)
     _require_referral_in(referral, ReferralStatus.monitoring)
     note = (note or "").strip() or None
     fields: dict[str, list[str]] = {}
@@ -266,7 +280,7 @@ def record_progress(actor, item: AgreementItem, status: str | None, note: str | 
         fields["status"] = [_("This item cannot move to that status.")] if status in ItemStatus.__members__ \
             else [_("Choose what happened.")]
     if paid_cents is not None:
-        if item.kind != ItemKind.restitution:
+        if item.kind != ItemKind.restitution or item.amount_cents is None:  # restitution always has an amount
             fields["amount_cents"] = [_("Only restitution has payments.")]
         elif item.status in DONE:
             fields["amount_cents"] = [_("This item is already settled.")]
@@ -275,14 +289,14 @@ def record_progress(actor, item: AgreementItem, status: str | None, note: str | 
     if note is not None and len(note) > MAX_NOTE:
         fields["note"] = [_("Keep it under %(count)d characters.", count=MAX_NOTE)]
     if not fields and status == ItemStatus.completed and item.kind == ItemKind.restitution \
-            and item.paid_cents + (paid_cents or 0) < item.amount_cents:
+            and item.amount_cents is not None and item.paid_cents + (paid_cents or 0) < item.amount_cents:
         fields["status"] = [_("Restitution is completed when the full amount is paid; waive what is left instead.")]
     if fields:
         raise InvalidRequest(_("Check the highlighted fields."), fields)
 
     if paid_cents is not None:
         item.paid_cents += paid_cents
-        if item.paid_cents >= item.amount_cents:
+        if item.amount_cents is not None and item.paid_cents >= item.amount_cents:
             status = ItemStatus.completed
     if status is not None:
         item.status = status
@@ -309,18 +323,18 @@ def _require_referral_in(referral: Referral, status: ReferralStatus) -> None:
 
 
 @atomic
-def close_not_completed(actor, agreement: Agreement, note: str | None = None) -> Agreement:
+def close_not_completed(actor: Actor, agreement: Agreement, note: str | None = None) -> Agreement:
     """A coordinator ends an agreement that will not be completed; the referral closes with that reason."""
     if not actor.has_role(Role.coordinator):
         raise Forbidden(_("Only coordinators close an agreement as not completed."))
     if agreement.status not in (A.draft, A.active):
         raise Conflict(_("This agreement has already ended."), {"code": "agreement_ended"})
-    _move(actor, agreement, db.session.get(Referral, agreement.referral_id), A.not_completed, note=note)
+    _move(actor, agreement, get_row(Referral, agreement.referral_id), A.not_completed, note=note)
     return agreement
 
 
 @on_entering(ReferralStatus.closed)
-def end_with_referral(status: ReferralStatus, *, referral: Referral, actor, change) -> None:
+def end_with_referral(status: ReferralStatus, *, referral: Referral, actor: Actor, change: StatusChange) -> None:
     """A referral closing for another reason (a withdrawal, safety) ends its unfinished agreement with it; an
     agreement closed as not completed has already moved, and closed the referral itself."""
     if change.reason == CloseReason.agreement_not_completed:
@@ -330,7 +344,7 @@ def end_with_referral(status: ReferralStatus, *, referral: Referral, actor, chan
         _move(actor, agreement, referral, A.not_completed, move_referral=False)
 
 
-def _move(actor, agreement: Agreement, referral: Referral, to: AgreementStatus, note: str | None = None,
+def _move(actor: Actor, agreement: Agreement, referral: Referral, to: AgreementStatus, note: str | None = None,
           move_referral: bool = True) -> None:
     """The one transition function of the agreement, moving the referral with it."""
     referral_status, reason = MOVES[(agreement.status, to)]

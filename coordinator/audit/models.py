@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import JSON, BigInteger, String
 from sqlmodel import Field, SQLModel
 
@@ -41,7 +42,7 @@ class AuditHead(SQLModel, table=True):
     last_hash: str = Field(default=GENESIS_HASH, sa_type=String(64))
 
 
-ACTION_LABELS = {
+ACTION_LABELS: dict[str, LazyString] = {
     "referral.create": _l("Received the referral"),
     "referral.view": _l("Viewed the referral"),
     "referral.transition": _l("Changed the status"),

@@ -12,14 +12,15 @@ from typing import Any
 from sqlalchemy import select
 
 from coordinator import clock
+from coordinator.accounts.models import Actor
 from coordinator.audit.models import GENESIS_HASH, AuditEntry, AuditHead
-from coordinator.db import db
+from coordinator.db import Row, db
 
 
 def record(
-    actor,
+    actor: Actor,
     action: str,
-    obj=None,
+    obj: Row | None = None,
     *,
     referral_id: uuid.UUID | None = None,
     details: dict[str, Any] | None = None,
@@ -28,7 +29,7 @@ def record(
     return record_many(actor, action, [(obj, referral_id)], details=details)[0]
 
 
-def record_many(actor, action: str, objects: list[tuple[Any, uuid.UUID | None]], *,
+def record_many(actor: Actor, action: str, objects: list[tuple[Row | None, uuid.UUID | None]], *,
                 details: dict[str, Any] | None = None) -> list[AuditEntry]:
     """Append one entry per (object, referral id), chained in order, under one lock and one flush.
 

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -21,7 +22,7 @@ class HearingKind(StrEnum):
     other = "other"
 
 
-HEARING_KIND_LABELS = {
+HEARING_KIND_LABELS: dict[str, LazyString] = {
     HearingKind.arraignment: _l("Arraignment"),
     HearingKind.plea: _l("Plea hearing"),
     HearingKind.trial: _l("Trial"),

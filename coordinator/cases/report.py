@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from coordinator import clock
-from coordinator.accounts.models import SYSTEM
+from coordinator.accounts.models import SYSTEM, Actor
 from coordinator.agreements.queries import (
     agreement_of,
     disclosable,
@@ -82,7 +82,7 @@ def reports_of(referral: Referral) -> list[CourtReport]:
     ).scalars())
 
 
-def court_report(actor, referral_id: uuid.UUID | str, output: str = "html") -> CourtReportData:
+def court_report(actor: Actor, referral_id: uuid.UUID | str, output: str = "html") -> CourtReportData:
     """The court report of a referral in the actor's scope, audited as a disclosure in the `output` format.
 
     Coordinators, the referral's facilitators and the case's prosecutor (the scope of `load_referral`); NotFound,

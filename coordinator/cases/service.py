@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from coordinator import clock
-from coordinator.accounts.models import Role
+from coordinator.accounts.models import Actor, Role
 from coordinator.audit.service import record
 from coordinator.cases.models import CaseStageChange, CourtReport, Hearing, HearingKind
 from coordinator.db import atomic, db, get_row
@@ -34,13 +34,13 @@ FARTHEST_HEARING = timedelta(days=5 * 366)
 TRIAL_WARNING_DAYS = 7
 
 
-def require_case_reader(actor) -> None:
+def require_case_reader(actor: Actor) -> None:
     """Coordinators, the referral's facilitators and the case's prosecutor (the scope decides which referrals)."""
     if not actor.has_role(*READERS):
         raise Forbidden(_("Your role cannot see the criminal case's hearings."))
 
 
-def require_case_writer(actor, referral: Referral) -> None:
+def require_case_writer(actor: Actor, referral: Referral) -> None:
     """Coordinators, and the prosecutor assigned to the referral's case, record hearings and stages."""
     if actor.has_role(Role.coordinator):
         return
@@ -64,7 +64,7 @@ def stage_history(case: CriminalCase) -> list[CaseStageChange]:
     ).scalars())
 
 
-def _visible_referral(actor, case_id: uuid.UUID) -> Referral:
+def _visible_referral(actor: Actor, case_id: uuid.UUID) -> Referral:
     """A referral of the case in the actor's scope (loaded through load_referral); NotFound when there is none."""
     referral_id = db.session.execute(
         select(Referral.id).where(Referral.case_id == case_id, visible_to(actor))
@@ -75,7 +75,7 @@ def _visible_referral(actor, case_id: uuid.UUID) -> Referral:
     return load_referral(actor, referral_id)
 
 
-def load_hearing(actor, hearing_id: uuid.UUID | str) -> Hearing:
+def load_hearing(actor: Actor, hearing_id: uuid.UUID | str) -> Hearing:
     """A hearing of a case with a referral in the actor's scope; NotFound otherwise (docs/design.md rule 6)."""
     hearing = get_row(Hearing, hearing_id)
     _visible_referral(actor, hearing.case_id)
@@ -95,7 +95,7 @@ def _check_hearing(kind: str | None, on_date: date | None) -> None:
 
 
 @atomic
-def add_hearing(actor, referral: Referral, kind: str, on_date: date) -> Hearing:
+def add_hearing(actor: Actor, referral: Referral, kind: str, on_date: date) -> Hearing:
     """Record a hearing of the referral's case; the same kind on the same day twice is a conflict."""
     require_case_writer(actor, referral)
     _check_hearing(kind, on_date)
@@ -115,7 +115,7 @@ def add_hearing(actor, referral: Referral, kind: str, on_date: date) -> Hearing:
 
 
 @atomic
-def remove_hearing(actor, hearing: Hearing, referral: Referral | None = None) -> None:
+def remove_hearing(actor: Actor, hearing: Hearing, referral: Referral | None = None) -> None:
     """Remove a hearing recorded by mistake or taken off the court's calendar.
 
     `referral` is the one the actor is looking at; without it, one of the case's referrals in their scope.
@@ -135,7 +135,7 @@ def remove_hearing(actor, hearing: Hearing, referral: Referral | None = None) ->
 
 
 @atomic
-def change_stage(actor, referral: Referral, stage: str) -> CaseStageChange | None:
+def change_stage(actor: Actor, referral: Referral, stage: str) -> CaseStageChange | None:
     """Move the referral's case to `stage` and keep the change; the stage it already has changes nothing (None)."""
     require_case_writer(actor, referral)
     if stage not in CaseStage.__members__:

@@ -5,6 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
@@ -52,13 +53,13 @@ class ConsentStatus(StrEnum):
     expired = "expired"
 
 
-SCOPE_LABELS = {
+SCOPE_LABELS: dict[str, LazyString] = {
     Scope.participation: _l("Taking part"),
     Scope.contact_other_party: _l("Contact with the other person"),
     Scope.share_outcome_with_court: _l("Telling the court about the agreement"),
 }
 
-STATUS_LABELS = {
+STATUS_LABELS: dict[str, LazyString] = {
     ConsentStatus.not_requested: _l("Not asked yet"),
     ConsentStatus.pending: _l("Waiting for a decision"),
     ConsentStatus.granted: _l("Agreed"),
@@ -66,7 +67,7 @@ STATUS_LABELS = {
     ConsentStatus.expired: _l("Expired"),
 }
 
-METHOD_LABELS = {
+METHOD_LABELS: dict[str, LazyString] = {
     Method.secure_link: _l("Through their secure link"),
     Method.in_person: _l("In person"),
     Method.via_advocate: _l("Through an advocate"),

@@ -42,7 +42,7 @@ def consent_overview(referral: Referral, decisions: list[ConsentDecision] | None
     now = clock.now()
     overview: Overview = {}
     for role in PartyRole:
-        party = referral.party(role)
+        party = referral.require_party(role)
         overview[role.value] = {
             scope.value: derive_status(grouped[(party.id, scope.value)], now, party.id in invited)
             for scope in Scope

@@ -8,7 +8,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from coordinator import clock
-from coordinator.accounts.models import Role, User
+from coordinator.accounts.models import Actor, Role, User
 from coordinator.accounts.service import users_by_id
 from coordinator.audit.service import record
 from coordinator.consent import gates
@@ -34,7 +34,7 @@ def contact_gate_failure() -> GateFailed:
 
 
 @atomic
-def record_decision(actor, referral: Referral, *, party: str, scope: str, decision: str, method: str,
+def record_decision(actor: Actor, referral: Referral, *, party: str, scope: str, decision: str, method: str,
                     information_version: str | None = None, information_language: str | None = None
                     ) -> ConsentDecision:
     """Append one decision. Staff record what a party decided in person; a party decides through the portal.
@@ -76,9 +76,9 @@ def record_decision(actor, referral: Referral, *, party: str, scope: str, decisi
     return entry
 
 
-def _check_decision(actor, referral: Referral, party: str, scope: str, decision: str, method: str) -> Party:
+def _check_decision(actor: Actor, referral: Referral, party: str, scope: str, decision: str, method: str) -> Party:
     """Who may record what; returns the party the decision belongs to."""
-    fields = {}
+    fields: dict[str, list[str]] = {}
     if party not in PartyRole.__members__:
         fields["party"] = [_("Choose the survivor or the responsible party.")]
     if scope not in Scope.__members__:
@@ -92,7 +92,7 @@ def _check_decision(actor, referral: Referral, party: str, scope: str, decision:
         fields["method"] = [_("Choose how the decision was made.")]
     if fields:
         raise InvalidRequest(_("Check the highlighted fields."), fields)
-    target = referral.party(PartyRole(party))
+    target = referral.require_party(PartyRole(party))
     if isinstance(actor, Party):
         if actor.id != target.id:
             raise Forbidden(_("A party decides only for themself."))
@@ -105,7 +105,7 @@ def _facilitators(referral: Referral) -> list[User]:
     return list(users_by_id(referral.facilitator_ids).values())
 
 
-def _carry_out_withdrawal(actor, referral: Referral, party: Party, scope: str) -> None:
+def _carry_out_withdrawal(actor: Actor, referral: Referral, party: Party, scope: str) -> None:
     """At once (docs/design.md rule 1): the sessions the withdrawal rules out are cancelled, and a party who no longer
     takes part ends the referral (closing cancels the rest; the cancellation tells people, neutrally)."""
     if scope == Scope.share_outcome_with_court:

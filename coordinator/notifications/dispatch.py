@@ -120,20 +120,21 @@ class Text:
     key: str
 
 
-def _recipients(messages: list[OutboxMessage]) -> dict[tuple[str, uuid.UUID], object]:
+def _recipients(messages: list[OutboxMessage]) -> dict[tuple[str, uuid.UUID], User | Party]:
     """Load every recipient of a batch in two statements."""
-    found: dict[tuple[str, uuid.UUID], object] = {}
-    for kind, model in (("user", User), ("party", Party)):
-        ids = {message.recipient_id for message in messages if message.recipient_kind == kind}
-        if ids:
-            for row in db.session.execute(select(model).where(model.id.in_(ids))).scalars():
-                found[(kind, row.id)] = row
+    found: dict[tuple[str, uuid.UUID], User | Party] = {}
+    if user_ids := {message.recipient_id for message in messages if message.recipient_kind == "user"}:
+        for user in db.session.execute(select(User).where(User.id.in_(user_ids))).scalars():
+            found[("user", user.id)] = user
+    if party_ids := {message.recipient_id for message in messages if message.recipient_kind == "party"}:
+        for party in db.session.execute(select(Party).where(Party.id.in_(party_ids))).scalars():
+            found[("party", party.id)] = party
     return found
 
 
-def _language(recipient) -> str:
+def _language(recipient: User | Party) -> str:
     languages = current_app.config["LANGUAGES"]
-    language = getattr(recipient, "language", None) or getattr(recipient, "preferred_language", None)
+    language = recipient.language if isinstance(recipient, User) else recipient.preferred_language
     return language if language in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
@@ -153,7 +154,7 @@ def may_reach(party: Party, template: str) -> bool:
     return contact_allowed(consent_overview(party.referral))
 
 
-def _render(message: OutboxMessage, recipient) -> Email | Text:
+def _render(message: OutboxMessage, recipient: User | Party | None) -> Email | Text:
     """The message as it will leave, in the recipient's language; its address is read only now."""
     kind = MESSAGES[message.template]
     if recipient is None or (isinstance(recipient, User) and not recipient.active):
@@ -166,7 +167,7 @@ def _render(message: OutboxMessage, recipient) -> Email | Text:
         raise DeliveryFailed("incomplete_params", permanent=True) from None
     with force_locale(_language(recipient)):
         if message.channel == Channel.sms:
-            phone = getattr(recipient, "phone", None)
+            phone = recipient.phone if isinstance(recipient, Party) else None
             if not phone or kind.sms is None:
                 raise DeliveryFailed("no_phone_number", permanent=True)
             return Text(phone, str(kind.sms) % {"link": link}, message.idempotency_key)

@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import JSON, Index, String
 from sqlmodel import Field, SQLModel
 
@@ -30,7 +31,7 @@ class DeliveryStatus(StrEnum):
     discarded = "discarded"
 
 
-DELIVERY_LABELS = {
+DELIVERY_LABELS: dict[str, LazyString] = {
     DeliveryStatus.queued: _l("Waiting to be sent"),
     DeliveryStatus.sending: _l("Being sent"),
     DeliveryStatus.sent: _l("Sent"),

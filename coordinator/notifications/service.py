@@ -11,14 +11,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from coordinator import clock
-from coordinator.accounts.models import Role, User
+from coordinator.accounts.models import Actor, Role, User
 from coordinator.audit.service import record
 from coordinator.crypto import keyring, seal_context
-from coordinator.db import atomic, db, get_row, new_id
+from coordinator.db import atomic, db, execute_counted, get_row, new_id
 from coordinator.errors import Conflict, Forbidden, NotFound
 from coordinator.notifications.messages import MESSAGES
 from coordinator.notifications.models import Channel, DeliveryStatus, OutboxMessage, StaffNotice
 from coordinator.pagination import Page, paginate
+from coordinator.referrals.models import Referral
 
 
 def queue_message(channel: Channel, template: str, *, recipient_kind: str, recipient_id: uuid.UUID,
@@ -50,7 +51,7 @@ def queue_message(channel: Channel, template: str, *, recipient_kind: str, recip
     db.session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"]))
 
 
-def notify_staff(users: Iterable[User], template: str, *, key: str, referral=None,
+def notify_staff(users: Iterable[User], template: str, *, key: str, referral: Referral | None = None,
                  params: dict[str, Any] | None = None, email: bool = True) -> None:
     """An in-app notice for each staff member, and an email unless `email` is False, all in this transaction.
 
@@ -124,26 +125,25 @@ def open_notice(user: User, notice_id: uuid.UUID | str) -> StaffNotice:
 @atomic
 def mark_all_read(user: User) -> int:
     """Mark every unread notice of the user read; returns how many."""
-    result = db.session.execute(
+    return execute_counted(
         update(StaffNotice).where(StaffNotice.user_id == user.id, StaffNotice.read_at.is_(None))
         .values(read_at=clock.now()).execution_options(synchronize_session=False)
     )
-    return result.rowcount
 
 
-def _owned_notice(user: User, notice_id) -> StaffNotice:
+def _owned_notice(user: User, notice_id: uuid.UUID | str) -> StaffNotice:
     notice = get_row(StaffNotice, notice_id)
     if notice.user_id != user.id:
         raise NotFound(_("Not found."))
     return notice
 
 
-def _require_coordinator(actor) -> None:
+def _require_coordinator(actor: Actor) -> None:
     if not actor.has_role(Role.coordinator):
         raise Forbidden(_("Only coordinators manage undelivered messages."))
 
 
-def list_outbox(actor, status: str = DeliveryStatus.parked, page: int | None = None) -> Page:
+def list_outbox(actor: Actor, status: str = DeliveryStatus.parked, page: int | None = None) -> Page:
     """Messages in one delivery status, oldest first (coordinators)."""
     _require_coordinator(actor)
     query = (select(OutboxMessage).where(OutboxMessage.status == status)
@@ -151,14 +151,15 @@ def list_outbox(actor, status: str = DeliveryStatus.parked, page: int | None = N
     return paginate(query, page, None)
 
 
-def outbox_counts(actor) -> dict[str, int]:
+def outbox_counts(actor: Actor) -> dict[str, int]:
     """How many messages are in each delivery status (coordinators)."""
     _require_coordinator(actor)
     rows = db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
-    return dict.fromkeys(DeliveryStatus, 0) | dict(rows)
+    counts: dict[str, int] = dict.fromkeys(DeliveryStatus, 0)
+    return counts | dict(rows)
 
 
-def _parked(actor, message_id) -> OutboxMessage:
+def _parked(actor: Actor, message_id: uuid.UUID | str) -> OutboxMessage:
     _require_coordinator(actor)
     message = get_row(OutboxMessage, message_id)
     if message.status != DeliveryStatus.parked:
@@ -168,7 +169,7 @@ def _parked(actor, message_id) -> OutboxMessage:
 
 
 @atomic
-def retry_parked(actor, message_id) -> OutboxMessage:
+def retry_parked(actor: Actor, message_id: uuid.UUID | str) -> OutboxMessage:
     """Give a parked message a fresh set of attempts, starting now."""
     message = _parked(actor, message_id)
     message.status = DeliveryStatus.queued
@@ -180,7 +181,7 @@ def retry_parked(actor, message_id) -> OutboxMessage:
 
 
 @atomic
-def discard_parked(actor, message_id) -> OutboxMessage:
+def discard_parked(actor: Actor, message_id: uuid.UUID | str) -> OutboxMessage:
     """Give up on a parked message; its secret link is wiped."""
     message = _parked(actor, message_id)
     message.status = DeliveryStatus.discarded

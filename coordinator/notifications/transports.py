@@ -10,9 +10,10 @@ import contextlib
 import logging
 import smtplib
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import Flask, current_app
 
@@ -44,7 +45,7 @@ class EmailTransport(Protocol):
 
     def __enter__(self) -> EmailTransport: ...
 
-    def __exit__(self, *exc) -> None: ...
+    def __exit__(self, *exc: object) -> None: ...
 
     def send(self, email: Email) -> None: ...
 
@@ -52,7 +53,7 @@ class EmailTransport(Protocol):
 class SmtpTransport:
     """One SMTP connection per batch, using the MAIL_* settings."""
 
-    def __init__(self, config):
+    def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
         self.connection: smtplib.SMTP | None = None
         self.failure: DeliveryFailed | None = None
@@ -69,7 +70,7 @@ class SmtpTransport:
             self.failure = DeliveryFailed(f"smtp_unavailable:{type(error).__name__}")
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.connection is not None:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 self.connection.quit()
@@ -106,7 +107,7 @@ class LogTransport:
     def __enter__(self) -> LogTransport:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         return None
 
     def send(self, email: Email) -> None:

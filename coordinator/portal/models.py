@@ -5,6 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
@@ -19,7 +20,7 @@ class LinkChannel(StrEnum):
     handover = "handover"
 
 
-CHANNEL_LABELS = {
+CHANNEL_LABELS: dict[str, LazyString] = {
     LinkChannel.email: _l("By email"),
     LinkChannel.sms: _l("By text message"),
     LinkChannel.handover: _l("Handed over in person (link and QR code shown once)"),

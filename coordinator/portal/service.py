@@ -6,7 +6,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from coordinator import clock
-from coordinator.accounts.models import Role
+from coordinator.accounts.models import Actor, Role
 from coordinator.accounts.service import password_hasher, sha256_hex, users_by_id
 from coordinator.audit.service import record
 from coordinator.consent import gates
@@ -43,18 +43,18 @@ def link_url(token: str) -> str:
 
 
 @atomic
-def issue_link(actor, referral: Referral, party: str, channel: str) -> tuple[SecureLink, str]:
+def issue_link(actor: Actor, referral: Referral, party: str, channel: str) -> tuple[SecureLink, str]:
     """Create a link for one party and send it (email, SMS) through the outbox, or return it for handover."""
     if not actor.has_role(*ISSUERS):
         raise Forbidden(_("Your role cannot issue secure links."))
-    fields = {}
+    fields: dict[str, list[str]] = {}
     if party not in PartyRole.__members__:
         fields["party"] = [_("Choose the survivor or the responsible party.")]
     if channel not in LinkChannel.__members__:
         fields["channel"] = [_("Choose how the link reaches them.")]
     if fields:
         raise InvalidRequest(_("Check the highlighted fields."), fields)
-    target = referral.party(PartyRole(party))
+    target = referral.require_party(PartyRole(party))
     if party == PartyRole.responsible_party and not gates.contact_allowed(consent_overview(referral)):
         raise contact_gate_failure()
     address = {LinkChannel.email: target.email, LinkChannel.sms: target.phone}.get(LinkChannel(channel), "")
@@ -82,7 +82,7 @@ def links_of(referral: Referral) -> list[SecureLink]:
     ).scalars())
 
 
-def load_link(actor, link_id: uuid.UUID | str) -> SecureLink:
+def load_link(actor: Actor, link_id: uuid.UUID | str) -> SecureLink:
     """A link of a referral in the actor's scope; NotFound otherwise."""
     link = get_row(SecureLink, link_id)
     load_referral(actor, link.referral_id)
@@ -90,7 +90,7 @@ def load_link(actor, link_id: uuid.UUID | str) -> SecureLink:
 
 
 @atomic
-def revoke_link(actor, link: SecureLink) -> SecureLink:
+def revoke_link(actor: Actor, link: SecureLink) -> SecureLink:
     """Revoke a link at once; its portal sessions end with it."""
     if not actor.has_role(*ISSUERS):
         raise Forbidden(_("Your role cannot revoke secure links."))
@@ -102,7 +102,7 @@ def revoke_link(actor, link: SecureLink) -> SecureLink:
     return link
 
 
-def _end_sessions_of(link: SecureLink, now) -> None:
+def _end_sessions_of(link: SecureLink, now: datetime) -> None:
     db.session.execute(update(PortalSession).where(PortalSession.link_id == link.id, PortalSession.ended_at.is_(None))
                        .values(ended_at=now).execution_options(synchronize_session=False))
 
@@ -126,7 +126,7 @@ def peek(token: str) -> Opened:
                               ).scalar_one_or_none()
     if link is None or not link.usable(clock.now()):
         raise LinkUnusable()
-    party = db.session.get(Party, link.party_id)
+    party = get_row(Party, link.party_id)
     if party.role == PartyRole.responsible_party and not gates.contact_allowed(consent_overview(party.referral)):
         raise LinkUnusable()  # survivor-led: no session for the responsible party before the survivor agrees
     return Opened(link, party)
@@ -156,7 +156,7 @@ def open_portal(token: str, pin: str | None, language: str | None) -> Opening:
         link.pin_failures = 0
     session_token = secrets.token_urlsafe(32)
     languages = current_app.config["LANGUAGES"]
-    chosen = language if language in languages else party.preferred_language
+    chosen = language if language is not None and language in languages else party.preferred_language
     portal_session = PortalSession(
         link_id=link.id, party_id=party.id, token_hash=sha256_hex(session_token),
         language=chosen if chosen in languages else "en", started_at=now,
@@ -170,13 +170,15 @@ def open_portal(token: str, pin: str | None, language: str | None) -> Opening:
 
 
 def _pin_matches(link: SecureLink, pin: str) -> bool:
+    if link.pin_hash is None:
+        return False
     try:
         return password_hasher().verify(link.pin_hash, pin)
     except (VerificationError, InvalidHashError):
         return False
 
 
-def _count_wrong_pin(link: SecureLink, party: Party, now) -> Opening:
+def _count_wrong_pin(link: SecureLink, party: Party, now: datetime) -> Opening:
     """One more wrong PIN; the fifth locks the link and tells the coordinators and facilitators."""
     link.pin_failures += 1
     if link.pin_failures < MAX_PIN_FAILURES:
@@ -210,9 +212,10 @@ def resume_portal(token: str | None) -> Visit | None:
     if portal_session is None or portal_session.expires_at <= now:
         return None
     link = db.session.get(SecureLink, portal_session.link_id)
-    if not link.usable(now):
+    if link is None or not link.usable(now):
         return None
-    return Visit(portal_session, db.session.get(Party, portal_session.party_id), link)
+    party = db.session.get(Party, portal_session.party_id)
+    return None if party is None else Visit(portal_session, party, link)
 
 
 @atomic

@@ -7,13 +7,15 @@ summary only when both parties agreed to share it. Every view is audited as a di
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import selectinload
 
-from coordinator.accounts.models import Role
+from coordinator.accounts.models import Actor, Role
 from coordinator.agreements.queries import shared_summaries
 from coordinator.audit.service import record_many
 from coordinator.consent.models import Scope
@@ -29,12 +31,12 @@ from coordinator.sessions.models import ScheduledSession, SessionKind, SessionSt
 CASES_PER_PAGE = 20
 
 
-def _require_prosecutor(actor) -> None:
+def _require_prosecutor(actor: Actor) -> None:
     if not actor.has_role(Role.prosecutor):
         raise Forbidden(_("Only prosecutors have a case view."))
 
 
-def my_cases(actor, page: int | None = None) -> Page:
+def my_cases(actor: Actor, page: int | None = None) -> Page:
     """One page of the prosecutor's own cases, each disclosed exactly as the API shows a case."""
     _require_prosecutor(actor)
     cases = paginate(
@@ -50,7 +52,7 @@ def my_cases(actor, page: int | None = None) -> Page:
     return Page(items=items, page=cases.page, per_page=cases.per_page, total=cases.total)
 
 
-def _referrals_of(actor, which) -> list[Referral]:
+def _referrals_of(actor: Actor, which: ColumnElement[bool]) -> list[Referral]:
     """The actor's referrals among the cases `which` selects."""
     return list(db.session.execute(
         select(Referral).join(CriminalCase, Referral.case_id == CriminalCase.id)
@@ -60,7 +62,7 @@ def _referrals_of(actor, which) -> list[Referral]:
     ).scalars())
 
 
-def _disclose(actor, referrals: list[Referral]) -> list[tuple[Referral, dict]]:
+def _disclose(actor: Actor, referrals: list[Referral]) -> list[tuple[Referral, dict]]:
     """Each referral's disclosure, in a fixed number of queries, each one audited."""
     circles = defaultdict(list)
     if referrals:
@@ -102,7 +104,7 @@ def circle_summary(sessions: list[ScheduledSession]) -> dict:
     return {"status": "not_scheduled", "date": None}
 
 
-def case_disclosure(actor, docket_number: str) -> dict:
+def case_disclosure(actor: Actor, docket_number: str) -> dict:
     """The prosecutor's view of one of their cases; 404 for a case that is not theirs."""
     _require_prosecutor(actor)
     docket = docket_number.strip().upper()
@@ -112,7 +114,7 @@ def case_disclosure(actor, docket_number: str) -> dict:
     return {"docket_number": docket, "referrals": [item for _referral, item in _disclose(actor, referrals)]}
 
 
-def report_ids(actor, cases: list[dict]) -> dict[str, str]:
+def report_ids(actor: Actor, cases: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """{reference: referral id} for the referrals whose summary is shared, in one query: the pages link their
     court reports (the disclosure itself carries no ids, exactly as the API)."""
     shared = [item["reference"] for case in cases for item in case["referrals"] if item["agreement"] is not None]

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, RootModel
 
-from coordinator.accounts.models import Role
+from coordinator.accounts.models import Actor, Role
 from coordinator.api import api_actor, api_blueprint
 from coordinator.referrals import service, workflow
-from coordinator.referrals.models import AcknowledgementBasis, Party, Referral
+from coordinator.referrals.models import AcknowledgementBasis, Party, PartyRole, Referral
 from coordinator.referrals.schemas import (
     CaseOut,
     ContactOut,
@@ -52,7 +52,7 @@ def _prosecution_view(referral: Referral) -> ProsecutionReferralOut:
                                   received_on=referral.received_at.date())
 
 
-def referral_json(referral: Referral, actor) -> dict:
+def referral_json(referral: Referral, actor: Actor) -> dict:
     """The referral as `actor` may see it."""
     if actor.has_role(Role.prosecutor):
         return _prosecution_view(referral).model_dump(mode="json")
@@ -67,18 +67,18 @@ def referral_json(referral: Referral, actor) -> dict:
         updated_at=referral.updated_at,
         case=CaseOut(jurisdiction=case.jurisdiction, court=case.court, docket_number=case.docket_number,
                      charges=case.charges, stage=case.stage, prosecutor_id=case.prosecutor_id),
-        survivor=_party(referral.survivor),
-        responsible_party=_party(referral.responsible_party),
+        survivor=_party(referral.require_party(PartyRole.survivor)),
+        responsible_party=_party(referral.require_party(PartyRole.responsible_party)),
         facilitators=_facilitators(referral),
     ).model_dump(mode="json")
 
 
-def _summary_json(referral: Referral, actor) -> dict:
+def _summary_json(referral: Referral, actor: Actor) -> dict:
     if actor.has_role(Role.prosecutor):
         return _prosecution_view(referral).model_dump(mode="json")
     return ReferralSummary(id=referral.id, reference=referral.reference, status=referral.status,
                            received_at=referral.received_at, docket_number=referral.case.docket_number,
-                           survivor_alias=referral.survivor.alias,
+                           survivor_alias=referral.require_party(PartyRole.survivor).alias,
                            facilitators=_facilitators(referral)).model_dump(mode="json")
 
 

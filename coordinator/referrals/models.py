@@ -5,10 +5,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import JSON, Index, String, UniqueConstraint
 from sqlmodel import Field, Relationship, SQLModel
 
-from coordinator.accounts.models import User
+from coordinator.accounts.models import Role, User
 from coordinator.crypto import sealed
 from coordinator.db import UTCDateTime, new_id
 
@@ -80,7 +81,8 @@ ACTIVE = (ReferralStatus.received, ReferralStatus.screening, ReferralStatus.prep
 TERMINAL = (ReferralStatus.completed, ReferralStatus.closed)
 OPEN = (*ACTIVE, ReferralStatus.paused)
 
-STATUS_LABELS = {
+# Labels and maps are keyed by the value a column stores (a str); each enum is a StrEnum, so its members are those.
+STATUS_LABELS: dict[str, LazyString] = {
     ReferralStatus.received: _l("Received"),
     ReferralStatus.screening: _l("Screening"),
     ReferralStatus.preparation: _l("Preparation"),
@@ -93,7 +95,7 @@ STATUS_LABELS = {
     ReferralStatus.closed: _l("Closed"),
 }
 
-REASON_LABELS = {
+REASON_LABELS: dict[str, LazyString] = {
     CloseReason.not_suitable: _l("Not suitable for a circle"),
     CloseReason.consent_withdrawn: _l("Consent withdrawn"),
     CloseReason.safety: _l("Safety"),
@@ -103,7 +105,7 @@ REASON_LABELS = {
     PauseReason.facilitator_stop: _l("Stopped by a facilitator"),
 }
 
-SOURCE_LABELS = {
+SOURCE_LABELS: dict[str, LazyString] = {
     ReferralSource.prosecutor: _l("Prosecutor"),
     ReferralSource.court: _l("Court"),
     ReferralSource.victim_services: _l("Victim services"),
@@ -111,7 +113,7 @@ SOURCE_LABELS = {
     ReferralSource.other: _l("Other"),
 }
 
-STAGE_LABELS = {
+STAGE_LABELS: dict[str, LazyString] = {
     CaseStage.pre_charge: _l("Before charge"),
     CaseStage.charged: _l("Charged"),
     CaseStage.plea: _l("Plea"),
@@ -120,7 +122,7 @@ STAGE_LABELS = {
     CaseStage.closed: _l("Closed"),
 }
 
-PARTY_LABELS = {
+PARTY_LABELS: dict[str, LazyString] = {
     PartyRole.survivor: _l("Survivor"),
     PartyRole.responsible_party: _l("Responsible party"),
 }
@@ -128,7 +130,7 @@ PARTY_LABELS = {
 
 # The prosecution sees a coarse stage only (docs/design.md rule 5): `workflow.prosecution_stage` is the one reader of
 # this map, and it never lets a pause show.
-PROSECUTION_STAGE = {
+PROSECUTION_STAGE: dict[str, str] = {
     ReferralStatus.received: "intake",
     ReferralStatus.screening: "intake",
     ReferralStatus.preparation: "preparation",
@@ -140,7 +142,7 @@ PROSECUTION_STAGE = {
     ReferralStatus.closed: "closed",
 }
 
-PROSECUTION_STAGE_LABELS = {
+PROSECUTION_STAGE_LABELS: dict[str, LazyString] = {
     "intake": _l("Intake"),
     "preparation": _l("Preparation"),
     "circle_scheduled": _l("Circle scheduled"),
@@ -207,6 +209,13 @@ class Referral(SQLModel, table=True):
         """The survivor or the responsible party."""
         return next((party for party in self.parties if party.role == role), None)
 
+    def require_party(self, role: PartyRole) -> "Party":
+        """The survivor or the responsible party, which a referral has from its creation on (create_referral)."""
+        party = self.party(role)
+        if party is None:
+            raise LookupError(f"referral {self.id} has no {role} party; every referral is created with both")
+        return party
+
     @property
     def survivor(self) -> "Party | None":
         """The person harmed."""
@@ -249,7 +258,7 @@ class Party(SQLModel, table=True):
         """A party acting through the portal, as the audit log names it."""
         return ("party", str(self.id))
 
-    def has_role(self, *roles) -> bool:
+    def has_role(self, *roles: Role) -> bool:
         """Parties hold no staff role."""
         return False
 
@@ -280,7 +289,7 @@ class AcknowledgementBasis(StrEnum):
     statement_to_facilitator = "statement_to_facilitator"
 
 
-BASIS_LABELS = {
+BASIS_LABELS: dict[str, LazyString] = {
     AcknowledgementBasis.plea: _l("A guilty plea"),
     AcknowledgementBasis.agreed_facts: _l("Agreed facts"),
     AcknowledgementBasis.statement_to_facilitator: _l("A statement to a facilitator"),

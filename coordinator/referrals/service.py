@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from coordinator import clock
-from coordinator.accounts.models import Role, User
+from coordinator.accounts.models import Actor, Role, User
 from coordinator.accounts.service import find_user_by_email
 from coordinator.audit.service import record
 from coordinator.db import atomic, db
@@ -35,7 +35,7 @@ from coordinator.roster.models import FacilitatorConflict
 REFERRERS = (Role.coordinator, Role.prosecutor)
 READERS = (Role.coordinator, Role.facilitator, Role.prosecutor)
 
-def visible_to(actor) -> ColumnElement[bool]:
+def visible_to(actor: Actor) -> ColumnElement[bool]:
     """The referrals an actor may know exist: coordinators all, facilitators theirs, prosecutors their cases'."""
     if actor.has_role(Role.coordinator):
         return true()
@@ -46,7 +46,7 @@ def visible_to(actor) -> ColumnElement[bool]:
     return false()
 
 
-def load_referral(actor, referral_id: uuid.UUID | str) -> Referral:
+def load_referral(actor: Actor, referral_id: uuid.UUID | str) -> Referral:
     """The referral if it is in the actor's scope; NotFound otherwise, exactly as if it did not exist."""
     try:
         key = referral_id if isinstance(referral_id, uuid.UUID) else uuid.UUID(str(referral_id))
@@ -62,7 +62,7 @@ def load_referral(actor, referral_id: uuid.UUID | str) -> Referral:
     return referral
 
 
-def view_referral(actor, referral_id: uuid.UUID | str) -> Referral:
+def view_referral(actor: Actor, referral_id: uuid.UUID | str) -> Referral:
     """Load a referral for reading and audit the read."""
     referral = load_referral(actor, referral_id)
     view = "prosecution" if actor.has_role(Role.prosecutor) else "full"
@@ -70,7 +70,7 @@ def view_referral(actor, referral_id: uuid.UUID | str) -> Referral:
     return referral
 
 
-def list_referrals(actor, *, status: str | None = None, q: str | None = None, page: int | None = None,
+def list_referrals(actor: Actor, *, status: str | None = None, q: str | None = None, page: int | None = None,
                    per_page: int | None = None) -> Page:
     """One page of the referrals in scope, newest first, filtered by status and searched by reference or docket."""
     if not actor.has_role(*READERS):
@@ -96,7 +96,7 @@ def list_referrals(actor, *, status: str | None = None, q: str | None = None, pa
     return result
 
 
-def _list_loads(actor) -> list:
+def _list_loads(actor: Actor) -> list:
     """What a list row shows, loaded in one statement per relation: prosecutors see only the case."""
     if actor.has_role(Role.prosecutor):
         return [selectinload(Referral.case)]
@@ -118,7 +118,7 @@ def next_reference() -> str:
 
 
 @atomic
-def create_referral(actor, data: ReferralIn) -> Referral:
+def create_referral(actor: User, data: ReferralIn) -> Referral:
     """Take a referral in: its case (found or created), its two parties, a reference, status `received`."""
     if not actor.has_role(*REFERRERS):
         raise Forbidden(_("Your role cannot refer cases."))
@@ -153,6 +153,7 @@ def create_referral(actor, data: ReferralIn) -> Referral:
         source=data.source,
         status=ReferralStatus.received,
         case=case,
+        case_id=case.id,
         created_by_id=actor.id,
         received_at=now,
         updated_at=now,
@@ -168,7 +169,7 @@ def create_referral(actor, data: ReferralIn) -> Referral:
     return referral
 
 
-def _case_prosecutor(actor, email: str | None) -> User | None:
+def _case_prosecutor(actor: User, email: str | None) -> User | None:
     """The prosecutor a case names: a prosecutor referring names themself; others name an active prosecutor."""
     if actor.has_role(Role.prosecutor):
         if email and email.lower() != actor.email:
@@ -185,7 +186,7 @@ def _case_prosecutor(actor, email: str | None) -> User | None:
 
 
 def _new_party(referral: Referral, role: PartyRole, data: PartyIn) -> Party:
-    party = Party(referral=referral, role=role, preferred_language=data.preferred_language,
+    party = Party(referral=referral, referral_id=referral.id, role=role, preferred_language=data.preferred_language,
                   needs_interpreter=data.needs_interpreter)
     party.alias = data.alias
     party.email = data.contact.email
@@ -198,18 +199,19 @@ def active_facilitators() -> list[User]:
     users = db.session.execute(
         select(User).where(User.role == Role.facilitator, User.active.is_(True))
     ).scalars().all()
-    return sorted(users, key=lambda user: user.name.lower())
+    return sorted(users, key=lambda user: (user.name or "").lower())
 
 
 @atomic
-def assign_facilitators(actor, referral: Referral, lead_id: uuid.UUID | str, co_id: uuid.UUID | str) -> Referral:
+def assign_facilitators(actor: Actor, referral: Referral, lead_id: uuid.UUID | str,
+                        co_id: uuid.UUID | str) -> Referral:
     """Assign the lead and the co-facilitator (coordinators only)."""
     if not actor.has_role(Role.coordinator):
         raise Forbidden(_("Only coordinators assign facilitators."))
     if referral.status in TERMINAL:
         raise Conflict(_("This referral has ended."), {"code": "referral_ended"})
     fields: dict[str, list[str]] = {}
-    chosen: dict[str, User | None] = {}
+    chosen: dict[str, User] = {}
     for field, value in (("lead", lead_id), ("co", co_id)):
         try:
             user = db.session.get(User, value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
@@ -217,7 +219,8 @@ def assign_facilitators(actor, referral: Referral, lead_id: uuid.UUID | str, co_
             user = None
         if user is None or not user.active or user.role != Role.facilitator:
             fields[field] = [_("Choose an active facilitator.")]
-        chosen[field] = user
+        else:
+            chosen[field] = user
     if not fields and chosen["lead"].id == chosen["co"].id:
         fields["co"] = [_("The co-facilitator must be a different person from the lead.")]
     if not fields:
@@ -247,11 +250,11 @@ def status_history(referral: Referral) -> list[StatusChange]:
 
 
 @atomic
-def record_acknowledgement(actor, referral: Referral, basis: str, reference: str) -> Acknowledgement:
+def record_acknowledgement(actor: User, referral: Referral, basis: str, reference: str) -> Acknowledgement:
     """Record where the responsible party acknowledged the basic facts: a reference, never the content."""
     if not actor.has_role(Role.coordinator, Role.facilitator):
         raise Forbidden(_("Your role cannot record an acknowledgement."))
-    fields = {}
+    fields: dict[str, list[str]] = {}
     if basis not in AcknowledgementBasis.__members__:
         fields["basis"] = [_("Choose where the facts were acknowledged.")]
     if not (reference or "").strip() or len(reference) > 200:

@@ -10,7 +10,7 @@ from blinker import Namespace
 from flask_babel import gettext as _
 
 from coordinator import clock
-from coordinator.accounts.models import Role
+from coordinator.accounts.models import Actor, Role
 from coordinator.audit.service import record
 from coordinator.consent.queries import consent_overview
 from coordinator.db import atomic, db
@@ -29,7 +29,8 @@ from coordinator.referrals.models import (
 S = ReferralStatus
 STAFF = frozenset({Role.coordinator, Role.facilitator})
 COORDINATORS = frozenset({Role.coordinator})
-AUTOMATIC = frozenset()  # made by the service that owns the step (booking, holding a circle, agreements)
+# Made by the service that owns the step (booking, holding a circle, agreements).
+AUTOMATIC: frozenset[Role] = frozenset()
 
 # What entering a status brings about, beyond the status itself (docs/design.md rules 1 and 9, docs/state-machines.md).
 # `transition` announces every change on `entered`, with the new status as the sender; the domain that owns each
@@ -109,7 +110,7 @@ def allowed_move(referral: Referral, target: ReferralStatus) -> Move | None:
     return MOVES.get((referral.status, target))
 
 
-def next_moves(referral: Referral, actor) -> list[Move]:
+def next_moves(referral: Referral, actor: Actor) -> list[Move]:
     """The moves this actor may offer by hand on the referral page."""
     candidates = [move for (source, _target), move in MOVES.items() if source == referral.status]
     if referral.status == S.paused and (target := resume_target(referral)):
@@ -120,7 +121,7 @@ def next_moves(referral: Referral, actor) -> list[Move]:
 
 
 @atomic
-def transition(actor, referral: Referral, to: str, *, reason: str | None = None, note: str | None = None,
+def transition(actor: Actor, referral: Referral, to: str, *, reason: str | None = None, note: str | None = None,
                automatic: bool = False) -> StatusChange:
     """Move a referral to `to`; pages, the API and jobs all come through here.
 

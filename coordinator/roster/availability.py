@@ -4,14 +4,14 @@ the same weekly windows."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
-from coordinator.accounts.models import Role, User
+from coordinator.accounts.models import Actor, Role, User
 from coordinator.audit.service import record
 from coordinator.db import atomic, db
 from coordinator.errors import Forbidden, InvalidRequest, NotFound
@@ -27,7 +27,14 @@ CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 MAX_WINDOWS = 50
 MAX_EXCEPTIONS = 366
 
-def parse_clock(value) -> time | None:
+def parse_weekday(value: object) -> int | None:
+    """A day of the week from 0 (Monday) to 6 (Sunday); None when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 6:
+        return None
+    return value
+
+
+def parse_clock(value: object) -> time | None:
     """A "HH:MM" text (or a time) as a time of day; None when it is neither."""
     if isinstance(value, time):
         return value.replace(second=0, microsecond=0)
@@ -36,7 +43,7 @@ def parse_clock(value) -> time | None:
     return None
 
 
-def check_week(entries: list[Mapping], path: str, fields: dict[str, list[str]]) -> list[Window]:
+def check_week(entries: Sequence[Mapping[str, object]], path: str, fields: dict[str, list[str]]) -> list[Window]:
     """Weekly windows from `{"weekday", "start", "end"}` entries; errors go to `fields` under `path.N.*`."""
     if len(entries) > MAX_WINDOWS:
         fields[path] = [_("Enter at most %(max)d time windows.", max=MAX_WINDOWS)]
@@ -44,20 +51,16 @@ def check_week(entries: list[Mapping], path: str, fields: dict[str, list[str]]) 
     checked: list[tuple[int, Window]] = []
     for index, entry in enumerate(entries):
         here = f"{path}.{index}"
-        weekday = entry.get("weekday")
+        weekday = parse_weekday(entry.get("weekday"))
         start, end = parse_clock(entry.get("start")), parse_clock(entry.get("end"))
-        ok = True
-        if isinstance(weekday, bool) or not isinstance(weekday, int) or not 0 <= weekday <= 6:
+        if weekday is None:
             fields[f"{here}.weekday"] = [_("Choose a day from 0 (Monday) to 6 (Sunday).")]
-            ok = False
         for name, value in (("start", start), ("end", end)):
             if value is None:
                 fields[f"{here}.{name}"] = [_("Enter a time as HH:MM, for example 09:30.")]
-                ok = False
         if start is not None and end is not None and start >= end:
             fields[f"{here}.end"] = [_("The end must be later than the start.")]
-            ok = False
-        if ok:
+        elif weekday is not None and start is not None and end is not None:
             checked.append((index, Window(weekday, start, end)))
     latest: dict[int, time] = {}
     for index, window in sorted(checked, key=lambda item: (item[1].weekday, item[1].start, item[1].end)):
@@ -68,7 +71,7 @@ def check_week(entries: list[Mapping], path: str, fields: dict[str, list[str]]) 
     return sorted((window for _index, window in checked), key=lambda w: (w.weekday, w.start))
 
 
-def week_json(windows: Iterable[Window]) -> list[dict]:
+def week_json(windows: Iterable[Window]) -> list[dict[str, object]]:
     """Weekly windows as `{"weekday", "start": "HH:MM", "end": "HH:MM"}`, in order."""
     return [{"weekday": w.weekday, "start": w.start.strftime("%H:%M"), "end": w.end.strftime("%H:%M")}
             for w in sorted(windows, key=lambda w: (w.weekday, w.start))]
@@ -88,7 +91,8 @@ class Availability:
         return [day for day, unavailable in self.exceptions if unavailable]
 
 
-def require_self_or_manager(actor, user: User) -> None:
+def require_self_or_manager(actor: Actor, user: User) -> None:
+    """A facilitator manages their own availability; admins and coordinators anyone's."""
     if actor.has_role(*MANAGERS) or (actor.has_role(Role.facilitator) and actor.id == user.id):
         return
     if actor.has_role(Role.facilitator):
@@ -109,7 +113,7 @@ def availability_of(user: User) -> Availability:
                         [(e.on_date, e.unavailable) for e in exceptions])
 
 
-def _check_exceptions(entries: list[Mapping], fields: dict[str, list[str]]) -> list[tuple[date, bool]]:
+def _check_exceptions(entries: Sequence[Mapping[str, object]], fields: dict[str, list[str]]) -> list[tuple[date, bool]]:
     if len(entries) > MAX_EXCEPTIONS:
         fields["exceptions"] = [_("Enter at most %(max)d dates.", max=MAX_EXCEPTIONS)]
         return []
@@ -133,7 +137,8 @@ def _check_exceptions(entries: list[Mapping], fields: dict[str, list[str]]) -> l
 
 
 @atomic
-def set_availability(actor, user: User, weekly: list[Mapping], exceptions: list[Mapping]) -> Availability:
+def set_availability(actor: Actor, user: User, weekly: Sequence[Mapping[str, object]],
+                     exceptions: Sequence[Mapping[str, object]]) -> Availability:
     """Replace a facilitator's weekly windows and dated exceptions (their own, or anyone's for managers)."""
     require_self_or_manager(actor, user)
     fields: dict[str, list[str]] = {}
@@ -153,7 +158,7 @@ def set_availability(actor, user: User, weekly: list[Mapping], exceptions: list[
     return availability_of(user)
 
 
-def add_unavailable_date(actor, user: User, day: date | None) -> Availability:
+def add_unavailable_date(actor: Actor, user: User, day: date | None) -> Availability:
     """Mark one more date unavailable, keeping the rest."""
     current = availability_of(user)
     if day is None:
@@ -163,7 +168,7 @@ def add_unavailable_date(actor, user: User, day: date | None) -> Availability:
                             [{"date": d, "unavailable": u} for d, u in kept])
 
 
-def remove_exception(actor, user: User, day: date) -> Availability:
+def remove_exception(actor: Actor, user: User, day: date) -> Availability:
     """Forget one dated exception, keeping the rest."""
     current = availability_of(user)
     return set_availability(actor, user, week_json(current.weekly),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from coordinator import clock
-from coordinator.accounts.models import User
+from coordinator.accounts.models import Actor, User
 from coordinator.audit.service import record
 from coordinator.db import atomic, db
 from coordinator.errors import InvalidRequest, NotFound
@@ -18,7 +20,7 @@ from coordinator.roster.models import (
 from coordinator.roster.profiles import as_uuid, check_fields
 
 
-def conflicts_of(actor, user: User) -> list[FacilitatorConflict]:
+def conflicts_of(actor: Actor, user: User) -> list[FacilitatorConflict]:
     """The conflicts a facilitator declared, newest first."""
     require_self_or_manager(actor, user)
     return list(db.session.execute(
@@ -28,7 +30,7 @@ def conflicts_of(actor, user: User) -> list[FacilitatorConflict]:
 
 
 @atomic
-def declare_conflict(actor, user: User, docket_number: str) -> FacilitatorConflict:
+def declare_conflict(actor: Actor, user: User, docket_number: str) -> FacilitatorConflict:
     """Declare a conflict with any case of this docket number, known now or referred later."""
     require_self_or_manager(actor, user)
     docket = (docket_number or "").strip().upper()  # as intake stores it, so the two always compare equal
@@ -45,7 +47,7 @@ def declare_conflict(actor, user: User, docket_number: str) -> FacilitatorConfli
     return conflict
 
 
-def load_conflict(actor, user: User, conflict_id) -> FacilitatorConflict:
+def load_conflict(actor: Actor, user: User, conflict_id: uuid.UUID | str) -> FacilitatorConflict:
     """One of a facilitator's conflicts; 404 otherwise."""
     require_self_or_manager(actor, user)
     key = as_uuid(conflict_id)
@@ -56,7 +58,7 @@ def load_conflict(actor, user: User, conflict_id) -> FacilitatorConflict:
 
 
 @atomic
-def remove_conflict(actor, conflict: FacilitatorConflict) -> None:
+def remove_conflict(actor: Actor, conflict: FacilitatorConflict) -> None:
     """Withdraw a declared conflict."""
     record(actor, "roster.conflict.remove", conflict, details={"user": str(conflict.user_id)})
     db.session.delete(conflict)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date
 
@@ -68,7 +69,8 @@ def roster(case_id: uuid.UUID | None = None) -> list[Candidate]:
                       trained.get(profile.user_id), profile.user_id in conflicted) for profile in rows]
 
 
-def eligible(candidates: list[Candidate], on: date, assigned_to: set[uuid.UUID] = frozenset()) -> list[Candidate]:
+def eligible(candidates: list[Candidate], on: date,
+             assigned_to: AbstractSet[uuid.UUID] = frozenset()) -> list[Candidate]:
     """Those who may take a circle on `on`; someone already assigned to the referral keeps their place."""
     return [c for c in candidates
             if c.trained_until is not None and c.trained_until >= on and not c.conflicted

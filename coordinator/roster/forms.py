@@ -143,8 +143,9 @@ class UnavailabilityForm(FlaskForm):
             self.timezone.errors = [*self.timezone.errors, _l("Enter a time zone such as Europe/Madrid.")]
             return None, None
         zone = ZoneInfo(self.timezone.data)
-        return tuple(value.replace(tzinfo=zone).astimezone(UTC) if value else None
-                     for value in (self.start.data, self.end.data))
+        start, end = (value.replace(tzinfo=zone).astimezone(UTC) if value else None
+                      for value in (self.start.data, self.end.data))
+        return start, end
 
 
 # The week grid ---------------------------------------------------------------------------------------------------

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
-from coordinator.accounts.models import SYSTEM, Role, User
+from coordinator.accounts.models import SYSTEM, Actor, Role, User
 from coordinator.accounts.service import create_user
 from coordinator.audit.service import record
 from coordinator.db import atomic, db
@@ -46,20 +47,20 @@ def check_fields() -> str:
     return _("Check the highlighted fields.")
 
 
-def require_manager(actor) -> None:
+def require_manager(actor: Actor) -> None:
     """Only admins and coordinators manage the roster."""
     if not actor.has_role(*MANAGERS):
         raise Forbidden(_("Only administrators and coordinators manage the roster."))
 
 
-def as_uuid(value) -> uuid.UUID | None:
+def as_uuid(value: object) -> uuid.UUID | None:
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except ValueError:
         return None
 
 
-def load_facilitator(actor, user_id) -> User:
+def load_facilitator(actor: Actor, user_id: uuid.UUID | str) -> User:
     """A facilitator's account: managers any, a facilitator only their own; 404 for anything else."""
     if not actor.has_role(*MANAGERS, Role.facilitator):
         raise Forbidden(_("Your role has no access to the roster."))
@@ -122,16 +123,16 @@ def facilitator_entry(user: User) -> FacilitatorEntry:
     return _entries([user])[0]
 
 
-def list_facilitators(actor) -> list[FacilitatorEntry]:
+def list_facilitators(actor: Actor) -> list[FacilitatorEntry]:
     """Every facilitator account, active first, by name (managers only)."""
     require_manager(actor)
     users = db.session.execute(select(User).where(User.role == Role.facilitator)).scalars().all()
     entries = _entries(list(users))
     record(actor, "roster.list", details={"shown": len(entries)})
-    return sorted(entries, key=lambda e: (not e.user.active, e.user.name.lower(), str(e.user.id)))
+    return sorted(entries, key=lambda e: (not e.user.active, (e.user.name or "").lower(), str(e.user.id)))
 
 
-def valid_timezone(name) -> bool:
+def valid_timezone(name: object) -> bool:
     """True for an IANA time zone zoneinfo knows, such as Europe/Madrid."""
     if not isinstance(name, str) or not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
         return False
@@ -142,10 +143,11 @@ def valid_timezone(name) -> bool:
     return True
 
 
-def _check_profile(fields: dict, *, languages=None, trainings=None, timezone=None,
-                   max_active_referrals=None) -> dict:
+def _check_profile(fields: dict[str, list[str]], *, languages: Iterable[object] | None = None,
+                   trainings: Iterable[Mapping[str, object]] | None = None, timezone: object = None,
+                   max_active_referrals: object = None) -> dict[str, Any]:
     """Validate the profile values given (None = not given); returns them cleaned, errors into `fields`."""
-    clean: dict = {}
+    clean: dict[str, Any] = {}
     if languages is not None:
         codes = [str(code).strip().lower() for code in languages]
         if not codes:
@@ -172,7 +174,7 @@ def _check_profile(fields: dict, *, languages=None, trainings=None, timezone=Non
                     valid_until = None
             if not isinstance(valid_until, date) or isinstance(valid_until, datetime):
                 fields[f"trainings.{index}.valid_until"] = [_("Enter a date as YYYY-MM-DD.")]
-            elif kind in TrainingKind.__members__:
+            elif kind is not None and kind in TrainingKind.__members__:
                 held[kind] = valid_until
         clean["trainings"] = held
     if timezone is not None:
@@ -187,7 +189,7 @@ def _check_profile(fields: dict, *, languages=None, trainings=None, timezone=Non
     return clean
 
 
-def set_facilitator_profile(actor, user, languages: list[str], trainings: dict[str, date],
+def set_facilitator_profile(actor: Actor, user: User, languages: list[str], trainings: dict[str, date],
                             timezone: str = "UTC", max_active_referrals: int = 6) -> FacilitatorProfile:
     """Create or replace a facilitator's roster entry (the roster pages and API build on this)."""
     profile = db.session.get(FacilitatorProfile, user.id) or FacilitatorProfile(user_id=user.id)
@@ -206,7 +208,8 @@ def set_facilitator_profile(actor, user, languages: list[str], trainings: dict[s
 
 
 @atomic
-def create_facilitator(actor, *, email: str, name: str, languages: list[str], trainings: list[Mapping],
+def create_facilitator(actor: Actor, *, email: str, name: str, languages: list[str],
+                       trainings: Sequence[Mapping[str, object]],
                        timezone: str = "UTC", max_active_referrals: int = 6, language: str = "en"
                        ) -> tuple[User, str | None]:
     """Create a facilitator's account and roster entry; returns the user and their generated first password."""
@@ -214,15 +217,16 @@ def create_facilitator(actor, *, email: str, name: str, languages: list[str], tr
     fields: dict[str, list[str]] = {}
     clean = _check_profile(fields, languages=languages, trainings=trainings, timezone=timezone,
                            max_active_referrals=max_active_referrals)
-    user = password = None
+    created = None
     try:
         # Coordinators keep the roster but do not administer accounts: the service creates this one for them.
-        user, password = create_user(actor if actor.has_role(Role.admin) else SYSTEM, email=email,
-                                     role=Role.facilitator, name=name, language=language)
+        created = create_user(actor if actor.has_role(Role.admin) else SYSTEM, email=email, role=Role.facilitator,
+                              name=name, language=language)
     except InvalidRequest as error:
         fields = {**error.details, **fields}
-    if fields:
+    if fields or created is None:
         raise InvalidRequest(check_fields(), fields)
+    user, password = created
     set_facilitator_profile(actor, user, clean["languages"], clean["trainings"], clean["timezone"],
                             clean["max_active_referrals"])
     record(actor, "roster.facilitator.create", user, details={"trainings": sorted(clean["trainings"])})
@@ -230,7 +234,7 @@ def create_facilitator(actor, *, email: str, name: str, languages: list[str], tr
 
 
 @atomic
-def update_facilitator(actor, user: User, **changes) -> FacilitatorEntry:
+def update_facilitator(actor: Actor, user: User, **changes: Any) -> FacilitatorEntry:
     """Change a facilitator's languages, trainings (the list replaces them), time zone or caseload cap."""
     require_manager(actor)
     unknown = set(changes) - {"languages", "trainings", "timezone", "max_active_referrals"}

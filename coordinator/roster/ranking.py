@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 
 from coordinator import clock
-from coordinator.accounts.models import Role
+from coordinator.accounts.models import Actor, Role
 from coordinator.accounts.service import users_by_id
 from coordinator.errors import Forbidden
 from coordinator.referrals.models import Referral
@@ -49,21 +49,22 @@ def rank_facilitators(referral: Referral, now: datetime | None = None) -> list[S
         return []
     free = facilitator_free_time(candidates, now, now + RANKING_HORIZON)
     names = users_by_id(c.user_id for c in candidates)
-    language = referral.survivor.preferred_language if referral.survivor else None
-    suggestions = [Suggestion(c.user_id, names[str(c.user_id)].name, bool(language) and c.speaks(language),
+    survivor = referral.survivor
+    language = survivor.preferred_language if survivor else ""
+    suggestions = [Suggestion(c.user_id, names[str(c.user_id)].name or "", bool(language) and c.speaks(language),
                               c.caseload, c.cap, free[c.user_id].total())
                    for c in candidates if free[c.user_id].total() > timedelta(0)]
     return sorted(suggestions, key=lambda s: (not s.speaks_language, s.caseload / max(s.cap, 1), -s.free,
                                               s.name.lower(), str(s.user_id)))
 
 
-def require_coordinator(actor) -> None:
+def require_coordinator(actor: Actor) -> None:
     """Only coordinators assign facilitators, so only they see the ranking."""
     if not actor.has_role(Role.coordinator):
         raise Forbidden(_("Only coordinators assign facilitators."))
 
 
-def suggestions_for(actor, referral: Referral) -> list[Suggestion]:
+def suggestions_for(actor: Actor, referral: Referral) -> list[Suggestion]:
     """The ranking, for the coordinators who assign facilitators."""
     require_coordinator(actor)
     return rank_facilitators(referral)

@@ -6,11 +6,13 @@ import uuid
 
 from pydantic import BaseModel, Field
 
+from coordinator.accounts.models import User
 from coordinator.api import api_actor, api_blueprint
 from coordinator.pagination import whole_list
 from coordinator.referrals.schemas import Strict
 from coordinator.roster import venues
 from coordinator.roster.api import WindowIn, WindowOut
+from coordinator.roster.models import Venue
 
 bp = api_blueprint("venue_api", __name__, "venues")
 
@@ -69,7 +71,7 @@ class VenueListOut(BaseModel):
     total: int
 
 
-def _venue_json(actor, venue) -> dict:
+def _venue_json(actor: User, venue: Venue) -> dict:
     out = VenueOut(id=venue.id, name=venue.name, timezone=venue.timezone,
                    separate_waiting_rooms=venue.separate_waiting_rooms, accessible=venue.accessible,
                    capacity=venue.capacity, opening_hours=[WindowOut(**item) for item in venue.opening_hours],

@@ -5,12 +5,13 @@ address only admins and coordinators read, deactivated rather than deleted (past
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from coordinator.accounts.models import Role
+from coordinator.accounts.models import Actor, Role
 from coordinator.audit.service import record
 from coordinator.db import atomic, db
 from coordinator.errors import Forbidden, InvalidRequest, NotFound
@@ -24,22 +25,22 @@ FIELDS = ("name", "address", "timezone", "separate_waiting_rooms", "accessible",
           "active")
 
 
-def may_read_address(actor) -> bool:
+def may_read_address(actor: Actor) -> bool:
     """Only admins and coordinators ever see a venue's address."""
     return actor.has_role(*MANAGERS)
 
 
-def _require_reader(actor) -> None:
+def _require_reader(actor: Actor) -> None:
     if not actor.has_role(*READERS):
         raise Forbidden(_("Your role has no access to venues."))
 
 
-def _require_manager(actor) -> None:
+def _require_manager(actor: Actor) -> None:
     if not actor.has_role(*MANAGERS):
         raise Forbidden(_("Only administrators and coordinators manage venues."))
 
 
-def list_venues(actor) -> list[Venue]:
+def list_venues(actor: Actor) -> list[Venue]:
     """Every venue, active first, by name."""
     _require_reader(actor)
     venues = db.session.execute(select(Venue)).scalars().all()
@@ -48,7 +49,7 @@ def list_venues(actor) -> list[Venue]:
     return sorted(venues, key=lambda v: (not v.active, v.name.lower(), str(v.id)))
 
 
-def load_venue(actor, venue_id) -> Venue:
+def load_venue(actor: Actor, venue_id: uuid.UUID | str) -> Venue:
     """One venue; 404 for unknown ids."""
     _require_reader(actor)
     try:
@@ -61,17 +62,17 @@ def load_venue(actor, venue_id) -> Venue:
     return venue
 
 
-def read_address(actor, venue: Venue) -> str:
+def read_address(actor: Actor, venue: Venue) -> str:
     """A venue's address, for admins and coordinators; each read is audited."""
     _require_manager(actor)
     record(actor, "venue.address.view", venue)
-    return venue.address
+    return venue.address or ""  # stored for every venue (the column is not nullable)
 
 
-def _check(values: Mapping, *, creating: bool) -> tuple[dict, dict[str, list[str]]]:
+def _check(values: Mapping[str, Any], *, creating: bool) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The given fields, cleaned, and the field errors."""
     fields: dict[str, list[str]] = {}
-    clean: dict = {}
+    clean: dict[str, Any] = {}
     unknown = set(values) - set(FIELDS)
     for name in unknown:
         fields[name] = [_("This field cannot be changed here.")]
@@ -108,7 +109,7 @@ def _check(values: Mapping, *, creating: bool) -> tuple[dict, dict[str, list[str
 
 
 @atomic
-def create_venue(actor, **values) -> Venue:
+def create_venue(actor: Actor, **values: Any) -> Venue:
     """Add a venue: name, address (encrypted), time zone, waiting rooms, step-free access, capacity, hours."""
     _require_manager(actor)
     clean, fields = _check(values, creating=True)
@@ -126,7 +127,7 @@ def create_venue(actor, **values) -> Venue:
 
 
 @atomic
-def update_venue(actor, venue: Venue, **changes) -> Venue:
+def update_venue(actor: Actor, venue: Venue, **changes: Any) -> Venue:
     """Change the given fields of a venue; `active=False` deactivates it (venues are never deleted)."""
     _require_manager(actor)
     clean, fields = _check(changes, creating=False)
@@ -140,7 +141,7 @@ def update_venue(actor, venue: Venue, **changes) -> Venue:
     return venue
 
 
-def venues_by_id(ids) -> dict:
+def venues_by_id(ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, Venue]:
     """Venues keyed by id, in one statement; empty ids are skipped."""
     keys = {venue_id for venue_id in ids if venue_id}
     if not keys:

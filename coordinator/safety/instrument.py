@@ -103,7 +103,12 @@ def unanswered(instrument: Instrument, answers: dict[str, str]) -> dict[str, str
 
 def score(instrument: Instrument, answers: dict[str, str]) -> Result:
     """Score complete answers: the sum of weights, red flags first, then the thresholds."""
-    chosen = [(item, item.answer(answers[item.code])) for item in instrument.items]
+    chosen = []
+    for item in instrument.items:
+        answer = item.answer(answers[item.code])
+        if answer is None:
+            raise ValueError(f"{item.code}: {answers[item.code]!r} is no answer of instrument {instrument.version}")
+        chosen.append((item, answer))
     total = sum(answer.weight for _item, answer in chosen)
     red_flags = tuple(item.code for item, answer in chosen if answer.red_flag)
     if red_flags:

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import JSON, Index, String
 from sqlmodel import Field, SQLModel
 
@@ -43,14 +44,14 @@ class IncidentKind(StrEnum):
     other = "other"
 
 
-LEVEL_LABELS = {
+LEVEL_LABELS: dict[str, LazyString] = {
     RiskLevel.low: _l("Low"),
     RiskLevel.moderate: _l("Moderate"),
     RiskLevel.high: _l("High"),
     RiskLevel.prohibitive: _l("Prohibitive"),
 }
 
-MEASURE_LABELS = {
+MEASURE_LABELS: dict[str, LazyString] = {
     Measure.separate_waiting_rooms: _l("Separate waiting rooms"),
     Measure.staggered_arrival: _l("Staggered arrival and departure"),
     Measure.support_person: _l("A support person present"),
@@ -59,7 +60,7 @@ MEASURE_LABELS = {
     Measure.remote_participation: _l("Remote participation"),
 }
 
-INCIDENT_LABELS = {
+INCIDENT_LABELS: dict[str, LazyString] = {
     IncidentKind.retaliation: _l("Retaliation"),
     IncidentKind.threat: _l("Threat"),
     IncidentKind.contact_violation: _l("Contact against an order or agreement"),

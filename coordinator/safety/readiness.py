@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from coordinator.consent.models import Scope
 from coordinator.consent.queries import Overview, consent_overview
-from coordinator.db import db
+from coordinator.db import db, get_row
 from coordinator.gates import Unmet
-from coordinator.referrals.models import Acknowledgement, Referral, ReferralStatus
+from coordinator.referrals.models import Acknowledgement, PartyRole, Referral, ReferralStatus
 from coordinator.roster.models import FacilitatorConflict, FacilitatorProfile, Training, TrainingKind, Venue
 from coordinator.safety.models import MitigationPlan, ProtectiveOrder, RiskAssessment, RiskLevel, SafetyIncident
 from coordinator.sessions.models import ScheduledSession, SessionFormat, SessionKind, SessionStatus
@@ -197,7 +197,7 @@ def gather_facts(referral: Referral, venue: Venue | None = None) -> Facts:
         last_incident_at=last_incident_at(referral),
         no_contact_until=max(orders, default=None),
         facilitators=_facilitator_facts(referral),
-        survivor_language=referral.survivor.preferred_language,
+        survivor_language=referral.require_party(PartyRole.survivor).preferred_language,
         venue_suitable=venue.suits(SessionKind.circle) if venue else None,
     )
 
@@ -230,7 +230,7 @@ class CirclePlan:
     @classmethod
     def of_session(cls, session: ScheduledSession) -> CirclePlan:
         """A booked circle, exactly as booking saw it: its format, date, venue and interpreter."""
-        return cls(db.session.get(Referral, session.referral_id), session.format, session.starts_at.date(),
+        return cls(get_row(Referral, session.referral_id), session.format, session.starts_at.date(),
                    db.session.get(Venue, session.venue_id) if session.venue_id else None, session.interpreter)
 
 

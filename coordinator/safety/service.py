@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from coordinator import clock
-from coordinator.accounts.models import Role
+from coordinator.accounts.models import Actor, Role, User
 from coordinator.accounts.service import sha256_hex, users_by_id
 from coordinator.audit.service import record
 from coordinator.db import atomic, db, get_row
@@ -20,7 +20,7 @@ from coordinator.notifications.service import coordinators, notify_staff
 from coordinator.referrals.models import ACTIVE, Party, PauseReason, Referral, ReferralStatus
 from coordinator.referrals.service import load_referral
 from coordinator.referrals.workflow import transition
-from coordinator.safety.instrument import current_instrument, instruments, score, unanswered
+from coordinator.safety.instrument import Instrument, current_instrument, instruments, score, unanswered
 from coordinator.safety.models import (
     IncidentKind,
     Measure,
@@ -36,14 +36,15 @@ from coordinator.sessions.models import UPCOMING, ScheduledSession, SessionKind
 SAFETY_STAFF = (Role.coordinator, Role.facilitator)
 
 
-def require_safety_staff(actor) -> None:
+def require_safety_staff(actor: Actor) -> None:
     """Coordinators and facilitators; everyone else is refused."""
     if not actor.has_role(*SAFETY_STAFF):
         raise Forbidden(_("Your role cannot record safety information."))
 
 
 @atomic
-def record_assessment(actor, referral: Referral, answers: dict[str, str], summary: str | None) -> RiskAssessment:
+def record_assessment(actor: User, referral: Referral, answers: dict[str, str],
+                      summary: str | None) -> RiskAssessment:
     """Assess with the current instrument; every item must be answered. The result is never edited later."""
     require_safety_staff(actor)
     instrument = current_instrument()
@@ -92,7 +93,7 @@ def compare(latest: RiskAssessment, before: RiskAssessment | None) -> Comparison
     return Comparison(latest.score - before.score, before.level, changed)
 
 
-def load_assessment(actor, assessment_id: uuid.UUID | str) -> RiskAssessment:
+def load_assessment(actor: Actor, assessment_id: uuid.UUID | str) -> RiskAssessment:
     """An assessment of a referral in the actor's scope; NotFound otherwise."""
     assessment = get_row(RiskAssessment, assessment_id)
     load_referral(actor, assessment.referral_id)
@@ -106,7 +107,8 @@ def plan_of(assessment: RiskAssessment) -> MitigationPlan | None:
 
 
 @atomic
-def propose_mitigation(actor, assessment: RiskAssessment, measures: list[str], notes: str | None) -> MitigationPlan:
+def propose_mitigation(actor: User, assessment: RiskAssessment, measures: list[str],
+                       notes: str | None) -> MitigationPlan:
     """Propose measures from the fixed list; proposing again replaces an unapproved plan."""
     require_safety_staff(actor)
     if not measures or any(measure not in Measure.__members__ for measure in measures):
@@ -127,7 +129,7 @@ def propose_mitigation(actor, assessment: RiskAssessment, measures: list[str], n
 
 
 @atomic
-def approve_mitigation(actor, assessment: RiskAssessment) -> MitigationPlan:
+def approve_mitigation(actor: Actor, assessment: RiskAssessment) -> MitigationPlan:
     """A coordinator approves the plan of a high-risk assessment."""
     if not actor.has_role(Role.coordinator):
         raise Forbidden(_("Only coordinators approve mitigation plans."))
@@ -141,7 +143,7 @@ def approve_mitigation(actor, assessment: RiskAssessment) -> MitigationPlan:
 
 
 @atomic
-def record_protective_order(actor, referral: Referral, court_reference: str, no_contact: bool,
+def record_protective_order(actor: User, referral: Referral, court_reference: str, no_contact: bool,
                             expires_on: date) -> ProtectiveOrder:
     """Record a protective order; a no-contact order allows only indirect formats while it runs."""
     require_safety_staff(actor)
@@ -166,7 +168,7 @@ def orders_of(referral: Referral) -> list[ProtectiveOrder]:
 
 
 @atomic
-def report_incident(actor, referral: Referral, kind: str, description: str | None) -> SafetyIncident:
+def report_incident(actor: Actor, referral: Referral, kind: str, description: str | None) -> SafetyIncident:
     """At once: the referral pauses (which cancels its sessions) and the staff are alerted.
 
     Resuming then needs a new risk assessment dated after the incident (referrals/gates.py).
@@ -204,7 +206,7 @@ def incidents_of(referral: Referral) -> list[SafetyIncident]:
 
 
 
-def instrument_for(version: str):
+def instrument_for(version: str) -> Instrument:
     """The instrument an assessment used."""
     return instruments()[version]
 
@@ -225,7 +227,7 @@ def alert_unready_circles() -> tuple[int, int]:
     for circle in circles:
         if unmet := unmet_for(CirclePlan.of_session(circle)):
             failed += 1
-            referral = db.session.get(Referral, circle.referral_id)
+            referral = get_row(Referral, circle.referral_id)
             codes = "+".join(sorted(item.code for item in unmet))
             notify_staff(users_by_id(referral.facilitator_ids).values(), "circle_not_ready",
                          key=f"circle_not_ready:{circle.id}:{sha256_hex(codes)[:16]}", referral=referral)

@@ -9,15 +9,16 @@ booking runs the readiness gate in the same transaction.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from coordinator import clock
-from coordinator.accounts.models import Role, User
+from coordinator.accounts.models import Actor, Role, User
 from coordinator.accounts.service import users_by_id
 from coordinator.audit.service import record
 from coordinator.consent import gates as consent_gates
@@ -25,6 +26,7 @@ from coordinator.consent.queries import consent_overview
 from coordinator.consent.service import contact_gate_failure
 from coordinator.db import atomic, db, get_row
 from coordinator.errors import Conflict, GateFailed, InvalidRequest, NotFound
+from coordinator.gates import Unmet
 from coordinator.notifications.service import notify_staff
 from coordinator.portal.models import LinkChannel
 from coordinator.portal.service import issue_link
@@ -52,7 +54,7 @@ MAX_DURATION = timedelta(hours=8)
 
 
 
-def load_session(actor, session_id: uuid.UUID | str) -> ScheduledSession:
+def load_session(actor: Actor, session_id: uuid.UUID | str) -> ScheduledSession:
     """A session of a referral in the actor's scope; NotFound otherwise."""
     session = get_row(ScheduledSession, session_id)
     load_referral(actor, session.referral_id)
@@ -60,7 +62,8 @@ def load_session(actor, session_id: uuid.UUID | str) -> ScheduledSession:
 
 
 def _check_request(referral: Referral, kind: str, fmt: str, start: datetime, end: datetime,
-                   facilitator_ids: list, venue_id) -> tuple[list[User], Venue | None]:
+                   facilitator_ids: Sequence[uuid.UUID | str], venue_id: uuid.UUID | str | None,
+                   ) -> tuple[list[User], Venue | None]:
     """Field by field; returns the facilitators and the venue."""
     fields: dict[str, list[str]] = {}
     if kind not in SessionKind.__members__:
@@ -113,9 +116,9 @@ def _check_parties(referral: Referral, kind: str, fmt: str, start: datetime, ven
         if not consent_gates.participates(overview, role):
             code = "consent_survivor_participation" if role == PartyRole.survivor \
                 else "consent_responsible_participation"
-            unmet.append({"code": code, "message": _("This party has not agreed to take part.")})
+            unmet.append(Unmet(code, _("This party has not agreed to take part.")))
     if unmet:
-        raise GateFailed(_("The session cannot be booked yet."), unmet)
+        raise GateFailed(_("The session cannot be booked yet."), [item.as_dict() for item in unmet])
 
 
 def _reserve(session: ScheduledSession, facilitators: list[User], venue: Venue | None) -> None:
@@ -149,7 +152,7 @@ def _place_participants(session: ScheduledSession, referral: Referral) -> None:
     """Invite the session's parties; at a joint in-person meeting the responsible party comes earlier."""
     stagger = stagger_for(session.kind, session.format)
     for role in PARTIES_OF[session.kind]:
-        party = referral.party(role)
+        party = referral.require_party(role)
         early = stagger if role == PartyRole.responsible_party else timedelta(0)
         participant = db.session.get(SessionParticipant, (session.id, party.id)) or SessionParticipant(
             session_id=session.id, party_id=party.id, arrive_at=session.starts_at, leave_at=session.ends_at)
@@ -158,18 +161,19 @@ def _place_participants(session: ScheduledSession, referral: Referral) -> None:
         db.session.add(participant)
 
 
-def _invite(actor, session: ScheduledSession, referral: Referral) -> None:
+def _invite(actor: Actor, session: ScheduledSession, referral: Referral) -> None:
     """Each party gets a fresh private link to confirm or decline (handed over in person if they have no address)."""
     for role in PARTIES_OF[session.kind]:
-        party = referral.party(role)
+        party = referral.require_party(role)
         channel = LinkChannel.email if party.email else LinkChannel.sms if party.phone else None
         if channel is not None:
             issue_link(actor, referral, role, channel)
 
 
 @atomic
-def book_session(actor, referral: Referral, *, kind: str, fmt: str, start: datetime, end: datetime,
-                 facilitator_ids: list, venue_id=None, interpreter: bool = False) -> ScheduledSession:
+def book_session(actor: Actor, referral: Referral, *, kind: str, fmt: str, start: datetime, end: datetime,
+                 facilitator_ids: Sequence[uuid.UUID | str], venue_id: uuid.UUID | str | None = None,
+                 interpreter: bool = False) -> ScheduledSession:
     """Book a session; 409 on a clash or an unmet gate. A circle moves the referral to circle_scheduled."""
     require_booker(actor)
     facilitators, venue = _check_request(referral, kind, fmt, start, end, facilitator_ids, venue_id)
@@ -198,18 +202,19 @@ def book_session(actor, referral: Referral, *, kind: str, fmt: str, start: datet
 
 
 @atomic
-def reschedule_session(actor, session: ScheduledSession, start: datetime, end: datetime) -> ScheduledSession:
+def reschedule_session(actor: Actor, session: ScheduledSession, start: datetime, end: datetime) -> ScheduledSession:
     """Move a session: the same checks as booking, a higher SEQUENCE, fresh answers from the parties."""
     require_booker(actor)
     require_upcoming(session)
-    referral = db.session.get(Referral, session.referral_id)
+    referral = get_row(Referral, session.referral_id)
     facilitators = facilitators_of(session)
     venue = db.session.get(Venue, session.venue_id) if session.venue_id else None
     _check_request(referral, session.kind, session.format, start, end, [u.id for u in facilitators],
                    session.venue_id)
     _check_parties(referral, session.kind, session.format, start, venue, session.interpreter)
     release_reservations(session)
-    db.session.execute(Reservation.__table__.delete().where(Reservation.session_id == session.id))
+    db.session.execute(delete(Reservation).where(Reservation.session_id == session.id)
+                       .execution_options(synchronize_session=False))
     session.starts_at, session.ends_at = start.astimezone(UTC), end.astimezone(UTC)
     session.status, session.sequence, session.updated_at = SessionStatus.proposed, session.sequence + 1, clock.now()
     db.session.flush()
@@ -225,16 +230,16 @@ def reschedule_session(actor, session: ScheduledSession, start: datetime, end: d
 
 
 @atomic
-def mark_held(actor, session: ScheduledSession, attended: list[str]) -> ScheduledSession:
+def mark_held(actor: Actor, session: ScheduledSession, attended: list[str]) -> ScheduledSession:
     """Record that a session took place and who came; a held circle moves the referral to circle_held."""
     require_booker(actor)
     require_upcoming(session)
     if session.starts_at > clock.now():
         raise Conflict(_("A session is marked held only once it has started."), {"code": "not_started"})
-    referral = db.session.get(Referral, session.referral_id)
+    referral = get_row(Referral, session.referral_id)
     for participant in db.session.execute(
             select(SessionParticipant).where(SessionParticipant.session_id == session.id)).scalars():
-        participant.attended = db.session.get(Party, participant.party_id).role in attended
+        participant.attended = get_row(Party, participant.party_id).role in attended
     session.status, session.updated_at = SessionStatus.held, clock.now()
     release_reservations(session)
     record(actor, "session.held", session, referral_id=referral.id, details={"attended": sorted(attended)})
@@ -244,7 +249,7 @@ def mark_held(actor, session: ScheduledSession, attended: list[str]) -> Schedule
 
 
 @atomic
-def respond(party: Party, session_id, answer: str) -> ScheduledSession:
+def respond(party: Party, session_id: uuid.UUID | str, answer: str) -> ScheduledSession:
     """A party confirms or declines; the session is confirmed once every invited party confirmed."""
     if answer not in (Response.confirmed, Response.declined):
         raise InvalidRequest.field(_("Check the highlighted fields."), "response", _("Confirm or decline."))
@@ -252,7 +257,9 @@ def respond(party: Party, session_id, answer: str) -> ScheduledSession:
         participant = db.session.get(SessionParticipant, (uuid.UUID(str(session_id)), party.id))
     except ValueError:
         participant = None
-    session = db.session.get(ScheduledSession, participant.session_id) if participant else None
+    if participant is None:
+        raise NotFound(_("Not found."))
+    session = db.session.get(ScheduledSession, participant.session_id)
     if session is None or session.status not in UPCOMING or session.starts_at <= clock.now():
         raise NotFound(_("Not found."))
     participant.response, participant.responded_at = answer, clock.now()
@@ -261,7 +268,7 @@ def respond(party: Party, session_id, answer: str) -> ScheduledSession:
                                  .where(SessionParticipant.session_id == session.id)).scalars().all()
     session.status = SessionStatus.confirmed if all(a == Response.confirmed for a in answers) \
         else SessionStatus.proposed
-    referral = db.session.get(Referral, session.referral_id)
+    referral = get_row(Referral, session.referral_id)
     entry = record(party, f"session.{answer}", session, referral_id=referral.id)
     if answer == Response.declined:
         notify_staff(facilitators_of(session), "session_declined", key=f"session_declined:{entry.seq}",

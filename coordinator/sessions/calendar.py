@@ -10,18 +10,20 @@ so a calendar replaces the event it already holds instead of adding another.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from icalendar import Calendar, Event, vCalAddress
 from sqlalchemy import select
 
 from coordinator import clock
-from coordinator.accounts.models import Role, User
+from coordinator.accounts.models import Actor, Role, User
 from coordinator.accounts.service import sha256_hex
 from coordinator.audit.service import record
 from coordinator.db import atomic, db
@@ -43,13 +45,13 @@ FEED_PAST = timedelta(days=30)  # a feed keeps a month of history; older events 
 FEED_REFRESH = timedelta(hours=1)
 
 # Neutral on purpose: a calendar is often seen by others, so "survivor" or "responsible party" never appears.
-TITLES = {
+TITLES: dict[str, LazyString] = {
     SessionKind.pre_conference_survivor: _l("Preparation meeting"),
     SessionKind.pre_conference_responsible: _l("Preparation meeting"),
     SessionKind.circle: _l("Circle"),
     SessionKind.follow_up: _l("Follow-up"),
 }
-EVENT_STATUS = {
+EVENT_STATUS: dict[str, str] = {
     SessionStatus.proposed: "TENTATIVE",
     SessionStatus.confirmed: "CONFIRMED",
     SessionStatus.held: "CONFIRMED",
@@ -90,7 +92,7 @@ def _location(session: ScheduledSession) -> str | None:
     return None
 
 
-def _event(session: ScheduledSession, stamp, attendees: list[User] = ()) -> Event:
+def _event(session: ScheduledSession, stamp: datetime, attendees: Sequence[User] = ()) -> Event:
     """One VEVENT for a session, as staff see it."""
     event = Event()
     event.add("uid", event_uid(session))
@@ -161,7 +163,7 @@ def active_feed(user: User) -> CalendarFeed | None:
     ).scalars().first()
 
 
-def _require_facilitator(actor) -> None:
+def _require_facilitator(actor: Actor) -> None:
     if not actor.has_role(Role.facilitator):
         raise Forbidden(_("Only facilitators have a calendar feed."))
 

@@ -20,14 +20,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from coordinator import clock
-from coordinator.accounts.models import Role, User
+from coordinator.accounts.models import Actor, Role, User
 from coordinator.accounts.service import users_by_id
 from coordinator.audit.service import record
-from coordinator.db import atomic, db
+from coordinator.db import atomic, db, get_row
 from coordinator.errors import Conflict, Forbidden
 from coordinator.notifications.models import Channel
 from coordinator.notifications.service import notify_staff, queue_message
-from coordinator.referrals.models import Party, PartyRole, Referral, ReferralStatus
+from coordinator.referrals.models import Party, Referral, ReferralStatus, StatusChange
 from coordinator.referrals.workflow import on_entering, transition
 from coordinator.sessions.models import (
     PARTIES_OF,
@@ -44,7 +44,7 @@ BOOKERS = (Role.coordinator, Role.facilitator)
 MAX_REASON = 32
 
 
-def require_booker(actor) -> None:
+def require_booker(actor: Actor) -> None:
     """Coordinators and facilitators book, move and cancel sessions; other roles are refused."""
     if not actor.has_role(*BOOKERS):
         raise Forbidden(_("Your role cannot book sessions."))
@@ -57,7 +57,7 @@ def require_upcoming(session: ScheduledSession) -> None:
 
 
 @atomic
-def cancel_session(actor, session: ScheduledSession, reason: str | None) -> ScheduledSession:
+def cancel_session(actor: Actor, session: ScheduledSession, reason: str | None) -> ScheduledSession:
     """A coordinator or facilitator cancels one session (the page and the API)."""
     require_booker(actor)
     require_upcoming(session)
@@ -65,12 +65,12 @@ def cancel_session(actor, session: ScheduledSession, reason: str | None) -> Sche
     return session
 
 
-def cancel(actor, session: ScheduledSession, reason: str, decided_by: Party | None = None) -> None:
+def cancel(actor: Actor, session: ScheduledSession, reason: str, decided_by: Party | None = None) -> None:
     """The one cancellation: state, released time, audit, the people told, and the referral's next step.
 
     `decided_by` is the party whose own decision cancels the session; they are not sent a message about it.
     """
-    referral = db.session.get(Referral, session.referral_id)
+    referral = get_row(Referral, session.referral_id)
     now = clock.now()
     session.status, session.cancelled_at, session.cancel_reason = SessionStatus.cancelled, now, reason
     session.sequence += 1  # calendars replace the event with its cancellation
@@ -84,7 +84,7 @@ def cancel(actor, session: ScheduledSession, reason: str, decided_by: Party | No
     db.session.flush()
 
 
-def cancel_upcoming(actor, referral: Referral, reason: str, involving: PartyRole | None = None,
+def cancel_upcoming(actor: Actor, referral: Referral, reason: str, involving: str | None = None,
                     decided_by: Party | None = None) -> list[ScheduledSession]:
     """Cancel every upcoming session of a referral, or only those `involving` one party."""
     sessions = [session for session in upcoming_sessions(referral)
@@ -95,7 +95,8 @@ def cancel_upcoming(actor, referral: Referral, reason: str, involving: PartyRole
 
 
 @on_entering(ReferralStatus.paused, ReferralStatus.closed)
-def cancel_when_paused_or_closed(status: ReferralStatus, *, referral: Referral, actor, change) -> None:
+def cancel_when_paused_or_closed(status: ReferralStatus, *, referral: Referral, actor: Actor,
+                                 change: StatusChange) -> None:
     """Pausing or closing a referral, by any door, cancels everything it has booked (docs/state-machines.md)."""
     cancel_upcoming(actor, referral, change.reason or status.value,
                     decided_by=actor if isinstance(actor, Party) else None)
@@ -124,7 +125,7 @@ def facilitators_of(session: ScheduledSession) -> list[User]:
     return list(users_by_id(ids).values())
 
 
-def _tell(actor, session: ScheduledSession, referral: Referral, decided_by: Party | None) -> None:
+def _tell(actor: Actor, session: ScheduledSession, referral: Referral, decided_by: Party | None) -> None:
     parties = db.session.execute(
         select(Party).join(SessionParticipant, SessionParticipant.party_id == Party.id)
         .where(SessionParticipant.session_id == session.id)

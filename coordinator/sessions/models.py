@@ -5,6 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
@@ -40,21 +41,21 @@ class SessionStatus(StrEnum):
 UPCOMING = (SessionStatus.proposed, SessionStatus.confirmed)
 
 # Who each kind of session invites.
-PARTIES_OF = {
+PARTIES_OF: dict[str, tuple[PartyRole, ...]] = {
     SessionKind.pre_conference_survivor: (PartyRole.survivor,),
     SessionKind.pre_conference_responsible: (PartyRole.responsible_party,),
     SessionKind.circle: (PartyRole.survivor, PartyRole.responsible_party),
     SessionKind.follow_up: (PartyRole.survivor, PartyRole.responsible_party),
 }
 
-KIND_LABELS = {
+KIND_LABELS: dict[str, LazyString] = {
     SessionKind.pre_conference_survivor: _l("Preparation meeting with the survivor"),
     SessionKind.pre_conference_responsible: _l("Preparation meeting with the responsible party"),
     SessionKind.circle: _l("Circle"),
     SessionKind.follow_up: _l("Follow-up"),
 }
 
-FORMAT_LABELS = {
+FORMAT_LABELS: dict[str, LazyString] = {
     SessionFormat.in_person: _l("In person"),
     SessionFormat.video: _l("By video"),
     SessionFormat.shuttle: _l("Shuttle (facilitators pass messages)"),
@@ -62,14 +63,14 @@ FORMAT_LABELS = {
 }
 
 # What a party reads: never "survivor" or "responsible party".
-PORTAL_KIND_LABELS = {
+PORTAL_KIND_LABELS: dict[str, LazyString] = {
     SessionKind.pre_conference_survivor: _l("Preparation meeting"),
     SessionKind.pre_conference_responsible: _l("Preparation meeting"),
     SessionKind.circle: _l("Circle meeting"),
     SessionKind.follow_up: _l("Follow-up meeting"),
 }
 
-SESSION_STATUS_LABELS = {
+SESSION_STATUS_LABELS: dict[str, LazyString] = {
     SessionStatus.proposed: _l("Proposed"),
     SessionStatus.confirmed: _l("Confirmed"),
     SessionStatus.held: _l("Held"),
@@ -115,7 +116,7 @@ class Response(StrEnum):
     declined = "declined"
 
 
-RESPONSE_LABELS = {
+RESPONSE_LABELS: dict[str, LazyString] = {
     Response.pending: _l("not answered yet"),
     Response.confirmed: _l("confirmed"),
     Response.declined: _l("declined"),
@@ -153,7 +154,7 @@ class Reservation(SQLModel, table=True):
     active: bool = True
 
 # The circle as the prosecution's view names it.
-CIRCLE_STATUS_LABELS = {
+CIRCLE_STATUS_LABELS: dict[str, LazyString] = {
     "not_scheduled": _l("No circle scheduled"),
     "scheduled": _l("Circle scheduled"),
     "held": _l("Circle held"),

@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from coordinator import clock
-from coordinator.db import db
+from coordinator.db import db, get_row
 from coordinator.notifications.dispatch import may_reach
 from coordinator.notifications.models import Channel, OutboxMessage
 from coordinator.notifications.service import notify_staff, queue_message
@@ -73,7 +73,7 @@ def remind(session: ScheduledSession, hours: int) -> int:
         select(OutboxMessage.idempotency_key)
         .where(OutboxMessage.idempotency_key.startswith(key + ":", autoescape=True))
     ).scalars())
-    referral = db.session.get(Referral, session.referral_id)
+    referral = get_row(Referral, session.referral_id)
     queued = 0
 
     staff = [user for user in facilitators_of(session)
@@ -86,7 +86,7 @@ def remind(session: ScheduledSession, hours: int) -> int:
         party_key = f"{key}:party:{participant.party_id}"
         if participant.response != Response.confirmed or party_key in existing:
             continue
-        party = db.session.get(Party, participant.party_id)
+        party = get_row(Party, participant.party_id)
         channel = Channel.sms if party.phone else Channel.email if party.email else None
         if channel is None or not may_reach(party, TEMPLATE):
             continue  # no address (staff remind them in person), or the survivor withdrew contact since

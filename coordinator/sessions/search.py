@@ -113,7 +113,7 @@ class PartyTimes:
 
 def party_times(referral: Referral, kind: str) -> PartyTimes:
     """When the session's parties said they cannot come."""
-    party_ids = [referral.party(role).id for role in PARTIES_OF[kind]]
+    party_ids = [referral.require_party(role).id for role in PARTIES_OF[kind]]
     rows = db.session.execute(
         select(PartyUnavailability.starts_at, PartyUnavailability.ends_at)
         .where(PartyUnavailability.party_id.in_(party_ids))
@@ -158,7 +158,7 @@ def find_slots(referral: Referral, kind: str, fmt: str, duration: timedelta, sta
         if not venues:
             return []
     parties = party_times(referral, kind)
-    language = referral.survivor.preferred_language
+    language = referral.require_party(PartyRole.survivor).preferred_language
     needs_speaker = PartyRole.survivor in PARTIES_OF[kind] and not interpreter
     search = _Search(candidates, venues, parties, language, needs_speaker, fixed, stagger, duration, earliest, latest,
                      timedelta(minutes=config["SLOT_STEP_MINUTES"]))
@@ -191,7 +191,10 @@ class _Search:
     free: dict[uuid.UUID, FreeTime] = field(default_factory=dict)
     venue_free: dict[uuid.UUID, FreeTime] = field(default_factory=dict)
     starts: list[datetime] = field(default_factory=list)
-    loaded_until: datetime | None = None
+    loaded_until: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaded_until = self.search_start  # nothing is read until `run` loads the first stretch
 
     @property
     def search_start(self) -> datetime:

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from coordinator import clock
-from coordinator.accounts.models import Role, User
+from coordinator.accounts.models import Actor, Role, User
 from coordinator.db import db
 from coordinator.errors import Forbidden, NotFound
 from coordinator.referrals.models import Referral
@@ -78,7 +78,7 @@ def facilitators() -> list[User]:
                   key=lambda user: ((user.name or "").lower(), user.email))
 
 
-def load_week_owner(actor, user_id: uuid.UUID | str | None) -> User:
+def load_week_owner(actor: User, user_id: uuid.UUID | str | None) -> User:
     """Whose week the actor asked for: coordinators may see any facilitator's, facilitators only their own."""
     if not actor.has_role(*VIEWERS):
         raise Forbidden(_("Your role has no week calendar."))
@@ -113,7 +113,7 @@ def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def facilitator_week(actor, user: User, start: date | None = None) -> Week:
+def facilitator_week(actor: Actor, user: User, start: date | None = None) -> Week:
     """The week from the Monday of `start` (default: this week where the facilitator lives)."""
     timezone = zone_of(user)
     zone = ZoneInfo(timezone)
@@ -159,7 +159,7 @@ def _venue_names(ids: set) -> dict:
     return dict(db.session.execute(select(Venue.id, Venue.name).where(Venue.id.in_(ids))).all())
 
 
-def _visible_referrals(actor, ids: set) -> dict:
+def _visible_referrals(actor: Actor, ids: set) -> dict:
     """The referrals the viewer may know exist; a session of any other is shown without its reference."""
     if not ids:
         return {}

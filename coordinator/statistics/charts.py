@@ -109,7 +109,7 @@ def _svg(title: str, readout: list[str], height: int, parts: list[str]) -> Marku
     )
 
 
-def _text(x: float, y: float, content, *, bold: bool = False) -> str:
+def _text(x: float, y: float, content: object, *, bold: bool = False) -> str:
     weight = ' font-weight="700"' if bold else ""
     return f'<text x="{x:.1f}" y="{y}" font-size="{FONT_SIZE}"{weight} fill="{INK}">{escape(str(content))}</text>'
 

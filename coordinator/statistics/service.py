@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, literal, or_, select, true, union_all
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, true, union_all
 
 from coordinator import clock
-from coordinator.accounts.models import Role
+from coordinator.accounts.models import Actor, Role
 from coordinator.agreements.models import Agreement, AgreementStatus
 from coordinator.consent.models import PARTY_SCOPES, ConsentDecision, Decision, Scope
 from coordinator.db import db
@@ -97,7 +97,7 @@ class ProgrammeStatistics:
         return next(rate.ratio for rate in self.consent_rates if rate.party == party and rate.scope == scope)
 
 
-def programme_statistics(actor, since: date | None = None, until: date | None = None, *,
+def programme_statistics(actor: Actor, since: date | None = None, until: date | None = None, *,
                          now: datetime | None = None) -> ProgrammeStatistics:
     """Coordinators only: the programme's aggregates over referrals received between `since` and `until`."""
     if not actor.has_role(Role.coordinator):
@@ -131,10 +131,10 @@ def out_of_range_message() -> str:
              latest=LATEST.isoformat())
 
 
-def _period_condition(since: date | None, until: date | None):
+def _period_condition(since: date | None, until: date | None) -> ColumnElement[bool]:
     # The dates are the programme's days (like due dates): [start of `since`, start of the day after `until`).
     zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if since is not None:
         conditions.append(Referral.received_at >= datetime.combine(since, time(), zone).astimezone(UTC))
     if until is not None:
@@ -143,14 +143,14 @@ def _period_condition(since: date | None, until: date | None):
     return and_(true(), *conditions)
 
 
-def _referrals_by_status(in_period) -> Mapping[str, int]:
-    counts = dict(db.session.execute(
+def _referrals_by_status(in_period: ColumnElement[bool]) -> Mapping[str, int]:
+    counts: dict[str, int] = dict(db.session.execute(
         select(Referral.status, func.count()).where(in_period).group_by(Referral.status)
     ).all())
     return MappingProxyType({status.value: counts.get(status.value, 0) for status in ReferralStatus})
 
 
-def _consent_rates(in_period, now: datetime) -> tuple[ConsentRate, ...]:
+def _consent_rates(in_period: ColumnElement[bool], now: datetime) -> tuple[ConsentRate, ...]:
     """Granted = the party's latest decision for the scope is a grant still valid; asked = any decision, or invited.
 
     Counted by the database (two queries), so the cost does not grow with what Python would have to read.
@@ -195,7 +195,7 @@ def _consent_rates(in_period, now: datetime) -> tuple[ConsentRate, ...]:
     return tuple(rates)
 
 
-def _days_to_first_circle(in_period) -> list[float]:
+def _days_to_first_circle(in_period: ColumnElement[bool]) -> list[float]:
     """Days from each referral's receipt to its first held circle, for the referrals that had one."""
     rows = db.session.execute(
         select(Referral.received_at, func.min(ScheduledSession.starts_at))
@@ -214,8 +214,8 @@ def _bucketed(days: list[float]) -> Mapping[int | None, int]:
     return MappingProxyType(counts)
 
 
-def _agreements_by_status(in_period) -> Mapping[str, int]:
-    counts = dict(db.session.execute(
+def _agreements_by_status(in_period: ColumnElement[bool]) -> Mapping[str, int]:
+    counts: dict[str, int] = dict(db.session.execute(
         select(Agreement.status, func.count())
         .join(Referral, Referral.id == Agreement.referral_id)
         .where(in_period)
