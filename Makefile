@@ -1,4 +1,5 @@
-# Circlekeeper: `make run` for a local demo, `make test` for the whole suite (SQLite, then PostgreSQL).
+# Circlekeeper: `make run` for a local demo, `make test` for the static checks and then the whole suite (SQLite and
+# PostgreSQL side by side), `make lint` for the static checks alone.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,8 +8,9 @@ CATALOGUES := $(wildcard coordinator/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 HOST ?= 127.0.0.1
 PORT ?= 5000
+TEST_LOGS ?= test-logs
 
-.PHONY: run test test-sqlite test-postgresql bench bench-outbox translations messages clean
+.PHONY: run lint test test-sqlite test-postgresql bench bench-outbox translations messages clean
 
 run: $(VENV)/.run-deps translations
 	@COORDINATOR_ENV=development $(FLASK) db upgrade
@@ -18,13 +20,32 @@ run: $(VENV)/.run-deps translations
 	  trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	  COORDINATOR_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
 
-test: test-sqlite test-postgresql
+# Static checks (docs/README.md "How the code is shaped", habit 12): ruff, mypy on coordinator/, bandit.
+lint: $(VENV)/.dev-deps
+	$(BIN)/ruff check coordinator tests bench tools config.py app.py migrations
+	$(BIN)/mypy
+	$(BIN)/bandit -q -c pyproject.toml -r coordinator config.py app.py
 
+# The static checks first, then both backends at once (CI has two cores), each into its own log in $(TEST_LOGS)/;
+# both logs are printed at the end, and the run fails when either half fails.
+test: lint
+	@rm -rf $(TEST_LOGS) && mkdir -p $(TEST_LOGS)
+	@echo "Running the suite on SQLite and on PostgreSQL side by side; logs in $(TEST_LOGS)/."
+	@status=0; \
+	$(MAKE) --no-print-directory -j2 -k test-sqlite test-postgresql TEST_OUTPUT=$(TEST_LOGS) || status=$$?; \
+	for backend in sqlite postgresql; do \
+	  echo; echo "======== $$backend: $(TEST_LOGS)/$$backend.log ========"; \
+	  cat $(TEST_LOGS)/$$backend.log 2>/dev/null || echo "(no log: the $$backend half did not start)"; \
+	done; \
+	if [ $$status -ne 0 ]; then echo; echo "make test: a half of the suite failed (see its log above)."; fi; \
+	exit $$status
+
+# Each half alone prints to the terminal; under `make test` (TEST_OUTPUT set) it writes TEST_OUTPUT/<backend>.log.
 test-sqlite: $(VENV)/.dev-deps translations
-	COORDINATOR_TEST_DATABASE=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
+	COORDINATOR_TEST_DATABASE=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)$(if $(TEST_OUTPUT), > $(TEST_OUTPUT)/sqlite.log 2>&1)
 
 test-postgresql: $(VENV)/.dev-deps translations
-	COORDINATOR_TEST_DATABASE=postgresql $(BIN)/python -m pytest $(PYTEST_ARGS)
+	COORDINATOR_TEST_DATABASE=postgresql $(BIN)/python -m pytest $(PYTEST_ARGS)$(if $(TEST_OUTPUT), > $(TEST_OUTPUT)/postgresql.log 2>&1)
 
 bench: $(VENV)/.dev-deps translations
 	$(BIN)/python -m bench.referral_list $(BENCH_ARGS)
@@ -60,4 +81,4 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 	@touch $@ $(VENV)/.run-deps
 
 clean:
-	rm -rf $(VENV) $(COMPILED) .pytest_cache
+	rm -rf $(VENV) $(COMPILED) .pytest_cache .mypy_cache .ruff_cache $(TEST_LOGS)

@@ -27,7 +27,7 @@ T = TypeVar("T")
 
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128
-TOKEN_PREFIX = "ck_"
+TOKEN_PREFIX = "ck_"  # nosec B105 # the public prefix that marks a string as an API token, not a secret
 TOUCH_INTERVAL = timedelta(minutes=1)
 COMMON_PASSWORDS = frozenset(
     {"password1234", "123456789012", "qwertyuiopas", "circlekeeper", "letmein12345", "welcome12345"}
