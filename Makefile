@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TEST_LOGS ?= test-logs
 
-.PHONY: run lint test test-sqlite test-postgresql bench bench-outbox translations messages clean
+.PHONY: run lint test test-sqlite test-postgresql bench bench-outbox bench-http translations messages clean
 
 run: $(VENV)/.run-deps translations
 	@COORDINATOR_ENV=development $(FLASK) db upgrade
@@ -52,6 +52,12 @@ bench: $(VENV)/.dev-deps translations
 	$(BIN)/python -m bench.outbox_dispatch $(OUTBOX_BENCH_ARGS)
 	$(BIN)/python -m bench.slot_search $(SLOT_BENCH_ARGS)
 	$(BIN)/python -m bench.programme_views $(PROGRAMME_BENCH_ARGS)
+	$(MAKE) --no-print-directory bench-http
+
+# The service as production runs it (gunicorn, PostgreSQL, Redis) under load from wrk, against a bare Flask app.
+bench-http: $(VENV)/.dev-deps translations
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+	$(BIN)/python -m bench.http_load $(HTTP_BENCH_ARGS)
 
 bench-outbox: $(VENV)/.dev-deps translations
 	$(BIN)/python -m bench.outbox_dispatch $(OUTBOX_BENCH_ARGS)
