@@ -86,8 +86,11 @@ class Config:
     ARGON2_MEMORY_COST = 65536
     ARGON2_PARALLELISM = 4
 
-    LOGIN_RATE_LIMIT = "20 per minute"  # per client address
-    LOGIN_FAILURE_LIMIT = "5 per 15 minutes"  # failed attempts per account
+    LOGIN_RATE_LIMIT = "20 per minute"  # per client address, every post; failures are throttled in the database
+    LOGIN_FAILURE_LIMIT = "5 per 15 minutes"  # wrong current passwords on the account page, per account
+    REQUIRE_MFA = True  # COORDINATOR_REQUIRE_MFA: TOTP for admins, coordinators and prosecutors
+    PASSWORD_RESET_MINUTES = 30  # how long an emailed reset link works
+    RESET_REQUEST_RATE_LIMIT = "5 per minute; 30 per hour"  # per client address, on "Forgot password"
     API_RATE_LIMIT = "600 per minute"  # per token
     RATELIMIT_HEADERS_ENABLED = True
 
@@ -152,6 +155,8 @@ class Config:
             self.SMS_PROVIDER = env["SMS_PROVIDER"]
         if env.get("PORTAL_EXIT_URL"):
             self.PORTAL_EXIT_URL = env["PORTAL_EXIT_URL"]
+        if env.get("COORDINATOR_REQUIRE_MFA"):
+            self.REQUIRE_MFA = env["COORDINATOR_REQUIRE_MFA"].strip().lower() in ("1", "true", "yes", "on")
         if env.get("COORDINATOR_TIMEZONE"):
             self.BABEL_DEFAULT_TIMEZONE = env["COORDINATOR_TIMEZONE"]
         for name in TUNABLE_NUMBERS:
@@ -196,6 +201,7 @@ class DevelopmentConfig(Config):
     SESSION_COOKIE_SECURE = False
     MAIL_SERVER = None  # emails are logged (id and size only) unless MAIL_SERVER is set
     SMS_PROVIDER = "log"
+    REQUIRE_MFA = False  # COORDINATOR_REQUIRE_MFA=on turns it on
 
     def fill_missing_secrets(self) -> None:
         """Create instance/secrets.json on first start and reuse it afterwards."""
@@ -224,6 +230,7 @@ class TestConfig(Config):
     SESSION_COOKIE_SECURE = False
     MAIL_SERVER = None  # tests that send email start their own SMTP server and set MAIL_SERVER/MAIL_PORT
     SMS_PROVIDER = "record"
+    REQUIRE_MFA = False  # tests of the second factor set COORDINATOR_REQUIRE_MFA=on
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1

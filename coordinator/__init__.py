@@ -12,8 +12,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_for_environment
 from coordinator import commands, i18n
+from coordinator.accounts import admin_views as account_admin_views
 from coordinator.accounts import views as account_views
-from coordinator.accounts.service import resume_session
+from coordinator.accounts.sessions import resume_session
 from coordinator.agreements import api as agreement_api
 from coordinator.agreements import views as agreement_views
 from coordinator.api import SECURITY_SCHEMES, ErrorEnvelope, public, validation_error_response
@@ -101,7 +102,7 @@ def register_blueprints(app: OpenAPI) -> None:
     app.register_blueprint(i18n.bp)
     app.register_blueprint(account_views.auth)
     app.register_blueprint(account_views.account)
-    app.register_blueprint(account_views.admin)
+    app.register_blueprint(account_admin_views.admin)
     app.register_blueprint(referral_views.bp)
     app.register_blueprint(consent_views.bp)
     app.register_blueprint(safety_views.bp)

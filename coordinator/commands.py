@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from config import generate_encryption_key
 from coordinator import clock, demo
+from coordinator.accounts import mfa
 from coordinator.accounts import service as accounts
 from coordinator.accounts.models import SYSTEM, Role
 from coordinator.audit.service import record, verify_chain
@@ -124,6 +125,22 @@ def users_token(email: str, label: str) -> None:
         except ServiceError as error:
             raise _fail(error) from None
     click.echo(plaintext)
+
+
+@users_cli.command("mfa-secret")
+@click.argument("email")
+def users_mfa_secret(email: str) -> None:
+    """Enrol EMAIL's TOTP second factor (again, if enrolled); print recovery codes, then the secret as the last line."""
+    with unit_of_work():
+        user = accounts.find_user_by_email(email)
+        if user is None:
+            raise click.ClickException(f"No account has the address {email}.")
+        secret, codes = mfa.enrol_from_command(user)
+    click.echo(f"Second factor enrolled for {user.email}. Recovery codes (each works once; shown once):")
+    for code in codes:
+        click.echo(f"  {code}")
+    click.echo("TOTP secret (base32), on the next line:")
+    click.echo(secret)
 
 
 @users_cli.command("deactivate")

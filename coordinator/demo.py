@@ -27,7 +27,7 @@ from coordinator.sessions.booking import book_session, mark_held
 from coordinator.sessions.models import ScheduledSession, SessionFormat, SessionKind
 from coordinator.sessions.search import find_slots
 
-DEMO_PASSWORD = "circlekeeper-demo"  # nosec B105 # the demo's published password; seed-demo refuses production
+DEMO_PASSWORD = "walnut-ferry-lantern-73"  # nosec B105 # the demo's published password; seed-demo refuses production
 DOMAIN = "circlekeeper.example"
 S = ReferralStatus
 

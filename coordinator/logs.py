@@ -12,9 +12,10 @@ import re
 
 from gunicorn.glogging import Logger as GunicornLogger
 
-# A party's secure link (/p/<token>) and a facilitator's calendar feed (/calendar/feed/<token>.ics): the path up to
-# the token is kept, so a log still says which kind of request it was.
-SECRET_PATH = re.compile(r"(/p/|/calendar/feed/)[A-Za-z0-9_\-]{16,}")
+# A party's secure link (/p/<token>), a facilitator's calendar feed (/calendar/feed/<token>.ics) and a staff
+# password-reset link (/password/reset/<token>): the path up to the token is kept, so a log still says which kind of
+# request it was.
+SECRET_PATH = re.compile(r"(/p/|/calendar/feed/|/password/reset/)[A-Za-z0-9_\-]{16,}")
 REDACTED = r"\1[redacted]"
 
 

@@ -1,6 +1,6 @@
 """Every table, imported in one place so Alembic and the model-migration check see the whole schema."""
 
-from coordinator.accounts.models import ApiToken, StaffSession, User
+from coordinator.accounts.models import ApiToken, PasswordReset, RecoveryCode, SignInThrottle, StaffSession, User
 from coordinator.agreements.models import Acceptance, Agreement, AgreementItem, ItemProgress
 from coordinator.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 from coordinator.cases.models import CaseStageChange, CourtReport, Hearing
@@ -59,8 +59,10 @@ __all__ = [
     "OutboxMessage",
     "Party",
     "PartyUnavailability",
+    "PasswordReset",
     "PortalSession",
     "ProtectiveOrder",
+    "RecoveryCode",
     "ReferenceCounter",
     "Referral",
     "Reservation",
@@ -72,6 +74,7 @@ __all__ = [
     "ServiceClock",
     "SessionFacilitator",
     "SessionParticipant",
+    "SignInThrottle",
     "StaffNotice",
     "StaffSession",
     "StatusChange",

@@ -211,7 +211,7 @@ class Browser:
 
     def csrf(self) -> str:
         """A valid CSRF token for this browser's session."""
-        page = self.client.get("/account" if self.signed_in else "/login")
+        page = self.client.get("/account" if self.signed_in else "/login", follow_redirects=True)
         return CSRF.search(page.get_data(as_text=True)).group(1)
 
     def login(self, email: str, password: str = PASSWORD):

@@ -14,6 +14,7 @@ from sqlalchemy import Uuid, bindparam, inspect, select, text
 
 from config import ConfigError, generate_encryption_key, parse_encryption_keys
 from coordinator import clock
+from coordinator.accounts.mfa import enrol_from_command
 from coordinator.agreements.models import Agreement, AgreementItem, ItemProgress
 from coordinator.crypto import SEALED_FIELDS, DecryptionError, key_id, rotate_all
 from coordinator.db import db
@@ -164,8 +165,9 @@ def make_sensitive_data(app, factory: Factory) -> list[str]:
         progress = ItemProgress(item_id=item.id, status="completed", recorded_by_id=actor.id, recorded_at=clock.now())
         progress.note = markers["progressnote"]
         db.session.add_all([agreement, item, progress])
+        totp_secret, _codes = enrol_from_command(actor)  # the second factor's secret is sealed too
         db.session.commit()
-    return [*markers.values(), survivor_email, responsible_email, survivor_phone, responsible_phone]
+    return [*markers.values(), survivor_email, responsible_email, survivor_phone, responsible_phone, totp_secret]
 
 
 def searched_forms(values: list[str]) -> set[str]:

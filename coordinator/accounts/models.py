@@ -7,7 +7,7 @@ from typing import Protocol
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import String
+from sqlalchemy import Integer, String
 from sqlmodel import Field, SQLModel
 
 from coordinator.crypto import sealed
@@ -46,8 +46,21 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     password_changed_at: datetime = Field(sa_type=UTCDateTime)
     deactivated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A first password from an admin, or a temporary one after a reset by an admin, must be replaced at sign-in.
+    must_change_password: bool = Field(default=False)
+    # The TOTP second factor: the secret (encrypted), when it was confirmed, and the last time step accepted, so that
+    # a code cannot be used twice within its window (OWASP ASVS 5.0 V6.5).
+    mfa_secret_enc: str | None = Field(default=None, sa_type=String(512))
+    mfa_enabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    mfa_last_step: int | None = Field(default=None, sa_type=Integer)
 
     name = sealed("name_enc")
+    mfa_secret = sealed("mfa_secret_enc")
+
+    @property
+    def mfa_enabled(self) -> bool:
+        """True once a second factor has been confirmed."""
+        return self.mfa_enabled_at is not None
 
     # Flask-Login's user protocol, written out because the mixin's class attributes clash with pydantic.
     @property
@@ -145,3 +158,43 @@ class ApiToken(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A one-time code that stands in for the second factor; only a salted SHA-256 of it is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    code_hash: str = Field(sa_type=String(120))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PasswordReset(SQLModel, table=True):
+    """An emailed password-reset link: only the hash of its token is kept, and it works once."""
+
+    __tablename__ = "password_resets"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    token_hash: str = Field(sa_type=String(64), unique=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    end_reason: str | None = Field(default=None, sa_type=String(16))  # used, superseded, signed_in
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-in attempts counted for one key: an (account, address) pair, an account, or an address.
+
+    The key is a keyed hash, so neither the email address nor the client address is stored.
+    """
+
+    __tablename__ = "sign_in_throttles"
+
+    key: str = Field(sa_type=String(64), primary_key=True)
+    failures: int = Field(default=0)
+    last_failure_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_success_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

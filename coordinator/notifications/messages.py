@@ -127,5 +127,10 @@ MESSAGES: dict[str, MessageKind] = {
             notice=_l("The court report of referral %(reference)s is ready for its sentencing hearing."),
             path=_referral_page,
         ),
+        MessageKind(
+            code="password_reset",  # its link (coordinator/accounts/resets.py) is kept encrypted until sent
+            subject=_l("Choose a new password"),
+            path=lambda _params: "/login",
+        ),
     ]
 }
