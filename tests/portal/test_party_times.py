@@ -17,6 +17,7 @@ from coordinator.accounts.models import Role
 from coordinator.audit.models import AuditEntry
 from coordinator.db import db
 from coordinator.notifications.dispatch import dispatch_outbox
+from coordinator.roster.models import Venue
 from tests.notifications.conftest import SmtpServer
 from tests.portal.helpers import Case, add_session, book_in_person, decide, inside, make_ready_case
 from tests.sessions.helpers import make_venue
@@ -65,7 +66,6 @@ def circle_in_paris(app, case: Case, days: int = 10):
     """The referral made ready, and its circle booked in person at a Paris venue, 14:00 to 16:00 local."""
     venue = make_venue(app, "Salle Garonne", timezone="Europe/Paris")
     with app.app_context():
-        from coordinator.roster.models import Venue
         row = db.session.get(Venue, venue.id)
         row.entrance = "Side door, ring Rooms"
         db.session.commit()
@@ -202,8 +202,8 @@ def test_staff_see_one_zone_per_line_and_each_partys_staggered_times(app, case, 
     circle, _venue = circle_in_paris(app, case)
     page = text_of(browser(case.coordinator).get(f"/referrals/{case.referral.id}"))
     start = circle.starts_at  # the coordinator reads the programme's zone, UTC here
-    assert f"{start:%A}, {start:%B} {start.day}, {start.year}, 1:00\u202fPM – 3:00\u202fPM (Coordinated Universal Time)" \
-        in page
+    day = f"{start:%A}, {start:%B} {start.day}, {start.year}"
+    assert f"{day}, 1:00\u202fPM – 3:00\u202fPM (Coordinated Universal Time)" in page
     assert "arrives 12:40\u202fPM, leaves 3:20\u202fPM" in page
     assert not SECONDS.search(visible(page))
     ics = browser(case.coordinator).get(f"/sessions/{circle.id}.ics").get_data(as_text=True)

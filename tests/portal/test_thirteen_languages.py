@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_date
@@ -22,10 +23,11 @@ from coordinator.agreements.service import ItemDraft, draft_agreement
 from coordinator.consent.sheets import all_sheets, current_version
 from coordinator.db import db
 from coordinator.notifications.dispatch import dispatch_outbox
+from coordinator.notifications.models import OutboxMessage
 from coordinator.party_i18n import PARTY_LANGUAGES, PARTY_TRANSLATIONS
 from coordinator.portal.forms import ContinueForm
-from coordinator.referrals.models import Referral
-from coordinator.sessions.booking import reschedule_session
+from coordinator.referrals.models import Party, Referral
+from coordinator.sessions.booking import reschedule_session, respond
 from coordinator.sessions.cancellation import cancel_session
 from coordinator.sessions.models import ScheduledSession
 from coordinator.sessions.reminders import send_due_reminders
@@ -144,7 +146,7 @@ def test_every_portal_page_speaks_the_language(app, held, phone, code):
         assert_language(code, markup, name)
         assert_no_english(code, markup, name)
     home = pages["home"].get_data(as_text=True)
-    local = session.starts_at.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Paris"))
+    local = session.starts_at.astimezone(ZoneInfo("Europe/Paris"))
     assert html.escape(format_date(local.date(), "full", locale=PARTY_LANGUAGES[code].locale)) in home
     sheet = pages["participation"].get_data(as_text=True)
     assert f'name="sheet_language" type="hidden" value="{code}"' in sheet
@@ -233,7 +235,6 @@ def test_every_message_a_party_receives_speaks_their_language(app, factory, smtp
 
 def respond_yes(app, case: Case, session_id) -> None:
     """The survivor confirms through the service, as the portal does."""
-    from coordinator.sessions.booking import respond
     with app.app_context():
         party = db.session.get(Referral, case.referral.id).survivor
         respond(party, session_id, "confirmed")
@@ -242,8 +243,6 @@ def respond_yes(app, case: Case, session_id) -> None:
 
 def sms_owner(app, key: str) -> str:
     """The language of the party a text went to, found through its outbox row."""
-    from coordinator.notifications.models import OutboxMessage
-    from coordinator.referrals.models import Party
     with app.app_context():
         message = db.session.execute(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).scalar_one()
         return db.session.get(Party, message.recipient_id).preferred_language
