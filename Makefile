@@ -5,7 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 CATALOGUES := $(wildcard coordinator/translations/*/LC_MESSAGES/messages.po)
-COMPILED := $(CATALOGUES:.po=.mo)
+# What a party reads has its own domain and thirteen languages (coordinator/party_i18n.py, README "Languages").
+PARTY_CATALOGUES := $(wildcard coordinator/party_translations/*/LC_MESSAGES/party.po)
+COMPILED := $(CATALOGUES:.po=.mo) $(PARTY_CATALOGUES:.po=.mo)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 TEST_LOGS ?= test-logs
@@ -68,10 +70,15 @@ translations: $(COMPILED)
 	@$(BIN)/pybabel compile --statistics -i $< -o $@
 
 # After changing user-facing text: extract it, merge it into every catalogue, then translate what is new.
+# Staff text is marked _() / _l(); what a party reads is marked _p() / _lp() and goes to the party domain.
 messages: $(VENV)/.dev-deps
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --no-location --sort-output --no-wrap \
 		-o coordinator/translations/messages.pot .
 	$(BIN)/pybabel update -i coordinator/translations/messages.pot -d coordinator/translations \
+		--no-wrap --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k _p -k _lp --no-location --sort-output --no-wrap \
+		-o coordinator/party_translations/party.pot .
+	$(BIN)/pybabel update -D party -i coordinator/party_translations/party.pot -d coordinator/party_translations \
 		--no-wrap --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/python -m coordinator.i18n_catalogues fill-english
 

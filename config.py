@@ -23,6 +23,9 @@ TUNABLE_NUMBERS = ("CONSENT_VALID_DAYS", "ASSESSMENT_VALID_DAYS", "LINK_VALID_DA
                    "STAGGER_MINUTES")
 
 
+DEMO_TIMEZONE = "Europe/Paris"  # where the demo's venues are (coordinator/demo.py VENUES): `make run` uses it
+
+
 class ConfigError(RuntimeError):
     """The environment does not describe a service that may start."""
 
@@ -65,9 +68,10 @@ class Config:
     DEBUG = False
     TESTING = False
 
-    LANGUAGES = ("en", "es", "fr")
+    LANGUAGES = ("en", "es", "fr")  # the staff's; a party reads one of thirteen (coordinator/party_i18n.py)
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"  # the programme's time zone (COORDINATOR_TIMEZONE), for parties and staff
+    REQUIRE_TIMEZONE = False  # production must name the programme's zone: a silent UTC shows parties wrong times
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "coordinator" / "translations")
     WTF_I18N_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the staff session, which has its own limits
@@ -157,8 +161,9 @@ class Config:
             self.PORTAL_EXIT_URL = env["PORTAL_EXIT_URL"]
         if env.get("COORDINATOR_REQUIRE_MFA"):
             self.REQUIRE_MFA = env["COORDINATOR_REQUIRE_MFA"].strip().lower() in ("1", "true", "yes", "on")
-        if env.get("COORDINATOR_TIMEZONE"):
-            self.BABEL_DEFAULT_TIMEZONE = env["COORDINATOR_TIMEZONE"]
+        self.COORDINATOR_TIMEZONE = env.get("COORDINATOR_TIMEZONE") or None
+        if self.COORDINATOR_TIMEZONE:
+            self.BABEL_DEFAULT_TIMEZONE = self.COORDINATOR_TIMEZONE
         for name in TUNABLE_NUMBERS:
             if env.get(name):
                 setattr(self, name, int(env[name]))
@@ -174,7 +179,7 @@ class Config:
             name
             for name in ("SECRET_KEY", "COORDINATOR_ENCRYPTION_KEYS", "COORDINATOR_BASE_URL")
             if not getattr(self, name)
-        ]
+        ] + (["COORDINATOR_TIMEZONE"] if self.REQUIRE_TIMEZONE and not self.COORDINATOR_TIMEZONE else [])
         keys, base_url = self.COORDINATOR_ENCRYPTION_KEYS, self.COORDINATOR_BASE_URL
         if missing or not keys or not base_url:
             raise ConfigError(
@@ -191,13 +196,16 @@ class Config:
 
 
 class ProductionConfig(Config):
-    """The default: every secret comes from the environment."""
+    """The default: every secret, and the programme's time zone, come from the environment."""
+
+    REQUIRE_TIMEZONE = True
 
 
 class DevelopmentConfig(Config):
     """`make run`: secrets missing from the environment are generated once into instance/."""
 
     ENV_NAME = "development"
+    BABEL_DEFAULT_TIMEZONE = DEMO_TIMEZONE  # unless COORDINATOR_TIMEZONE says otherwise
     SESSION_COOKIE_SECURE = False
     MAIL_SERVER = None  # emails are logged (id and size only) unless MAIL_SERVER is set
     SMS_PROVIDER = "log"

@@ -31,7 +31,9 @@ from coordinator.logs import install_log_redaction
 from coordinator.notifications import views as notification_views
 from coordinator.notifications.transports import init_transports
 from coordinator.portal import api as link_api
+from coordinator.portal import appointments as appointment_views
 from coordinator.portal import links as link_views
+from coordinator.portal import translations as translation_views
 from coordinator.portal import views as portal_views
 from coordinator.prosecution import api as prosecution_api
 from coordinator.prosecution import views as prosecution_views
@@ -117,6 +119,8 @@ def register_blueprints(app: OpenAPI) -> None:
     app.register_blueprint(statistics_views.bp)
     app.register_blueprint(prosecution_views.bp)
     app.register_blueprint(portal_views.bp)
+    app.register_blueprint(appointment_views.bp)
+    app.register_blueprint(translation_views.bp)
     app.register_blueprint(public)
     for api in (referral_api, consent_api, link_api, safety_api, session_api, unavailability_api, roster_api, venue_api,
                 agreement_api, case_api, prosecution_api):

@@ -6,6 +6,7 @@ from datetime import time, timedelta
 
 from sqlalchemy import func, select
 
+from config import DEMO_TIMEZONE
 from coordinator import clock
 from coordinator.accounts.models import SYSTEM, Role, User
 from coordinator.accounts.service import create_user, find_user_by_email
@@ -37,8 +38,9 @@ FACILITATOR_LANGUAGES = {"facilitator": ["en", "de"], "amaia": ["es", "en", "eu"
 FACILITATOR_ZONES = {"facilitator": "Europe/Berlin", "amaia": "Europe/Madrid", "chidi": "Europe/London",
                      "lucie": "Europe/Paris"}
 WEEKDAYS_NINE_TO_FIVE = [(day, time(9), time(17)) for day in range(5)]
-VENUES = [("Harbour Room", "Europe/Madrid", True, 12), ("Garden Room", "Europe/Paris", True, 8),
-          ("Quiet Office", "Europe/London", False, 4)]
+# Every demo venue is in the demo's zone, which is the programme's zone under `make run` (config.DEMO_TIMEZONE).
+VENUES = [("Harbour Room", DEMO_TIMEZONE, True, 12), ("Garden Room", DEMO_TIMEZONE, True, 8),
+          ("Quiet Office", DEMO_TIMEZONE, False, 4)]
 # A plausible, moderate first assessment for the referrals that reach a circle.
 DEMO_ANSWERS = {"violence_history": "past_others", "ongoing_contact": "none", "survivor_fear": "somewhat",
                 "coercive_control": "some", "leverage": "past", "denial": "minimises", "support_network": "some",

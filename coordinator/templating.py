@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask, has_request_context, request, url_for
-from flask_babel import format_currency, format_date, format_datetime, get_locale, get_timezone
+from flask_babel import format_currency, format_date, get_locale, get_timezone
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from coordinator import times
 from coordinator.accounts.models import ROLE_LABELS
 from coordinator.agreements.models import (
     ACCEPTANCE_METHOD_LABELS,
@@ -22,6 +24,7 @@ from coordinator.consent.models import STATUS_LABELS as CONSENT_STATUS_LABELS
 from coordinator.i18n import LANGUAGE_NAMES, language_label
 from coordinator.notifications.models import DELIVERY_LABELS
 from coordinator.notifications.service import unread_count
+from coordinator.party_i18n import PARTY_LANGUAGES, _p, language_for_locale
 from coordinator.portal.models import CHANNEL_LABELS
 from coordinator.referrals.models import (
     BASIS_LABELS,
@@ -38,7 +41,6 @@ from coordinator.sessions.models import (
     CIRCLE_STATUS_LABELS,
     FORMAT_LABELS,
     KIND_LABELS,
-    PORTAL_KIND_LABELS,
     RESPONSE_LABELS,
     SESSION_STATUS_LABELS,
 )
@@ -53,13 +55,28 @@ def page_url(page: int) -> str:
 
 
 def datetime_label(value: datetime | None, style: str = "medium") -> str:
-    """A time in the reader's language and time zone (see i18n.select_timezone)."""
-    return format_datetime(value, style) if value else ""
+    """A time in the reader's language and time zone (see i18n.select_timezone), without seconds."""
+    return times.date_and_time(value, get_timezone(), get_locale() or "en", style) if value else ""
+
+
+def span_label(start: datetime | None, end: datetime | None) -> str:
+    """A session's date, start and end in the reader's zone, named once: one zone per line, no seconds."""
+    if not start or not end:
+        return ""
+    parts = times.span(start, end, get_timezone(), get_locale() or "en")
+    return _("%(date)s, %(start)s – %(end)s (%(zone)s)", date=parts.date, start=parts.start, end=parts.end,
+             zone=parts.zone)
+
+
+def clock_label(value: datetime | None) -> str:
+    """A time of day in the reader's zone, without seconds."""
+    return times.clock_time(value, get_timezone(), get_locale() or "en") if value else ""
 
 
 def shown_timezone() -> str:
-    """The reader's time zone, e.g. Europe/Madrid, to say which zone the page's times are in."""
-    return str(get_timezone())
+    """The reader's time zone as people say it, with its IANA name: "Central European Time (Europe/Paris)"."""
+    zone = get_timezone()
+    return f"{times.zone_label(zone, get_locale() or 'en')} ({zone})"
 
 
 def date_label(value, style: str = "medium") -> str:
@@ -80,6 +97,8 @@ def prosecution_stage_label(referral) -> str:
 def register_template_helpers(app: Flask) -> None:
     """Expose labels and helpers to templates."""
     app.jinja_env.filters["datetime"] = datetime_label
+    app.jinja_env.filters["span"] = span_label
+    app.jinja_env.filters["clock"] = clock_label
     app.jinja_env.filters["date"] = date_label
     app.jinja_env.filters["language"] = language_label
     app.jinja_env.filters["money"] = money_label
@@ -101,7 +120,6 @@ def register_template_helpers(app: Flask) -> None:
         INCIDENT_LABELS=INCIDENT_LABELS,
         BASIS_LABELS=BASIS_LABELS,
         FORMAT_LABELS=FORMAT_LABELS,
-        SESSION_KIND_PORTAL_LABELS=PORTAL_KIND_LABELS,
         DELIVERY_LABELS=DELIVERY_LABELS,
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         ROLE_LABELS=ROLE_LABELS,
@@ -117,6 +135,9 @@ def register_template_helpers(app: Flask) -> None:
         AGREEMENT_ITEM_STATUS_LABELS=ITEM_STATUS_LABELS,
         ACCEPTANCE_METHOD_LABELS=ACCEPTANCE_METHOD_LABELS,
         page_url=page_url,
+        _p=_p,
+        party_lang=lambda: language_for_locale(get_locale()),
+        PARTY_LANGUAGES=PARTY_LANGUAGES,
     )
 
     @app.context_processor

@@ -37,7 +37,7 @@ def test_production_refuses_to_start_without_secrets():
     """The error names what is missing."""
     with pytest.raises(ConfigError) as refused:
         config_for_environment({"COORDINATOR_ENV": "production"})
-    for name in ("SECRET_KEY", "COORDINATOR_ENCRYPTION_KEYS", "COORDINATOR_BASE_URL"):
+    for name in ("SECRET_KEY", "COORDINATOR_ENCRYPTION_KEYS", "COORDINATOR_BASE_URL", "COORDINATOR_TIMEZONE"):
         assert name in str(refused.value)
     with pytest.raises(ConfigError):
         config_for_environment({})  # unset means production
@@ -47,7 +47,8 @@ def test_production_starts_with_its_secrets():
     """With every secret given, the production config sets the Secure cookie flag."""
     settings = config_for_environment({"COORDINATOR_ENV": "production", "SECRET_KEY": "s" * 40,
                                        "COORDINATOR_ENCRYPTION_KEYS": generate_encryption_key(),
-                                       "COORDINATOR_BASE_URL": "https://rj.example.org/"})
+                                       "COORDINATOR_BASE_URL": "https://rj.example.org/",
+                                       "COORDINATOR_TIMEZONE": "Europe/Madrid"})
     assert isinstance(settings, ProductionConfig)
     assert settings.SESSION_COOKIE_SECURE and settings.SESSION_COOKIE_HTTPONLY
     assert settings.SESSION_COOKIE_SAMESITE == "Lax"

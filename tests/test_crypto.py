@@ -129,8 +129,8 @@ def make_sensitive_data(app, factory: Factory) -> list[str]:
     markers = {name: marker(name) for name in ("survivoralias", "responsiblealias", "coordname", "facilname",
                                                "intakenotes", "statusnote", "securelink", "risksummary",
                                                "mitigationnotes", "courtreference", "incidentnote",
-                                               "acknowledgement", "venueaddress", "agreementitem",
-                                               "progressnote")}
+                                               "acknowledgement", "venueaddress", "venueentrance",
+                                               "agreementitem", "progressnote")}
     survivor_email, responsible_email = f"{marker('svmail')}@example.org", f"{marker('rpmail')}@example.org"
     survivor_phone, responsible_phone = "+44 7911 482 957", "+34 633 918 274"
     markers["securelink"] = f"https://circles.example.org/l/{markers['securelink']}"
@@ -156,6 +156,7 @@ def make_sensitive_data(app, factory: Factory) -> list[str]:
         report_incident(actor, stored, "threat", markers["incidentnote"])
         venue = Venue(name="Test venue")
         venue.address = markers["venueaddress"]
+        venue.entrance = markers["venueentrance"]
         db.session.add(venue)
         # Stored directly: the agreement's rules are tested elsewhere, here only how its text is kept.
         agreement = Agreement(referral_id=stored.id, drafted_by_id=actor.id, created_at=clock.now(),

@@ -74,7 +74,7 @@ def test_demo_is_refused_in_production(database_url):
     """No known passwords in a production database."""
     app = create_app(ProductionConfig({"SECRET_KEY": "x" * 40, "COORDINATOR_ENCRYPTION_KEYS": generate_encryption_key(),
                                        "COORDINATOR_BASE_URL": "https://rj.example.org",
-                                       "DATABASE_URL": database_url}))
+                                       "COORDINATOR_TIMEZONE": "Europe/Paris", "DATABASE_URL": database_url}))
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code != 0 and "refused in production" in result.output
     app.extensions["db_engine"].dispose()

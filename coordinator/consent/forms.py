@@ -5,7 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 
 from coordinator.consent.models import METHOD_LABELS, SCOPE_LABELS, Decision, Method, Scope
-from coordinator.i18n import LANGUAGE_NAMES
+from coordinator.consent.sheets import LANGUAGES
+from coordinator.i18n import language_label
 from coordinator.pages import select_options
 from coordinator.referrals.models import PARTY_LABELS, PartyRole
 
@@ -20,5 +21,8 @@ class ConsentRecordForm(FlaskForm):
     decision = SelectField(_l("Decision"), choices=select_options((d.value, DECISION_LABELS[d]) for d in Decision))
     method = SelectField(_l("How"), choices=select_options(
         (m.value, METHOD_LABELS[m]) for m in (Method.in_person, Method.via_advocate)))
-    information_language = SelectField(_l("Language of the information sheet they were shown"),
-                                       choices=select_options(LANGUAGE_NAMES.items()))
+    information_language = SelectField(_l("Language of the information sheet they were shown"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.information_language.choices = select_options((code, language_label(code)) for code in LANGUAGES)

@@ -12,17 +12,19 @@ from coordinator.accounts.models import Actor, Role, User
 from coordinator.accounts.service import users_by_id
 from coordinator.audit.service import record
 from coordinator.consent import gates
-from coordinator.consent.models import ConsentDecision, Decision, Method, Scope
+from coordinator.consent.models import ConsentDecision, ConsentStatus, Decision, Method, Scope
 from coordinator.consent.queries import consent_overview
 from coordinator.consent.sheets import current_version, find_sheet, sheet_language
 from coordinator.db import atomic, db
 from coordinator.errors import Forbidden, GateFailed, InvalidRequest
-from coordinator.notifications.service import notify_staff
+from coordinator.notifications.service import coordinators, notify_staff
 from coordinator.referrals.models import OPEN, CloseReason, Party, PartyRole, Referral, ReferralStatus
 from coordinator.referrals.workflow import transition
 from coordinator.sessions.cancellation import cancel_upcoming
 
 STAFF_METHODS = (Method.in_person, Method.via_advocate)
+# A grant of these after a withdrawal means someone must talk with the party: their withdrawal cancelled things.
+REOPENING_SCOPES = (Scope.participation, Scope.contact_other_party)
 RECORDERS = (Role.coordinator, Role.facilitator)
 
 
@@ -50,6 +52,8 @@ def record_decision(actor: Actor, referral: Referral, *, party: str, scope: str,
     overview = consent_overview(referral)
     if decision == Decision.granted and party == PartyRole.responsible_party and not gates.contact_allowed(overview):
         raise contact_gate_failure()
+    regrant = decision == Decision.granted and scope in REOPENING_SCOPES and \
+        overview[party][scope].status == ConsentStatus.withdrawn
     now = clock.now()
     valid_for = timedelta(days=current_app.config["CONSENT_VALID_DAYS"])
     entry = ConsentDecision(
@@ -73,7 +77,17 @@ def record_decision(actor: Actor, referral: Referral, *, party: str, scope: str,
     if decision == Decision.withdrawn:
         _carry_out_withdrawal(actor, referral, target, scope)
     notify_staff(_facilitators(referral), "consent_changed", key=f"consent_changed:{audit.seq}", referral=referral)
+    if regrant:
+        _ask_for_contact(referral, entry)
     return entry
+
+
+def _ask_for_contact(referral: Referral, entry: ConsentDecision) -> None:
+    """A grant after a withdrawal reopens nothing by itself (docs/design.md section 7a): the coordinators and the
+    facilitators are asked to contact the party. The key names the decision, so one grant raises one request."""
+    people = {user.id: user for user in [*coordinators(), *_facilitators(referral)]}
+    notify_staff(people.values(), "regrant_after_withdrawal", key=f"regrant_after_withdrawal:{entry.id}",
+                 referral=referral, params={"scope": entry.scope})
 
 
 def _check_decision(actor: Actor, referral: Referral, party: str, scope: str, decision: str, method: str) -> Party:

@@ -1,7 +1,9 @@
 """Information sheets (docs/design.md rule 2): versioned Markdown files per scope and language, in this package.
 
-`sheets/<scope>/v<N>.<language>.md`; the first line is the title. A decision records the version and the language
-of the sheet the party was shown, so a new version never changes what an earlier decision meant.
+`sheets/<scope>/v<N>.<language>.md`, one per party language (docs/design.md section 7); the first line is the
+title. Each sheet's review status (`reviewed` or `draft`) is in its language's review.json (coordinator/party_i18n.py).
+A decision records the version and the language of the sheet the party was shown, so a new version never changes
+what an earlier decision meant.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from pathlib import Path
 from markdown import markdown
 
 from coordinator.consent.models import Scope
+from coordinator.party_i18n import PARTY_LANGUAGES
 
 SHEETS_DIR = Path(__file__).resolve().parent / "sheets"
 SHEET_FILE = re.compile(r"^v(?P<number>\d+)\.(?P<language>[a-z]{2})\.md$")
-LANGUAGES = ("en", "es", "fr")
+LANGUAGES = tuple(PARTY_LANGUAGES)  # every current sheet exists in each of them (tests/consent/test_sheets.py)
 
 
 @dataclass(frozen=True)

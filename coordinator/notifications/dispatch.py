@@ -25,9 +25,10 @@ from coordinator.accounts.models import User
 from coordinator.consent.gates import contact_allowed
 from coordinator.consent.queries import consent_overview
 from coordinator.db import db
-from coordinator.notifications.messages import MESSAGES
+from coordinator.notifications.messages import MESSAGE_CONTEXT, MESSAGES
 from coordinator.notifications.models import Channel, DeliveryStatus, OutboxMessage
 from coordinator.notifications.transports import DeliveryFailed, Email, email_transport, sms_provider
+from coordinator.party_i18n import party_language
 from coordinator.referrals.models import Party, PartyRole
 
 log = logging.getLogger("coordinator.notifications")
@@ -133,9 +134,11 @@ def _recipients(messages: list[OutboxMessage]) -> dict[tuple[str, uuid.UUID], Us
 
 
 def _language(recipient: User | Party) -> str:
+    """Staff read one of the staff languages; a party one of the thirteen party languages (English otherwise)."""
+    if isinstance(recipient, Party):
+        return party_language(recipient.preferred_language).locale
     languages = current_app.config["LANGUAGES"]
-    language = recipient.language if isinstance(recipient, User) else recipient.preferred_language
-    return language if language in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+    return recipient.language if recipient.language in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def _message_id(key: str) -> str:
@@ -165,6 +168,7 @@ def _render(message: OutboxMessage, recipient: User | Party | None) -> Email | T
         link = message.link or current_app.config["COORDINATOR_BASE_URL"] + kind.path(message.params)
     except KeyError:
         raise DeliveryFailed("incomplete_params", permanent=True) from None
+    party = isinstance(recipient, Party)
     with force_locale(_language(recipient)):
         if message.channel == Channel.sms:
             phone = recipient.phone if isinstance(recipient, Party) else None
@@ -173,12 +177,19 @@ def _render(message: OutboxMessage, recipient: User | Party | None) -> Email | T
             return Text(phone, str(kind.sms) % {"link": link}, message.idempotency_key)
         if not recipient.email:
             raise DeliveryFailed("no_email_address", permanent=True)
-        context = {"link": link, "recipient_name": recipient.name if isinstance(recipient, User) else None}
+        subject = kind.party_subject if party else kind.subject
+        if subject is None:
+            raise DeliveryFailed("no_template_for_recipient", permanent=True)
+        context = {"link": link, "recipient_name": recipient.name if isinstance(recipient, User) else None,
+                   "params": message.params}
+        if party and (builder := MESSAGE_CONTEXT.get(kind.code)):
+            context |= builder(dict(message.params), recipient)
+        folder = "emails/party" if party else "emails"
         return Email(
             to=recipient.email,
-            subject=str(kind.subject),
-            text=render_template(f"emails/{kind.code}.txt", **context),
-            html=render_template(f"emails/{kind.code}.html", **context),
+            subject=str(subject),
+            text=render_template(f"{folder}/{kind.code}.txt", **context),
+            html=render_template(f"{folder}/{kind.code}.html", **context),
             message_id=_message_id(message.idempotency_key),
         )
 

@@ -1,16 +1,22 @@
 """Every kind of message the service sends: its subject, its in-app text and where its link points.
 
 Outgoing texts are neutral: they carry a link, never names, charges or case details (docs/design.md section 6).
-Their bodies live in templates/emails/<code>.txt and .html; the SMS body is the `sms` text.
+Staff emails live in templates/emails/<code>.txt and .html, in the staff languages. What a party receives speaks
+the thirteen party languages (docs/design.md section 7): its subject and SMS text are in the party domain, its
+bodies in templates/emails/party/<code>.txt and .html. A party's message may say when (the domain that owns the
+rule supplies it through `message_context`), never where: "open your page for the place".
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+
+from coordinator.party_i18n import _lp
 
 
 @dataclass(frozen=True)
@@ -18,10 +24,25 @@ class MessageKind:
     """One kind of message."""
 
     code: str
-    subject: LazyString
     path: Callable[[dict], str]
+    subject: LazyString | None = None  # a staff member's email subject
     notice: LazyString | None = None  # in-app text for staff; may use the notice's params
-    sms: LazyString | None = None  # for parties; %(link)s is the only placeholder
+    party_subject: LazyString | None = None  # a party's email subject (party domain)
+    sms: LazyString | None = None  # a party's text (party domain); %(link)s is the only placeholder
+
+
+# Extra template context of a party's message, by code: a function of the message's params and the party, called in
+# the party's language. The domain that owns what it says registers it (the sessions domain, a session's time).
+MESSAGE_CONTEXT: dict[str, Callable[[dict, Any], dict]] = {}
+
+
+def message_context(*codes: str) -> Callable:
+    """Register the function that adds context to the party messages `codes` (a decorator)."""
+    def register(builder: Callable[[dict, Any], dict]) -> Callable[[dict, Any], dict]:
+        for code in codes:
+            MESSAGE_CONTEXT[code] = builder
+        return builder
+    return register
 
 
 def _referral_page(params: dict) -> str:
@@ -50,14 +71,20 @@ MESSAGES: dict[str, MessageKind] = {
         ),
         MessageKind(
             code="party_update",
-            subject=_l("You have a new message about your appointment"),
-            sms=_l("You have a new message about your appointment: %(link)s"),
+            party_subject=_lp("You have a new message about your appointment"),
+            sms=_lp("You have a new message about your appointment: %(link)s"),
+            path=lambda _params: "/p/",
+        ),
+        MessageKind(
+            code="session_invitation",
+            party_subject=_lp("You have a new message about your appointment"),
+            sms=_lp("You have a new message about your appointment: %(link)s"),
             path=lambda _params: "/p/",
         ),
         MessageKind(
             code="appointment_cancelled",
-            subject=_l("An appointment will not take place"),
-            sms=_l("An appointment you had with us will not take place. You do not need to do anything."),
+            party_subject=_lp("An appointment will not take place"),
+            sms=_lp("An appointment you had with us will not take place. You do not need to do anything."),
             path=lambda _params: "/p/",
         ),
         MessageKind(
@@ -106,8 +133,16 @@ MESSAGES: dict[str, MessageKind] = {
             code="session_reminder",
             subject=_l("Reminder of an appointment"),
             notice=_l("Reminder: a session of referral %(reference)s is coming up."),
-            sms=_l("Reminder: you have an appointment soon. Details: %(link)s"),
+            party_subject=_lp("Reminder of your appointment"),
+            sms=_lp("Reminder: you have an appointment soon. Details: %(link)s"),
             path=_reminder_page,
+        ),
+        MessageKind(
+            code="regrant_after_withdrawal",
+            subject=_l("A party agreed again after withdrawing"),
+            notice=_l("A party of referral %(reference)s agreed again after withdrawing. Nothing restarted by itself: "
+                      "please contact them."),
+            path=_referral_page,
         ),
         MessageKind(
             code="audit_chain_broken",

@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from coordinator.api import api_actor, api_blueprint
 from coordinator.portal import service
 from coordinator.portal.models import LinkChannel
 from coordinator.referrals.models import PartyRole
 from coordinator.referrals.schemas import ReferralPath, Strict
-from coordinator.referrals.service import load_referral
+from coordinator.referrals.service import language_gap, load_referral
 
 bp = api_blueprint("links_api", __name__, "links")
 
@@ -32,6 +32,8 @@ class LinkOut(BaseModel):
     channel: LinkChannel
     expires_at: datetime
     url: str | None = None
+    warnings: list[dict] | None = Field(default=None, description="language_without_portal: the party would read "
+                                        "the portal in English and no interpreter is arranged")
 
 
 class RevokedOut(BaseModel):
@@ -53,8 +55,10 @@ def issue_link(path: ReferralPath, body: LinkIn):
     actor = api_actor()
     referral = load_referral(actor, path.referral_id)
     link, url = service.issue_link(actor, referral, body.party, body.channel)
+    gap = language_gap(referral.require_party(body.party))
     out = LinkOut(id=link.id, party=body.party, channel=link.channel, expires_at=link.expires_at,
-                  url=url if link.channel == LinkChannel.handover else None)
+                  url=url if link.channel == LinkChannel.handover else None,
+                  warnings=[gap.as_dict()] if gap is not None and not gap.party.interpreter_arranged else None)
     return out.model_dump(mode="json", exclude_none=True), 201
 
 

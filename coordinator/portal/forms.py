@@ -1,9 +1,10 @@
-"""The portal's forms: each carries the CSRF token; the buttons carry the decision."""
+"""The portal's forms: each carries the CSRF token; the buttons carry the decision. Labels in the party domain."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from coordinator.party_i18n import _lp
 
 
 class PortalForm(FlaskForm):
@@ -13,7 +14,7 @@ class PortalForm(FlaskForm):
 class ContinueForm(FlaskForm):
     """The interstitial's continue button, with the PIN when the party chose one."""
 
-    pin = PasswordField(_l("Your PIN"), validators=[Optional(), Length(max=8)])
+    pin = PasswordField(_lp("Your PIN"), validators=[Optional(), Length(max=8, message=_lp("Use 4 to 8 digits."))])
 
 
 class DecisionForm(FlaskForm):
@@ -27,5 +28,6 @@ class DecisionForm(FlaskForm):
 class PinForm(FlaskForm):
     """A PIN of 4 to 8 digits."""
 
-    pin = PasswordField(_l("Choose a PIN (4 to 8 digits)"),
-                        validators=[DataRequired(), Regexp(r"^\d{4,8}$", message=_l("Use 4 to 8 digits."))])
+    pin = PasswordField(_lp("Choose a PIN (4 to 8 digits)"),
+                        validators=[DataRequired(message=_lp("Use 4 to 8 digits.")),
+                                    Regexp(r"^\d{4,8}$", message=_lp("Use 4 to 8 digits."))])

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import HiddenField, SelectField
 
 from coordinator.accounts.models import Role
 from coordinator.errors import GateFailed, InvalidRequest
@@ -17,16 +17,17 @@ from coordinator.pages import messages_of, role_required, select_options
 from coordinator.portal import service
 from coordinator.portal.models import CHANNEL_LABELS, LinkChannel
 from coordinator.referrals.models import PARTY_LABELS, PartyRole
-from coordinator.referrals.service import load_referral
+from coordinator.referrals.service import language_gap, load_referral, set_interpreter_arranged
 
 bp = Blueprint("links", __name__)
 
 
 class LinkForm(FlaskForm):
-    """Which party, and how the link reaches them."""
+    """Which party, and how the link reaches them; `interpreter` answers the language question when one was asked."""
 
     party = SelectField(_l("For"), choices=select_options((r.value, PARTY_LABELS[r]) for r in PartyRole))
     channel = SelectField(_l("How"), choices=select_options((c.value, CHANNEL_LABELS[c]) for c in LinkChannel))
+    interpreter = HiddenField()  # "arranged" or "not_arranged", from the language question
 
 
 def qr_svg(url: str) -> str:
@@ -42,6 +43,12 @@ def issue(referral_id: str):
     referral = load_referral(current_user, referral_id)
     form = LinkForm()
     if form.validate_on_submit():
+        gap = language_gap(referral.require_party(PartyRole(form.party.data)))
+        if gap is not None and not gap.party.interpreter_arranged and not form.interpreter.data:
+            # The portal would speak English to this party: ask first (docs/design.md section 7).
+            return render_template("referrals/link_language.html", referral=referral, form=form, gap=gap), 200
+        if gap is not None and form.interpreter.data == "arranged":
+            set_interpreter_arranged(current_user, referral, gap.party.role, True)
         try:
             link, url = service.issue_link(current_user, referral, form.party.data, form.channel.data)
         except (GateFailed, InvalidRequest) as error:

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from coordinator import clock
-from coordinator.accounts.models import Actor, Role
+from coordinator.accounts.models import SYSTEM, Actor, Role
 from coordinator.accounts.service import password_hasher, sha256_hex, users_by_id
 from coordinator.audit.service import record
 from coordinator.consent import gates
@@ -24,9 +24,11 @@ from coordinator.db import atomic, db, get_row
 from coordinator.errors import Forbidden, InvalidRequest
 from coordinator.notifications.models import Channel
 from coordinator.notifications.service import coordinators, notify_staff, queue_message
+from coordinator.party_i18n import _p, offered, party_language
 from coordinator.portal.models import LinkChannel, PortalSession, SecureLink
-from coordinator.referrals.models import Party, PartyRole, Referral
+from coordinator.referrals.models import CloseReason, Party, PartyRole, Referral, ReferralStatus
 from coordinator.referrals.service import load_referral
+from coordinator.sessions.models import UPCOMING, ScheduledSession, SessionParticipant
 
 ISSUERS = (Role.coordinator, Role.facilitator)
 PIN = re.compile(r"^\d{4,8}$")
@@ -42,9 +44,45 @@ def link_url(token: str) -> str:
     return f"{current_app.config['COORDINATOR_BASE_URL']}/p/{token}"
 
 
+def link_valid_until(party: Party, now: datetime) -> datetime:
+    """How long a party's link lasts (the one owner of that rule): until their last booked session has ended plus
+    LINK_VALID_DAYS, and never less than LINK_VALID_DAYS from now. A link that ends before the party's appointment
+    would leave them unable to confirm it or find its place (docs/design.md section 5)."""
+    days = timedelta(days=current_app.config["LINK_VALID_DAYS"])
+    last_end = db.session.execute(
+        select(func.max(SessionParticipant.leave_at))
+        .join(ScheduledSession, ScheduledSession.id == SessionParticipant.session_id)
+        .where(SessionParticipant.party_id == party.id, ScheduledSession.status.in_(UPCOMING),
+               ScheduledSession.starts_at > now)
+    ).scalar_one_or_none()
+    return max(now + days, last_end + days) if last_end is not None else now + days
+
+
+def renew_links(party: Party) -> int:
+    """Stretch the party's usable links to `link_valid_until` (never shorter); revoked, locked and expired links
+    stay as they are. Called when a session is announced; returns how many links were stretched."""
+    now = clock.now()
+    until = link_valid_until(party, now)
+    links = db.session.execute(select(SecureLink).where(
+        SecureLink.party_id == party.id, SecureLink.revoked_at.is_(None), SecureLink.locked_at.is_(None),
+        SecureLink.expires_at > now, SecureLink.expires_at < until)).scalars().all()
+    for link in links:
+        link.expires_at = until
+    if links:
+        db.session.flush()
+        record(SYSTEM, "link.renew", party, referral_id=party.referral_id,
+               details={"links": len(links), "until": until.isoformat()})
+    return len(links)
+
+
 @atomic
-def issue_link(actor: Actor, referral: Referral, party: str, channel: str) -> tuple[SecureLink, str]:
-    """Create a link for one party and send it (email, SMS) through the outbox, or return it for handover."""
+def issue_link(actor: Actor, referral: Referral, party: str, channel: str, *, message: str = "party_update",
+               params: dict | None = None) -> tuple[SecureLink, str]:
+    """Create a link for one party and send it (email, SMS) through the outbox, or return it for handover.
+
+    `message` is the message that carries it: a plain "you have a new message", or the announcement of a session
+    (`session_invitation`, with the session's id in `params`), which renews the party's other links too.
+    """
     if not actor.has_role(*ISSUERS):
         raise Forbidden(_("Your role cannot issue secure links."))
     fields: dict[str, list[str]] = {}
@@ -64,15 +102,17 @@ def issue_link(actor: Actor, referral: Referral, party: str, channel: str) -> tu
     token = secrets.token_urlsafe(32)  # 256 bits
     now = clock.now()
     link = SecureLink(referral_id=referral.id, party_id=target.id, token_hash=sha256_hex(token), channel=channel,
-                      created_by_id=actor.id, created_at=now,
-                      expires_at=now + timedelta(days=current_app.config["LINK_VALID_DAYS"]))
+                      created_by_id=actor.id, created_at=now, expires_at=link_valid_until(target, now))
     db.session.add(link)
     db.session.flush()
     record(actor, "link.issue", link, referral_id=referral.id, details={"party": party, "channel": channel})
     if channel != LinkChannel.handover:
-        queue_message(Channel(channel), "party_update", recipient_kind="party", recipient_id=target.id,
-                      key=f"link:{link.id}", referral_id=referral.id, link=link_url(token))
+        queue_message(Channel(channel), message, recipient_kind="party", recipient_id=target.id,
+                      key=f"link:{link.id}", referral_id=referral.id, link=link_url(token), params=params)
+    if message == "session_invitation":  # the announcement of a session renews what the party already holds
+        renew_links(target)
     return link, link_url(token)
+
 
 
 def links_of(referral: Referral) -> list[SecureLink]:
@@ -155,11 +195,9 @@ def open_portal(token: str, pin: str | None, language: str | None) -> Opening:
             return _count_wrong_pin(link, party, now)
         link.pin_failures = 0
     session_token = secrets.token_urlsafe(32)
-    languages = current_app.config["LANGUAGES"]
-    chosen = language if language is not None and language in languages else party.preferred_language
+    chosen = party_language(language if offered(language) else party.preferred_language).code
     portal_session = PortalSession(
-        link_id=link.id, party_id=party.id, token_hash=sha256_hex(session_token),
-        language=chosen if chosen in languages else "en", started_at=now,
+        link_id=link.id, party_id=party.id, token_hash=sha256_hex(session_token), language=chosen, started_at=now,
         expires_at=now + timedelta(minutes=current_app.config["PORTAL_SESSION_MINUTES"]),
     )
     link.last_used_at = now
@@ -222,7 +260,7 @@ def resume_portal(token: str | None) -> Visit | None:
 def choose_pin(visit: Visit, pin: str) -> None:
     """Protect the link with a PIN of 4 to 8 digits, asked at every continue from now on."""
     if not PIN.match(pin or ""):
-        raise InvalidRequest.field(_("Check the highlighted fields."), "pin", _("Use 4 to 8 digits."))
+        raise InvalidRequest.field(_p("Check the highlighted fields."), "pin", _p("Use 4 to 8 digits."))
     visit.link.pin_hash = password_hasher().hash(pin)
     visit.link.pin_failures = 0
     record(visit.party, "link.pin_set", visit.link, referral_id=visit.link.referral_id)
@@ -230,8 +268,8 @@ def choose_pin(visit: Visit, pin: str) -> None:
 
 @atomic
 def set_portal_language(visit: Visit, language: str) -> None:
-    """Switch the portal's language for this session."""
-    if language in current_app.config["LANGUAGES"]:
+    """Switch the portal's language for this session (any of the party languages)."""
+    if offered(language):
         visit.session.language = language
 
 
@@ -245,3 +283,20 @@ def leave_portal(visit: Visit | None) -> None:
 def portal_is_restricted(visit: Visit) -> bool:
     """After withdrawing participation, the link serves nothing but a fresh consent."""
     return gates.withdrew_participation(consent_overview(visit.party.referral), visit.party.role)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the party's page must tell them about where things stand (docs/design.md rule 1: the truth)."""
+
+    restricted: bool  # they withdrew participation: appointments cancelled, the process stopped
+    waiting_for_contact: bool  # the process stopped and they take part again: nothing restarts by itself
+
+
+def standing(visit: Visit) -> Standing:
+    """Where the party stands: withdrawn, or agreeing again while the process stays stopped, or neither."""
+    referral, role = visit.party.referral, visit.party.role
+    overview = consent_overview(referral)
+    restricted = gates.withdrew_participation(overview, role)
+    stopped = referral.status == ReferralStatus.closed and referral.status_reason == CloseReason.consent_withdrawn
+    return Standing(restricted, not restricted and stopped and gates.participates(overview, role))

@@ -1,6 +1,6 @@
 """The parties' portal: the link's interstitial, then phone-first pages about that party only.
 
-docs/design.md section 5.
+docs/design.md sections 5 and 7. Everything here speaks the party's language, from the party domain (`_p`).
 
 Every element a party clicks carries a `data-action` (docs/api.md). Nothing here names the other party.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 from flask_babel import refresh as refresh_locale
 
 from coordinator.agreements.queries import party_agreement
@@ -21,11 +20,14 @@ from coordinator.consent.service import record_decision
 from coordinator.consent.sheets import current_sheet, find_sheet
 from coordinator.errors import Conflict, GateFailed, InvalidRequest
 from coordinator.extensions import limiter
+from coordinator.party_i18n import PARTY_LANGUAGES, _p, party_language, review_of
 from coordinator.portal import service
 from coordinator.portal.forms import ContinueForm, DecisionForm, PinForm, PortalForm
+from coordinator.portal.labels import TEMPLATE_GLOBALS
 from coordinator.referrals.models import PartyRole
 from coordinator.safety.service import report_unsafe
-from coordinator.sessions.booking import party_sessions, respond
+from coordinator.sessions.booking import respond
+from coordinator.sessions.party_times import describe, upcoming_views
 
 bp = Blueprint("portal", __name__)
 SESSION_KEY = "portal"
@@ -41,6 +43,26 @@ def generic_page():
     return render_template("portal/generic.html"), 404
 
 
+def speak(code: str | None) -> None:
+    """Show this request in a party language (the party's own, or English when it is not offered)."""
+    g.party_language = party_language(code)
+    g.locale = g.party_language.locale
+    refresh_locale()
+
+
+@bp.before_app_request
+def visitor_language():
+    """Portal pages without a session (the landing, the generic and the closed pages) follow the browser."""
+    if request.blueprint in ("portal", "appointments"):
+        speak(request.accept_languages.best_match(list(PARTY_LANGUAGES)))
+
+
+@bp.app_context_processor
+def party_words():
+    """The parties' own labels and the page's language, for portal pages and party messages."""
+    return TEMPLATE_GLOBALS
+
+
 def visit_required(view):
     """Portal pages need a live portal session; without one, the party is asked to open their link again."""
 
@@ -50,8 +72,7 @@ def visit_required(view):
         if g.visit is None:
             session.pop(SESSION_KEY, None)
             return render_template("portal/ended.html"), 401
-        g.locale = g.visit.session.language
-        refresh_locale()
+        speak(g.visit.session.language)
         return view(*args, **kwargs)
 
     return wrapper
@@ -71,9 +92,7 @@ def interstitial(token: str):
         opened = service.peek(token)
     except service.LinkUnusable:
         return generic_page()
-    if opened.party.preferred_language in current_app.config["LANGUAGES"]:
-        g.locale = opened.party.preferred_language
-        refresh_locale()
+    speak(opened.party.preferred_language)
     return render_template("portal/continue.html", form=ContinueForm(), needs_pin=opened.needs_pin)
 
 
@@ -92,7 +111,7 @@ def continue_(token: str):
         return generic_page()
     if opening.pin_required:
         if opening.pins_left is not None:
-            form.pin.errors = [_("That PIN is not right. Attempts left: %(count)d.", count=opening.pins_left)]
+            form.pin.errors = [_p("That PIN is not right. Attempts left: %(count)d.", count=opening.pins_left)]
         return render_template("portal/continue.html", form=form, needs_pin=True), \
             400 if opening.pins_left is not None else 200
     session[SESSION_KEY] = opening.token
@@ -105,11 +124,12 @@ def home():
     """What concerns this party: their consent decisions, their appointments, and help."""
     party, referral = g.visit.party, g.visit.party.referral
     overview = consent_overview(referral)[party.role]
-    restricted = service.portal_is_restricted(g.visit)
-    sessions = [] if restricted else party_sessions(party)
+    standing = service.standing(g.visit)
+    views = [] if standing.restricted else upcoming_views(party)
     return render_template("portal/home.html", scopes=PARTY_SCOPES[PartyRole(party.role)], overview=overview,
-                           restricted=restricted, sessions=sessions, offer_pin=g.visit.link.pin_hash is None,
-                           agreement=None if restricted else party_agreement(party), form=PortalForm())
+                           standing=standing, sessions=[(view, describe(view)) for view in views],
+                           offer_pin=g.visit.link.pin_hash is None, review=review_of(g.party_language.code),
+                           agreement=None if standing.restricted else party_agreement(party), form=PortalForm())
 
 
 @bp.post("/portal/sessions/<session_id>/<answer>")
@@ -120,9 +140,10 @@ def answer_session(session_id: str, answer: str):
     if not form.validate_on_submit() or answer not in ("confirm", "decline") or service.portal_is_restricted(g.visit):
         return render_template("portal/error.html"), 400
     respond(g.visit.party, session_id, "confirmed" if answer == "confirm" else "declined")
-    flash(_("Thank you. Your answer is saved.") if answer == "confirm"
-          else _("Your answer is saved. Your facilitator will be in touch about another time."), "success")
-    return redirect(url_for("portal.home"))
+    flash(_p("Thank you. Your answer is saved.") if answer == "confirm"
+          else _p("Your answer is saved. Your facilitator will be in touch about another time."), "success")
+    return redirect((request.form.get("back") == "session" and url_for("appointments.session", session_id=session_id))
+                    or url_for("portal.home"))
 
 
 @bp.post("/portal/agreement/accept")
@@ -136,10 +157,12 @@ def accept_agreement_view():
     try:
         accept_agreement(g.visit.party, view.agreement, g.visit.party.role, "secure_link",
                          request.form.get("version", type=int))
-    except Conflict as error:
-        flash(error.message, "info")  # changed since it was shown, or waiting: nothing to blame the party for
+    except Conflict as error:  # changed since it was shown, or waiting: nothing to blame the party for
+        flash(_p("The agreement was changed since it was shown. Please read it again before accepting.")
+              if (error.details or {}).get("code") == "agreement_changed"
+              else _p("This cannot be done just now. Your facilitator can help."), "info")
     else:
-        flash(_("Thank you. Your acceptance is saved."), "success")
+        flash(_p("Thank you. Your acceptance is saved."), "success")
     return redirect(url_for("portal.home"))
 
 
@@ -150,10 +173,11 @@ def sheet(scope: str):
     party = g.visit.party
     if scope not in PARTY_SCOPES[PartyRole(party.role)]:
         return render_template("portal/generic.html"), 404
-    shown = current_sheet(scope, g.visit.session.language)
+    shown = current_sheet(scope, g.party_language.code)
     state = consent_overview(party.referral)[party.role][scope]
     form = DecisionForm(sheet_version=shown.version, sheet_language=shown.language)
-    return render_template("portal/sheet.html", sheet=shown, scope=scope, state=state, form=form)
+    return render_template("portal/sheet.html", sheet=shown, scope=scope, state=state, form=form,
+                           draft=review_of(shown.language).sheet(scope, shown.version) != "reviewed")
 
 
 @bp.post("/portal/consent/<scope>")
@@ -165,19 +189,26 @@ def decide(scope: str):
     if (scope not in PARTY_SCOPES[PartyRole(party.role)] or not form.validate_on_submit()
             or form.decision.data not in Decision.__members__
             or find_sheet(scope, form.sheet_version.data, form.sheet_language.data) is None):
-        flash(_("Something went wrong. Nothing was changed. Please try again."), "error")
+        flash(_p("Something went wrong. Nothing was changed. Please try again."), "error")
         return redirect(url_for("portal.home"))
+    before = service.standing(g.visit)
     try:
         record_decision(party, party.referral, party=party.role, scope=scope, decision=form.decision.data,
                         method=Method.secure_link, information_version=form.sheet_version.data,
                         information_language=form.sheet_language.data)
     except (GateFailed, InvalidRequest):
-        flash(_("This cannot be done just now. Your facilitator can help."), "error")
+        flash(_p("This cannot be done just now. Your facilitator can help."), "error")
         return redirect(url_for("portal.home"))
-    if form.decision.data == Decision.granted:
-        flash(_("Thank you. Your answer is saved. You can change your mind at any time."), "success")
+    after = service.standing(g.visit)
+    if form.decision.data == Decision.granted and after.waiting_for_contact and not before.waiting_for_contact:
+        flash(_p("Thank you. Your answer is saved. Nothing starts again by itself: someone from the programme will "
+                 "contact you to talk about what happens next."), "success")
+    elif form.decision.data == Decision.granted:
+        flash(_p("Thank you. Your answer is saved. You can change your mind at any time."), "success")
+    elif after.restricted:
+        flash(_p("Your answer is saved. You do not need to give a reason."), "success")
     else:
-        flash(_("Your answer is saved. Nothing more will happen on this, and you do not need to give a reason."),
+        flash(_p("Your answer is saved. Nothing more will happen on this, and you do not need to give a reason."),
               "success")
     return redirect(url_for("portal.home"))
 
@@ -193,7 +224,7 @@ def pin():
         except InvalidRequest as error:
             form.pin.errors = error.details.get("pin", [error.message])
         else:
-            flash(_("Your PIN is set. Keep it to yourself."), "success")
+            flash(_p("Your PIN is set. Keep it to yourself."), "success")
             return redirect(url_for("portal.home"))
     return render_template("portal/pin.html", form=form), 400 if form.errors else 200
 

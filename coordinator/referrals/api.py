@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, RootModel
 
 from coordinator.accounts.models import Actor, Role
 from coordinator.api import api_actor, api_blueprint
+from coordinator.party_i18n import party_language
 from coordinator.referrals import service, workflow
 from coordinator.referrals.models import AcknowledgementBasis, Party, PartyRole, Referral
 from coordinator.referrals.schemas import (
@@ -37,7 +38,8 @@ class ReferralView(RootModel[ReferralOut | ProsecutionReferralOut]):
 
 def _party(party: Party) -> PartyOut:
     return PartyOut(id=party.id, alias=party.alias, preferred_language=party.preferred_language,
-                    needs_interpreter=party.needs_interpreter,
+                    needs_interpreter=party.needs_interpreter, interpreter_arranged=party.interpreter_arranged,
+                    timezone=party.timezone, portal_language=party_language(party.preferred_language).code,
                     contact=ContactOut(email=party.email, phone=party.phone))
 
 
@@ -87,7 +89,12 @@ def create_referral(body: ReferralIn):
     """Take a referral in (coordinators and prosecutors)."""
     actor = api_actor()
     referral = service.create_referral(actor, body)
-    return {**referral_json(referral, actor), "status": referral.status}, 201
+    answer = {**referral_json(referral, actor), "status": referral.status}
+    # A language the portal does not speak, with no interpreter arranged (prosecutors are not told about parties).
+    warnings = [gap.as_dict() for gap in service.language_gaps(referral) if not gap.party.interpreter_arranged]
+    if warnings and not actor.has_role(Role.prosecutor):
+        answer["warnings"] = warnings
+    return answer, 201
 
 
 @bp.get("/referrals", responses={"200": ReferralListOut})

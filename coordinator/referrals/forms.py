@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from pydantic import ValidationError
@@ -10,6 +11,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from coordinator.i18n import language_label
 from coordinator.pages import select_options
+from coordinator.party_i18n import offered
 from coordinator.referrals.models import (
     REASON_LABELS,
     SOURCE_LABELS,
@@ -21,9 +23,13 @@ from coordinator.referrals.models import (
 )
 from coordinator.referrals.schemas import ReferralIn
 
-# Languages offered for parties; the portal itself speaks English, Spanish and French, others need an interpreter.
+# Languages a party may speak. The portal, the sheets and the messages exist in thirteen of them (party_i18n.py);
+# for the others staff are warned and asked whether an interpreter is arranged (docs/design.md section 7).
 PARTY_LANGUAGES = ("en", "es", "fr", "pt", "ro", "bg", "hu", "pl", "uk", "ru", "sq", "ar", "ti", "am", "zh", "vi",
                    "th", "tl", "yo", "ha")
+
+ZONE_HINT = _l("An IANA time zone such as Europe/Madrid, used for sessions by video. Leave it empty to use the "
+               "programme's time zone.")
 
 # Where each field of ReferralIn is shown on the intake form.
 FIELD_FOR_PATH = {
@@ -34,13 +40,15 @@ FIELD_FOR_PATH = {
     **{f"{party}.{path}": f"{prefix}_{name}"
        for party, prefix in (("survivor", "survivor"), ("responsible_party", "responsible"))
        for path, name in (("alias", "alias"), ("preferred_language", "language"),
-                          ("needs_interpreter", "interpreter"), ("contact.email", "email"),
-                          ("contact.phone", "phone"))},
+                          ("needs_interpreter", "interpreter"), ("interpreter_arranged", "interpreter_arranged"),
+                          ("timezone", "timezone"), ("contact.email", "email"), ("contact.phone", "phone"))},
 }
 
 
 def _language_choices():
-    return select_options((code, language_label(code)) for code in PARTY_LANGUAGES)
+    return select_options((code, language_label(code) if offered(code) else
+                           _("%(language)s (no portal: an interpreter is needed)", language=language_label(code)))
+                          for code in PARTY_LANGUAGES)
 
 
 class IntakeForm(FlaskForm):
@@ -60,17 +68,26 @@ class IntakeForm(FlaskForm):
                                  description=_l("An alias, not the legal name."))
     survivor_language = SelectField(_l("Preferred language"))
     survivor_interpreter = BooleanField(_l("Needs an interpreter"))
+    survivor_interpreter_arranged = BooleanField(_l("An interpreter is arranged"))
+    survivor_timezone = StringField(_l("Time zone for remote sessions"), validators=[Optional(), Length(max=64)],
+                                     description=ZONE_HINT,
+                                     render_kw={"list": "timezones", "autocomplete": "off", "spellcheck": "false"})
     survivor_email = EmailField(_l("Email address"), validators=[Optional(), Email(), Length(max=254)])
     survivor_phone = StringField(_l("Phone number"), validators=[Optional(), Length(max=25)])
 
     responsible_alias = StringField(_l("Responsible party's alias"), validators=[DataRequired(), Length(max=80)])
     responsible_language = SelectField(_l("Preferred language"))
     responsible_interpreter = BooleanField(_l("Needs an interpreter"))
+    responsible_interpreter_arranged = BooleanField(_l("An interpreter is arranged"))
+    responsible_timezone = StringField(_l("Time zone for remote sessions"), validators=[Optional(), Length(max=64)],
+                                     description=ZONE_HINT,
+                                     render_kw={"list": "timezones", "autocomplete": "off", "spellcheck": "false"})
     responsible_email = EmailField(_l("Email address"), validators=[Optional(), Email(), Length(max=254)])
     responsible_phone = StringField(_l("Phone number"), validators=[Optional(), Length(max=25)])
 
     notes = TextAreaField(_l("Intake notes"), validators=[Optional(), Length(max=4000)],
                           description=_l("Encrypted. Never shared with the prosecution."))
+    language_gap_seen = HiddenField()  # the warning about a language without a portal was shown once
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,6 +100,8 @@ class IntakeForm(FlaskForm):
                 "alias": getattr(self, f"{prefix}_alias").data,
                 "preferred_language": getattr(self, f"{prefix}_language").data,
                 "needs_interpreter": getattr(self, f"{prefix}_interpreter").data,
+                "interpreter_arranged": getattr(self, f"{prefix}_interpreter_arranged").data,
+                "timezone": getattr(self, f"{prefix}_timezone").data or None,
                 "contact": {"email": getattr(self, f"{prefix}_email").data or None,
                             "phone": getattr(self, f"{prefix}_phone").data or None},
             }
@@ -144,3 +163,10 @@ class AssignForm(FlaskForm):
 
     lead = SelectField(_l("Lead facilitator"), validate_choice=False)
     co = SelectField(_l("Co-facilitator"), validate_choice=False)
+
+
+def unanswered_gaps(data: ReferralIn) -> list[tuple[str, str]]:
+    """The parties (role, language) whose language has no portal and no interpreter is arranged yet."""
+    return [(role, party.preferred_language) for role, party in (("survivor", data.survivor),
+                                                                 ("responsible_party", data.responsible_party))
+            if not offered(party.preferred_language) and not party.interpreter_arranged]

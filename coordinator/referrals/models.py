@@ -244,6 +244,8 @@ class Party(SQLModel, table=True):
     alias_enc: str | None = Field(default=None, sa_type=String(512), nullable=False)
     preferred_language: str = Field(sa_type=String(8))
     needs_interpreter: bool = False
+    interpreter_arranged: bool = False  # asked when the portal does not speak their language (docs/design.md 7)
+    timezone: str | None = Field(default=None, sa_type=String(64))  # for remote sessions; None: the programme's
     email_enc: str | None = Field(default=None, sa_type=String(1024))
     phone_enc: str | None = Field(default=None, sa_type=String(512))
 

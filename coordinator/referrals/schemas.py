@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from coordinator.referrals.models import CaseStage, ReferralSource, ReferralStatus
+from coordinator.roster.profiles import valid_timezone  # the roster owns what a valid zone is
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
@@ -44,7 +45,19 @@ class PartyIn(Strict):
     alias: Annotated[Text, StringConstraints(max_length=80)]
     preferred_language: str = Field(default="en", description="ISO 639-1 code, e.g. es")
     needs_interpreter: bool = False
+    interpreter_arranged: bool = Field(default=False, description="asked when the portal does not speak the "
+                                       "party's language")
+    timezone: str | None = Field(default=None, description="the party's IANA time zone, for remote sessions; "
+                                 "the programme's when omitted")
     contact: ContactIn = Field(default_factory=ContactIn)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and not valid_timezone(value):
+            raise ValueError("use an IANA time zone such as Europe/Madrid")
+        return value
 
     @field_validator("preferred_language")
     @classmethod
@@ -127,6 +140,9 @@ class PartyOut(BaseModel):
     alias: str
     preferred_language: str
     needs_interpreter: bool
+    interpreter_arranged: bool
+    timezone: str | None
+    portal_language: str = Field(description="the language the portal, sheets and messages reach the party in")
     contact: ContactOut
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, false, or_, select, true
@@ -15,8 +16,10 @@ from coordinator.accounts.service import find_user_by_email
 from coordinator.audit.service import record
 from coordinator.db import atomic, db
 from coordinator.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from coordinator.i18n import language_label
 from coordinator.notifications.service import coordinators, notify_staff
 from coordinator.pagination import Page, paginate
+from coordinator.party_i18n import offered
 from coordinator.referrals.models import (
     TERMINAL,
     Acknowledgement,
@@ -187,7 +190,8 @@ def _case_prosecutor(actor: User, email: str | None) -> User | None:
 
 def _new_party(referral: Referral, role: PartyRole, data: PartyIn) -> Party:
     party = Party(referral=referral, referral_id=referral.id, role=role, preferred_language=data.preferred_language,
-                  needs_interpreter=data.needs_interpreter)
+                  needs_interpreter=data.needs_interpreter, interpreter_arranged=data.interpreter_arranged,
+                  timezone=data.timezone)
     party.alias = data.alias
     party.email = data.contact.email
     party.phone = data.contact.phone
@@ -276,3 +280,53 @@ def acknowledgements_of(referral: Referral) -> list[Acknowledgement]:
         select(Acknowledgement).where(Acknowledgement.referral_id == referral.id)
         .order_by(Acknowledgement.recorded_at.desc())
     ).scalars())
+
+
+@dataclass(frozen=True)
+class LanguageGap:
+    """A party whose language the portal, the sheets and the messages do not speak (docs/design.md section 7)."""
+
+    party: Party
+
+    @property
+    def code(self) -> str:
+        """The warning's code."""
+        return "language_without_portal"
+
+    @property
+    def message(self) -> str:
+        """The warning, naming the language, in the reader's language."""
+        return _("The portal and the information sheets are not available in %(language)s: this party would read "
+                 "them in English. Is an interpreter arranged?", language=language_label(self.party.preferred_language))
+
+    def as_dict(self) -> dict:
+        """The warning as the API gives it."""
+        return {"code": self.code, "party": self.party.role, "language": self.party.preferred_language,
+                "interpreter_arranged": self.party.interpreter_arranged, "message": self.message}
+
+
+def language_gap(party: Party) -> LanguageGap | None:
+    """The one rule for a language gap: the party's language is not a party language."""
+    return None if offered(party.preferred_language) else LanguageGap(party)
+
+
+def language_gaps(referral: Referral) -> list[LanguageGap]:
+    """The referral's parties whose language has no portal or sheet, survivor first."""
+    return [gap for role in PartyRole if (gap := language_gap(referral.require_party(role))) is not None]
+
+
+@atomic
+def set_interpreter_arranged(actor: Actor, referral: Referral, role: str, arranged: bool) -> Party:
+    """Record whether an interpreter is arranged for a party (coordinators and facilitators)."""
+    if not actor.has_role(Role.coordinator, Role.facilitator):
+        raise Forbidden(_("Your role cannot change this."))
+    if role not in PartyRole.__members__:
+        raise InvalidRequest.field(_("Check the highlighted fields."), "party",
+                                   _("Choose the survivor or the responsible party."))
+    party = referral.require_party(PartyRole(role))
+    if party.interpreter_arranged != arranged:
+        party.interpreter_arranged = arranged
+        db.session.flush()
+        record(actor, "party.interpreter", party, referral_id=referral.id,
+               details={"party": role, "arranged": arranged})
+    return party

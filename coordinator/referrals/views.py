@@ -18,11 +18,20 @@ from coordinator.consent.forms import ConsentRecordForm
 from coordinator.consent.queries import consent_overview, referral_decisions
 from coordinator.errors import Conflict, GateFailed, InvalidRequest
 from coordinator.pages import messages_of, role_required, select_options, show_field_errors
+from coordinator.portal.forms import PortalForm
 from coordinator.portal.links import LinkForm
 from coordinator.portal.service import links_of
 from coordinator.referrals import service, workflow
-from coordinator.referrals.forms import FIELD_FOR_PATH, AssignForm, IntakeForm, ListFilterForm, TransitionForm
+from coordinator.referrals.forms import (
+    FIELD_FOR_PATH,
+    AssignForm,
+    IntakeForm,
+    ListFilterForm,
+    TransitionForm,
+    unanswered_gaps,
+)
 from coordinator.referrals.models import STATUS_LABELS
+from coordinator.roster.views import timezone_names
 from coordinator.safety.readiness import CirclePlan, checklist
 from coordinator.safety.service import assessments_of
 from coordinator.sessions.booking import session_overview
@@ -51,15 +60,21 @@ def new():
     form = IntakeForm()
     if current_user.has_role(Role.prosecutor):
         del form.prosecutor_email
+    gaps: list[tuple[str, str]] = []
     if form.validate_on_submit() and (data := form.to_input()) is not None:
+        # A language the portal does not speak: ask once whether an interpreter is arranged (docs/design.md 7).
+        gaps = [] if form.language_gap_seen.data else unanswered_gaps(data)
+        form.language_gap_seen.data = "1" if gaps else form.language_gap_seen.data
         try:
-            referral = service.create_referral(current_user, data)
+            referral = None if gaps else service.create_referral(current_user, data)
         except InvalidRequest as error:
             show_field_errors(form, error, FIELD_FOR_PATH)
         else:
-            flash(_("Referral %(reference)s is received.", reference=referral.reference), "success")
-            return redirect(url_for("referrals.detail", referral_id=referral.id))
-    return render_template("referrals/new.html", form=form), 400 if form.is_submitted() else 200
+            if referral is not None:
+                flash(_("Referral %(reference)s is received.", reference=referral.reference), "success")
+                return redirect(url_for("referrals.detail", referral_id=referral.id))
+    return render_template("referrals/new.html", form=form, gaps=gaps, timezones=timezone_names()), \
+        400 if form.is_submitted() else 200
 
 
 @bp.get("/<referral_id>")
@@ -106,6 +121,7 @@ def _detail_page(referral, status: int = 200, transition_errors: list[str] | Non
         hearings=hearings_of(referral.case),
         case_view=case_panel(referral),
         agreement=agreement_panel(referral),
+        language_gaps={gap.party.role: gap for gap in service.language_gaps(referral)},
         court_reports=reports_of(referral),
         now=clock.now(),
     ), status
@@ -156,3 +172,18 @@ def assign(referral_id: str):
             flash(_("Facilitators are assigned."), "success")
             return redirect(url_for("referrals.detail", referral_id=referral.id))
     return _detail_page(referral, 400, assign_form=form)
+
+
+@bp.post("/<referral_id>/parties/<role>/interpreter")
+@role_required(Role.coordinator, Role.facilitator)
+def interpreter(referral_id: str, role: str):
+    """Record whether an interpreter is arranged for a party whose language the portal does not speak."""
+    referral = service.load_referral(current_user, referral_id)
+    if not PortalForm().validate_on_submit():
+        return _detail_page(referral, 400, [_("Something went wrong. Nothing was changed. Please try again.")])
+    try:
+        service.set_interpreter_arranged(current_user, referral, role, request.form.get("arranged") == "1")
+    except InvalidRequest as error:
+        return _detail_page(referral, 400, messages_of(error))
+    flash(_("Saved."), "success")
+    return redirect(url_for("referrals.detail", referral_id=referral.id, _anchor="parties-heading"))

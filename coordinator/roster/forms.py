@@ -99,6 +99,9 @@ class VenueForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     address = TextAreaField(_l("Address (encrypted)"), validators=[Optional(), Length(max=500)],
                             description=_l("Only administrators and coordinators ever see it."))
+    entrance = StringField(_l("Entrance the parties use (encrypted)"), validators=[Optional(), Length(max=300)],
+                           description=_l("For example: side door on the left, ring the bell marked Rooms. "
+                                          "A party sees it only with the address, on their own page."))
     timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)], description=TIMEZONE_HINT,
                            render_kw={"list": "timezones", "autocomplete": "off", "spellcheck": "false"})
     capacity = IntegerField(_l("Capacity (people)"), validators=[InputRequired(), NumberRange(min=1, max=500)])
@@ -110,6 +113,7 @@ class VenueForm(FlaskForm):
         """What the service takes, besides the opening hours."""
         values = {name: self[name].data for name in ("name", "timezone", "capacity", "separate_waiting_rooms",
                                                      "accessible")}
+        values["entrance"] = self.entrance.data or ""
         if self.address.data and self.address.data.strip():
             values["address"] = self.address.data
         return values

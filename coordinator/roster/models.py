@@ -87,6 +87,7 @@ class Venue(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     name: str = Field(sa_type=String(120))
     address_enc: str | None = Field(default=None, sa_type=String(1024), nullable=False)
+    entrance_enc: str | None = Field(default=None, sa_type=String(1024))  # which door; as revealing as the address
     timezone: str = Field(default="UTC", sa_type=String(64))
     separate_waiting_rooms: bool = False
     accessible: bool = False
@@ -95,6 +96,7 @@ class Venue(SQLModel, table=True):
     active: bool = True
 
     address = sealed("address_enc")
+    entrance = sealed("entrance_enc")
 
     def suits(self, kind: str) -> bool:
         """Open, and for a circle with separate waiting rooms and room for everyone (docs/design.md section 4).

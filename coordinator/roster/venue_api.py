@@ -28,6 +28,7 @@ class VenueIn(Strict):
 
     name: str
     address: str
+    entrance: str | None = Field(default=None, description="which entrance the parties use; encrypted like the address")
     timezone: str
     separate_waiting_rooms: bool = False
     accessible: bool = Field(default=False, description="step-free access")
@@ -40,6 +41,7 @@ class VenueUpdate(Strict):
 
     name: str | None = None
     address: str | None = None
+    entrance: str | None = None
     timezone: str | None = None
     separate_waiting_rooms: bool | None = None
     accessible: bool | None = None
@@ -49,11 +51,12 @@ class VenueUpdate(Strict):
 
 
 class VenueOut(BaseModel):
-    """A venue; `address` only for admins and coordinators."""
+    """A venue; `address` and `entrance` only for admins and coordinators."""
 
     id: uuid.UUID
     name: str
     address: str | None = None
+    entrance: str | None = None
     timezone: str
     separate_waiting_rooms: bool
     accessible: bool
@@ -77,9 +80,9 @@ def _venue_json(actor: User, venue: Venue) -> dict:
                    capacity=venue.capacity, opening_hours=[WindowOut(**item) for item in venue.opening_hours],
                    active=venue.active)
     if venues.may_read_address(actor):
-        out.address = venue.address
+        out.address, out.entrance = venue.address, venue.entrance
         return out.model_dump(mode="json")
-    return out.model_dump(mode="json", exclude={"address"})
+    return out.model_dump(mode="json", exclude={"address", "entrance"})
 
 
 @bp.post("/venues", responses={"201": VenueOut})

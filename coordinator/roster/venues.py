@@ -21,8 +21,8 @@ from coordinator.roster.profiles import MANAGERS, check_fields, valid_timezone
 
 READERS = (*MANAGERS, Role.facilitator)
 MAX_CAPACITY = 500
-FIELDS = ("name", "address", "timezone", "separate_waiting_rooms", "accessible", "capacity", "opening_hours",
-          "active")
+FIELDS = ("name", "address", "entrance", "timezone", "separate_waiting_rooms", "accessible", "capacity",
+          "opening_hours", "active")
 
 
 def may_read_address(actor: Actor) -> bool:
@@ -69,6 +69,12 @@ def read_address(actor: Actor, venue: Venue) -> str:
     return venue.address or ""  # stored for every venue (the column is not nullable)
 
 
+def read_entrance(actor: Actor, venue: Venue) -> str:
+    """Which entrance the parties use, for admins and coordinators (read with the address, audited with it)."""
+    _require_manager(actor)
+    return venue.entrance or ""
+
+
 def _check(values: Mapping[str, Any], *, creating: bool) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The given fields, cleaned, and the field errors."""
     fields: dict[str, list[str]] = {}
@@ -89,6 +95,11 @@ def _check(values: Mapping[str, Any], *, creating: bool) -> tuple[dict[str, Any]
         if not address or len(address) > 500:
             fields["address"] = [_("Enter an address of up to 500 characters.")]
         clean["address"] = address
+    if values.get("entrance") is not None:  # which door to use: as revealing as the address, so encrypted too
+        entrance = str(values["entrance"]).strip()
+        if len(entrance) > 300:
+            fields["entrance"] = [_("Enter up to 300 characters.")]
+        clean["entrance"] = entrance or None
     if values.get("timezone") is not None:
         if not valid_timezone(values["timezone"]):
             fields["timezone"] = [_("Enter a time zone such as Europe/Madrid.")]
@@ -120,6 +131,7 @@ def create_venue(actor: Actor, **values: Any) -> Venue:
                   accessible=clean.get("accessible", False), capacity=clean.get("capacity", 8),
                   opening_hours=clean.get("opening_hours", []), active=clean.get("active", True))
     venue.address = clean["address"]
+    venue.entrance = clean.get("entrance")
     db.session.add(venue)
     db.session.flush()
     record(actor, "venue.create", venue, details={"timezone": venue.timezone, "capacity": venue.capacity})

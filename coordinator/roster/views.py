@@ -247,6 +247,7 @@ def venue_edit(venue_id: str):
     if request.method == "GET":
         form = VenueForm(formdata=None, obj=venue)
         form.address.data = venues.read_address(current_user, venue)
+        form.entrance.data = venues.read_entrance(current_user, venue)
         grid = WeekGrid.of("hours", venue.opening_hours)
     else:
         form, grid = VenueForm(), WeekGrid.read("hours", request.form)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -18,6 +19,7 @@ from coordinator.consent.models import Scope
 from coordinator.consent.queries import Overview, consent_overview
 from coordinator.db import db, get_row
 from coordinator.gates import Unmet
+from coordinator.i18n import language_label
 from coordinator.referrals.models import Acknowledgement, PartyRole, Referral, ReferralStatus
 from coordinator.roster.models import FacilitatorConflict, FacilitatorProfile, Training, TrainingKind, Venue
 from coordinator.safety.models import MitigationPlan, ProtectiveOrder, RiskAssessment, RiskLevel, SafetyIncident
@@ -150,7 +152,15 @@ def readiness(facts: Facts, fmt: str | None, on: date, interpreter: bool = False
     codes += _people(facts, on, interpreter)
     if fmt == SessionFormat.in_person and facts.venue_suitable is False:
         codes.append("venue_unsuitable")
-    return [Unmet(code, str(CONDITIONS[code])) for code in CONDITIONS if code in codes]
+    return [Unmet(code, condition_text(code, facts)) for code in CONDITIONS if code in codes]
+
+
+def condition_text(code: str, facts: Facts) -> str:
+    """A condition in plain words; the language condition names the survivor's language (docs/design.md 7)."""
+    if code == "language_unmatched":
+        return _("A facilitator speaks the survivor's language (%(language)s), or an interpreter is booked.",
+                 language=language_label(facts.survivor_language))
+    return str(CONDITIONS[code])
 
 
 def latest_assessment(referral: Referral) -> RiskAssessment | None:
@@ -234,12 +244,19 @@ class CirclePlan:
                    db.session.get(Venue, session.venue_id) if session.venue_id else None, session.interpreter)
 
 
+def _assess(plan: CirclePlan) -> tuple[Facts, list[Unmet]]:
+    """The one way from a plan to `readiness()`: its facts, and what is unmet."""
+    facts = gather_facts(plan.referral, plan.venue)
+    return facts, readiness(facts, plan.format, plan.on, plan.interpreter)
+
+
 def unmet_for(plan: CirclePlan) -> list[Unmet]:
-    """The gate for a plan: the one way from a plan to `readiness()`."""
-    return readiness(gather_facts(plan.referral, plan.venue), plan.format, plan.on, plan.interpreter)
+    """The gate for a plan."""
+    return _assess(plan)[1]
 
 
 def checklist(plan: CirclePlan) -> list[tuple[str, str, bool]]:
     """Each condition as (code, plain words, met), for the checklist on the referral's pages."""
-    unmet = {item.code for item in unmet_for(plan)}
-    return [(code, str(message), code not in unmet) for code, message in CONDITIONS.items()]
+    facts, unmet = _assess(plan)
+    missing = {item.code for item in unmet}
+    return [(code, condition_text(code, facts), code not in missing) for code in CONDITIONS]

@@ -161,13 +161,15 @@ def _place_participants(session: ScheduledSession, referral: Referral) -> None:
         db.session.add(participant)
 
 
-def _invite(actor: Actor, session: ScheduledSession, referral: Referral) -> None:
-    """Each party gets a fresh private link to confirm or decline (handed over in person if they have no address)."""
+def _invite(actor: Actor, session: ScheduledSession, referral: Referral, moved: bool = False) -> None:
+    """Each party is told of the session, with its time in their zone, and gets a fresh private link to confirm or
+    decline that lasts until after their last session (handed over in person if they have no address)."""
     for role in PARTIES_OF[session.kind]:
         party = referral.require_party(role)
         channel = LinkChannel.email if party.email else LinkChannel.sms if party.phone else None
         if channel is not None:
-            issue_link(actor, referral, role, channel)
+            issue_link(actor, referral, role, channel, message="session_invitation",
+                       params={"session_id": str(session.id), "moved": moved})
 
 
 @atomic
@@ -221,7 +223,7 @@ def reschedule_session(actor: Actor, session: ScheduledSession, start: datetime,
     _reserve(session, facilitators, venue)
     _place_participants(session, referral)
     entry = record(actor, "session.reschedule", session, referral_id=referral.id)
-    _invite(actor, session, referral)
+    _invite(actor, session, referral, moved=True)
     notify_staff(facilitators, "session_changed", key=f"session_changed:{entry.seq}", referral=referral)
     return session
 
@@ -280,18 +282,6 @@ def participants_of(session: ScheduledSession) -> list[SessionParticipant]:
     """The invited parties of a session."""
     return list(db.session.execute(select(SessionParticipant).where(SessionParticipant.session_id == session.id)
                                    ).scalars())
-
-
-def party_sessions(party: Party) -> list[tuple[ScheduledSession, SessionParticipant]]:
-    """A party's upcoming sessions with their own arrival time and answer."""
-    rows = db.session.execute(
-        select(ScheduledSession, SessionParticipant)
-        .join(SessionParticipant, SessionParticipant.session_id == ScheduledSession.id)
-        .where(SessionParticipant.party_id == party.id, ScheduledSession.status.in_(UPCOMING),
-               ScheduledSession.starts_at > clock.now())
-        .order_by(ScheduledSession.starts_at)
-    ).all()
-    return [(session, participant) for session, participant in rows]
 
 
 def sessions_of(referral: Referral) -> list[ScheduledSession]:

@@ -4,7 +4,10 @@ What a calendar holds leaves the service for phones, cloud accounts and shared c
 possible (docs/design.md rules 5 and 8, section 4): the UID is the session's random `ical_uid`, the title names only the
 kind of meeting, the place is a venue's name (its address stays encrypted here) or "Video", times are UTC, and no
 party, alias, reference or charge appears anywhere. SEQUENCE is the session's own counter, raised on every change,
-so a calendar replaces the event it already holds instead of adding another.
+so a calendar replaces the event it already holds instead of adding another. At a staggered meeting the description
+gives each participant's own arrival and leaving, in the venue's zone and without saying who is who.
+
+A party's own calendar file is coordinator/sessions/party_calendar.py.
 """
 
 from __future__ import annotations
@@ -15,14 +18,14 @@ from datetime import datetime, timedelta
 from email.utils import parseaddr
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from icalendar import Calendar, Event, vCalAddress
 from sqlalchemy import select
 
-from coordinator import clock
+from coordinator import clock, times
 from coordinator.accounts.models import Actor, Role, User
 from coordinator.accounts.service import sha256_hex
 from coordinator.audit.service import record
@@ -36,6 +39,7 @@ from coordinator.sessions.models import (
     SessionFacilitator,
     SessionFormat,
     SessionKind,
+    SessionParticipant,
     SessionStatus,
 )
 
@@ -92,7 +96,21 @@ def _location(session: ScheduledSession) -> str | None:
     return None
 
 
-def _event(session: ScheduledSession, stamp: datetime, attendees: Sequence[User] = ()) -> Event:
+def _arrivals(session: ScheduledSession, participants: Sequence[SessionParticipant]) -> str | None:
+    """Each participant's own arrival and leaving at a staggered meeting, in the venue's zone, naming nobody."""
+    if not any(p.arrive_at != session.starts_at or p.leave_at != session.ends_at for p in participants):
+        return None
+    venue = db.session.get(Venue, session.venue_id) if session.venue_id else None
+    place = times.zone(venue.timezone if venue else None, current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    locale = get_locale() or "en"
+    spans = [_("%(arrive)s to %(leave)s", arrive=times.clock_time(p.arrive_at, place, locale),
+               leave=times.clock_time(p.leave_at, place, locale))
+             for p in sorted(participants, key=lambda p: (p.arrive_at, p.leave_at))]
+    return _("Staggered arrivals (%(zone)s): %(spans)s.", zone=times.zone_label(place, locale), spans="; ".join(spans))
+
+
+def _event(session: ScheduledSession, stamp: datetime, attendees: Sequence[User] = (),
+           participants: Sequence[SessionParticipant] = ()) -> Event:
     """One VEVENT for a session, as staff see it."""
     event = Event()
     event.add("uid", event_uid(session))
@@ -103,6 +121,8 @@ def _event(session: ScheduledSession, stamp: datetime, attendees: Sequence[User]
     event.add("summary", str(TITLES[session.kind]))
     if location := _location(session):
         event.add("location", location)
+    if arrivals := _arrivals(session, participants):
+        event.add("description", arrivals)
     event.add("status", EVENT_STATUS.get(session.status, "TENTATIVE"))
     event.add("transp", "TRANSPARENT" if session.status == SessionStatus.cancelled else "OPAQUE")
     event.add("class", "PRIVATE")
@@ -120,8 +140,19 @@ def session_ics(session: ScheduledSession) -> bytes:
     """One session as an invitation (METHOD:REQUEST), or its cancellation (METHOD:CANCEL, STATUS:CANCELLED)."""
     cancelled = session.status == SessionStatus.cancelled
     calendar = _calendar("CANCEL" if cancelled else "REQUEST")
-    calendar.add_component(_event(session, clock.now(), sorted(facilitators_of(session), key=lambda u: u.email)))
+    calendar.add_component(_event(session, clock.now(), sorted(facilitators_of(session), key=lambda u: u.email),
+                                  _participants_of([session.id]).get(session.id, [])))
     return calendar.to_ical()
+
+
+def _participants_of(session_ids: list) -> dict:
+    """The participants of several sessions, in one statement."""
+    found: dict = {session_id: [] for session_id in session_ids}
+    if session_ids:
+        for participant in db.session.execute(
+                select(SessionParticipant).where(SessionParticipant.session_id.in_(session_ids))).scalars():
+            found[participant.session_id].append(participant)
+    return found
 
 
 def feed_sessions(user: User) -> list[ScheduledSession]:
@@ -145,8 +176,10 @@ def feed_ics(user: User) -> bytes:
     calendar.add("x-published-ttl", FEED_REFRESH)
     stamp = clock.now()
     with force_locale(user.language if user.language in current_app.config["LANGUAGES"] else "en"):
-        for session in feed_sessions(user):
-            calendar.add_component(_event(session, stamp))
+        sessions = feed_sessions(user)
+        participants = _participants_of([session.id for session in sessions])
+        for session in sessions:
+            calendar.add_component(_event(session, stamp, participants=participants[session.id]))
     return calendar.to_ical()
 
 

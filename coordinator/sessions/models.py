@@ -62,14 +62,6 @@ FORMAT_LABELS: dict[str, LazyString] = {
     SessionFormat.letter: _l("Letter"),
 }
 
-# What a party reads: never "survivor" or "responsible party".
-PORTAL_KIND_LABELS: dict[str, LazyString] = {
-    SessionKind.pre_conference_survivor: _l("Preparation meeting"),
-    SessionKind.pre_conference_responsible: _l("Preparation meeting"),
-    SessionKind.circle: _l("Circle meeting"),
-    SessionKind.follow_up: _l("Follow-up meeting"),
-}
-
 SESSION_STATUS_LABELS: dict[str, LazyString] = {
     SessionStatus.proposed: _l("Proposed"),
     SessionStatus.confirmed: _l("Confirmed"),

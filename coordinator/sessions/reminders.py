@@ -4,10 +4,11 @@ Each reminder's idempotency key names the session, its SEQUENCE, the offset and 
 again (or a restarted scheduler catching up) queues nothing twice, while a moved session, whose SEQUENCE rose,
 gets fresh reminders for its new time.
 
-A party's reminder carries no new private link: it is neutral ("you have an appointment soon") and points to the
-portal's landing page. Minting a link here would leave a fresh credential on the party's phone at every reminder,
-issued by nobody in particular, and `issue_link` sends its own message besides; the party already received a
-link with the invitation they confirmed, and staff can issue a new one (docs/design.md sections 5 and 6).
+A party's reminder carries no new private link: by email it says when (in the zone where they will be, never where),
+by text only that an appointment is soon, and it points to the portal's landing page. Minting a link here would
+leave a fresh credential on the party's phone at every reminder, issued by nobody in particular, and `issue_link`
+sends its own message besides; the party already received a link with the invitation they confirmed, and staff can
+issue a new one (docs/design.md sections 5 and 6).
 """
 
 from __future__ import annotations
@@ -90,9 +91,10 @@ def remind(session: ScheduledSession, hours: int) -> int:
         channel = Channel.sms if party.phone else Channel.email if party.email else None
         if channel is None or not may_reach(party, TEMPLATE):
             continue  # no address (staff remind them in person), or the survivor withdrew contact since
-        # No params and no link: the message is neutral and leads to the portal's landing page.
+        # No link: the message leads to the portal's landing page. The session's id lets an email say when, in the
+        # party's zone and language (sessions/party_times.py); a text stays neutral, and nothing says where.
         queue_message(channel, TEMPLATE, recipient_kind="party", recipient_id=party.id, key=party_key,
-                      referral_id=referral.id)
+                      referral_id=referral.id, params={"session_id": str(session.id)})
         queued += 1
     db.session.flush()
     return queued

@@ -10,7 +10,7 @@ from coordinator import create_app
 from coordinator.accounts.models import Role
 from tests.factories import PASSWORD, Browser
 
-PRODUCTION_SECRETS = ("SECRET_KEY", "COORDINATOR_ENCRYPTION_KEYS", "COORDINATOR_BASE_URL")
+PRODUCTION_SECRETS = ("SECRET_KEY", "COORDINATOR_ENCRYPTION_KEYS", "COORDINATOR_BASE_URL", "COORDINATOR_TIMEZONE")
 
 
 def cookie_attributes(response, name: str = "ck_session") -> set[str]:
@@ -44,7 +44,8 @@ def build_app():
 def production_environment(database_url: str) -> dict[str, str]:
     """Everything ProductionConfig needs to start."""
     return {"SECRET_KEY": "a-production-secret-key-for-tests", "COORDINATOR_ENCRYPTION_KEYS": generate_encryption_key(),
-            "COORDINATOR_BASE_URL": "https://rj.example", "DATABASE_URL": database_url}
+            "COORDINATOR_BASE_URL": "https://rj.example", "DATABASE_URL": database_url,
+            "COORDINATOR_TIMEZONE": "Europe/Madrid"}
 
 
 def test_session_cookie_is_httponly_and_samesite_lax(app, factory):

@@ -144,9 +144,9 @@ def test_the_survivor_decides_withdraws_and_leaves_quickly(app, site, servers, c
 
         shown = [read_and_decide(page, site, scope, "consent-grant")
                  for scope in ("participation", "contact_other_party")]
-        assert shown == [("v1", "es"), ("v1", "es")]
-        assert decisions_of(app) == [("participation", "granted", "secure_link", "v1", "es"),
-                                     ("contact_other_party", "granted", "secure_link", "v1", "es")]
+        assert shown == [("v2", "es"), ("v2", "es")]
+        assert decisions_of(app) == [("participation", "granted", "secure_link", "v2", "es"),
+                                     ("contact_other_party", "granted", "secure_link", "v2", "es")]
 
         # The staff prepare the circle (the other party agrees in person) and book it; she finds it in her page.
         circle = add_session(app, case)
@@ -154,9 +154,9 @@ def test_the_survivor_decides_withdraws_and_leaves_quickly(app, site, servers, c
         expect(page.locator("time")).to_have_count(1)
 
         # Later, she changes her mind about taking part.
-        assert read_and_decide(page, site, "participation", "consent-withdraw") == ("v1", "es")
+        assert read_and_decide(page, site, "participation", "consent-withdraw") == ("v2", "es")
         expect(page.locator(".portal-note")).to_be_visible()  # only a fresh consent is offered now
-        assert decisions_of(app)[-1] == ("participation", "withdrawn", "secure_link", "v1", "es")
+        assert decisions_of(app)[-1] == ("participation", "withdrawn", "secure_link", "v2", "es")
         with app.app_context():
             referral = db.session.get(Referral, case.referral.id)
             responsible_id = referral.responsible_party.id

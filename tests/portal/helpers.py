@@ -11,6 +11,7 @@ from coordinator.consent.service import record_decision
 from coordinator.db import db
 from coordinator.portal.service import issue_link
 from coordinator.referrals.models import Referral
+from coordinator.sessions.booking import book_session
 from tests.factories import book, make_ready
 
 CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
@@ -76,5 +77,33 @@ def add_session(app, case, kind: str = "circle", days: int = 10):
         if kind == "circle" and referral.status not in ("ready", "circle_scheduled"):
             make_ready(actor, referral)
         session = book(actor, referral, kind, clock.now() + timedelta(days=days))
+        db.session.commit()
+        return session
+
+
+def inside(app, case: Case, phone, party: str = "survivor") -> Phone:
+    """A phone that went through a fresh link of `party` and pressed continue."""
+    visitor = phone()
+    response = visitor.continue_link(link_for(app, case, party))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return visitor
+
+
+def make_ready_case(app, case: Case) -> None:
+    """Walk the case's referral to `ready` through the services (consents, preparation meetings, assessment)."""
+    with app.app_context():
+        make_ready(db.session.merge(case.coordinator), db.session.get(Referral, case.referral.id))
+        db.session.commit()
+
+
+def book_in_person(app, case: Case, venue_id, start, *, kind: str = "circle", hours: int = 2,
+                   interpreter: bool = True):
+    """An in-person session at a venue, booked through the service by the coordinator; a circle needs the referral
+    ready first (`make_ready_case`). An interpreter is booked, since the test parties' languages vary."""
+    with app.app_context():
+        referral = db.session.get(Referral, case.referral.id)
+        session = book_session(db.session.merge(case.coordinator), referral, kind=kind, fmt="in_person", start=start,
+                               end=start + timedelta(hours=hours), venue_id=venue_id,
+                               facilitator_ids=sorted(referral.facilitator_ids, key=str), interpreter=interpreter)
         db.session.commit()
         return session

@@ -135,7 +135,7 @@ def test_withdrawal_in_the_portal_cancels_sessions_tells_the_other_party_and_clo
     assert [(m.template, m.recipient_id) for m in told] == [("appointment_cancelled", responsible_id)]
     assert staff_told == {user.id for user in case.facilitators}
     home = visitor.open("/portal").get_data(as_text=True)
-    assert "Sus citas" not in home and 'data-action="read-sheet"' in home  # only a fresh consent is offered
+    assert "sessions-heading" not in home and 'data-action="read-sheet"' in home  # only a fresh consent is offered
 
 
 def test_a_later_grant_lets_the_coordinator_reopen(app, case, api):

@@ -82,7 +82,7 @@ def test_each_reminder_is_queued_once_however_often_the_job_runs(app, factory):
     assert set(queued) == {f"{prefix}:user:{user.id}:email" for user in case.facilitators} | {
         f"{prefix}:party:{survivor}"}
     assert queued[f"{prefix}:party:{survivor}"].channel == "sms"  # the survivor has a phone
-    assert queued[f"{prefix}:party:{survivor}"].params == {}  # ids and codes only, and here not even those
+    assert queued[f"{prefix}:party:{survivor}"].params == {"session_id": str(session_id)}  # ids only
     assert len(reminder_notices(app)) == 2
 
     move_clock(app, starts_at - timedelta(hours=1, minutes=58))
@@ -167,7 +167,8 @@ def test_reminders_reach_the_real_mail_server_with_nothing_personal(app, factory
     lead, co = case.facilitators
     everyone = {lead.email: "Fiona Lead", co.email: "Colm Second"}  # their names, as the factory gave them
     secrets = case.secrets + texting.secrets
-    reminders_sent = [m for m in smtp.inbox.messages if m["subject"] == "Reminder of an appointment"]
+    reminders_sent = [m for m in smtp.inbox.messages
+                      if m["subject"] in ("Reminder of an appointment", "Reminder of your appointment")]
     assert {address for m in reminders_sent for address in m["to"]} == {
         lead.email, co.email, SURVIVOR["contact"]["email"], "gregorio.gris@example.org"}
     for message in reminders_sent:
