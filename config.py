@@ -138,6 +138,8 @@ class Config:
             env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'circlekeeper.db'}"
         )
         self.REDIS_URL = env.get("REDIS_URL") or None
+        # SQLite only: where the referrals' data keys are kept (default: beside the database, name-keys.db).
+        self.KEYSTORE_PATH = env.get("COORDINATOR_KEYSTORE_PATH") or None
         # How many reverse proxies sit in front (X-Forwarded-For/-Proto are trusted from that many hops only).
         self.TRUSTED_PROXIES = int(env.get("COORDINATOR_TRUSTED_PROXIES") or 0)
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"

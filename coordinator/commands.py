@@ -20,8 +20,9 @@ from coordinator import clock, demo
 from coordinator.accounts import service as accounts
 from coordinator.accounts.models import SYSTEM, Role
 from coordinator.audit.service import record, verify_chain
-from coordinator.crypto import rotate_all
+from coordinator.crypto import rewrap_data_keys, rotate_all
 from coordinator.db import db, unit_of_work
+from coordinator.envelope import count_legacy, migrate_to_envelope
 from coordinator.errors import ServiceError
 from coordinator.jobs import JOBS, JOBS_BY_ID
 from coordinator.scheduler import JobRun, execute_job, process_name, run_scheduler
@@ -146,12 +147,39 @@ def keys_generate() -> None:
 
 @keys_cli.command("rotate")
 def keys_rotate() -> None:
-    """Re-encrypt every field under the newest key of COORDINATOR_ENCRYPTION_KEYS."""
+    """Re-wrap every referral's data key, and re-encrypt the values of no referral, under the newest key."""
     with unit_of_work() as session:
+        rewrapped = rewrap_data_keys(session)
         changed = rotate_all(session)
-        record(SYSTEM, "keys.rotate", details={"key_id": current_app.extensions["keyring"].newest_id, **changed})
+        legacy = sum(count_legacy().values())
+        record(SYSTEM, "keys.rotate", details={"key_id": current_app.extensions["keyring"].newest_id,
+                                                "data_keys": rewrapped, **changed})
+    click.echo(f"referral data keys: {rewrapped} re-wrapped")
     for table, count in changed.items():
         click.echo(f"{table}: {count} values re-encrypted")
+    if legacy:
+        click.echo(f"{legacy} rows still hold values under the programme keys: run `keys migrate-to-envelope` "
+                   "before removing an old key.", err=True)
+
+
+@keys_cli.command("migrate-to-envelope")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000))
+def keys_migrate_to_envelope(batch_size: int) -> None:
+    """Move every referral's values under its own data key, in batches; safe to stop and start again."""
+    session = db.session
+    moved: dict[str, int] = {}
+    try:
+        for step in migrate_to_envelope(batch_size):
+            session.commit()  # each batch stands on its own: a crash loses at most the batch in hand
+            moved[step.table] = step.done
+            click.echo(f"{step.table}: {step.done}/{step.total} rows")
+    except BaseException:
+        session.rollback()
+        raise
+    with unit_of_work():
+        left = sum(count_legacy().values())
+        record(SYSTEM, "keys.migrate_to_envelope", details={"rows": sum(moved.values()), "left": left})
+    click.echo(f"Done: {sum(moved.values())} rows moved under their referral's key, {left} left.")
 
 
 @audit_cli.command("verify")

@@ -6,6 +6,7 @@ from coordinator.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 from coordinator.cases.models import CaseStageChange, CourtReport, Hearing
 from coordinator.clock import ServiceClock
 from coordinator.consent.models import ConsentDecision
+from coordinator.keystore import ReferralKey
 from coordinator.notifications.models import OutboxMessage, StaffNotice
 from coordinator.portal.models import PortalSession, SecureLink
 from coordinator.referrals.models import (
@@ -63,6 +64,7 @@ __all__ = [
     "ProtectiveOrder",
     "ReferenceCounter",
     "Referral",
+    "ReferralKey",
     "Reservation",
     "RiskAssessment",
     "SafetyIncident",
