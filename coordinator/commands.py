@@ -25,6 +25,7 @@ from coordinator.db import db, unit_of_work
 from coordinator.envelope import count_legacy, migrate_to_envelope
 from coordinator.errors import ServiceError
 from coordinator.jobs import JOBS, JOBS_BY_ID
+from coordinator.retention.run import NotMigrated, RunReport, plan, run_schedule
 from coordinator.scheduler import JobRun, execute_job, process_name, run_scheduler
 
 if TYPE_CHECKING:
@@ -38,11 +39,12 @@ keys_cli = AppGroup("keys", help="Field-encryption keys.")
 audit_cli = AppGroup("audit", help="The audit log.")
 clock_cli = AppGroup("clock", help="Move the service's clock (development and testing only).")
 jobs_cli = AppGroup("jobs", help="Scheduled jobs.")
+retention_cli = AppGroup("retention", help="The retention schedule: erase what is due.")
 
 
 def register(app: Flask) -> None:
     """Attach every command group to the app."""
-    for group in (db_cli, users_cli, keys_cli, audit_cli, clock_cli, jobs_cli):
+    for group in (db_cli, users_cli, keys_cli, audit_cli, clock_cli, jobs_cli, retention_cli):
         app.cli.add_command(group)
     app.cli.add_command(seed_demo)
     app.cli.add_command(scheduler_command)
@@ -271,3 +273,31 @@ def jobs_run(name: str) -> None:
     click.echo(f"{job.id}: {run.outcome}: {run.summary}")
     if run.outcome != "ok":
         raise SystemExit(1)
+
+
+@retention_cli.command("run")
+@click.option("--dry-run", is_flag=True, help="Change nothing; print what would go, per kind.")
+def retention_run(dry_run: bool) -> None:
+    """Erase what the retention schedule marks as due, except what a legal hold or a pending case keeps."""
+    if dry_run:
+        report = plan()
+        db.session.rollback()
+        click.echo("Dry run: nothing was changed.")
+    else:
+        try:
+            report = run_schedule(click.echo)
+        except NotMigrated as error:
+            raise click.ClickException(str(error)) from None
+    _print_retention(report, "would be erased" if dry_run else "erased")
+
+
+def _print_retention(report: RunReport, verb: str) -> None:
+    # References and codes only: nothing that names or describes a person.
+    click.echo(f"referrals: {len(report.erased)} {verb}")
+    for candidate in report.erased:
+        click.echo(f"  {candidate.reference} ({candidate.basis}, due {candidate.due_at.date().isoformat()})")
+    click.echo(f"referrals held back: {len(report.held)}")
+    for candidate in report.held:
+        click.echo(f"  {candidate.reference}: {', '.join(blocker.code for blocker in candidate.blockers)}")
+    for kind, count in report.records.items():
+        click.echo(f"{kind}: {count} {verb}")

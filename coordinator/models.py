@@ -17,6 +17,7 @@ from coordinator.referrals.models import (
     Referral,
     StatusChange,
 )
+from coordinator.retention.models import LegalHold
 from coordinator.roster.models import (
     AvailabilityException,
     AvailabilityWindow,
@@ -56,6 +57,7 @@ __all__ = [
     "Hearing",
     "ItemProgress",
     "JobRun",
+    "LegalHold",
     "MitigationPlan",
     "OutboxMessage",
     "Party",

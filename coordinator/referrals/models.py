@@ -194,6 +194,8 @@ class Referral(SQLModel, table=True):
     received_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     notes_enc: str | None = Field(default=None, sa_type=String(12000))
+    # When its personal data was erased (coordinator/retention/service.py `erase()`); pages then show only that.
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     notes = sealed("notes_enc")
 

@@ -47,8 +47,12 @@ def visible_to(actor: Actor) -> ColumnElement[bool]:
     return false()
 
 
-def load_referral(actor: Actor, referral_id: uuid.UUID | str) -> Referral:
-    """The referral if it is in the actor's scope; NotFound otherwise, exactly as if it did not exist."""
+def load_referral(actor: Actor, referral_id: uuid.UUID | str, *, erased_ok: bool = False) -> Referral:
+    """The referral if it is in the actor's scope; NotFound otherwise, exactly as if it did not exist.
+
+    An erased referral is found only with `erased_ok` (its own page and `GET /referrals/{id}`, which say when it
+    was erased and nothing else); everything else about it is gone, so every other door answers 404.
+    """
     try:
         key = referral_id if isinstance(referral_id, uuid.UUID) else uuid.UUID(str(referral_id))
     except ValueError:
@@ -58,14 +62,14 @@ def load_referral(actor: Actor, referral_id: uuid.UUID | str) -> Referral:
         .where(Referral.id == key, visible_to(actor))
         .options(selectinload(Referral.parties), selectinload(Referral.case))
     ).scalar_one_or_none()
-    if referral is None:
+    if referral is None or (referral.erased_at is not None and not erased_ok):
         raise NotFound(_("Not found."))
     return referral
 
 
 def view_referral(actor: Actor, referral_id: uuid.UUID | str) -> Referral:
-    """Load a referral for reading and audit the read."""
-    referral = load_referral(actor, referral_id)
+    """Load a referral for reading (an erased one too) and audit the read."""
+    referral = load_referral(actor, referral_id, erased_ok=True)
     view = "prosecution" if actor.has_role(Role.prosecutor) else "full"
     record(actor, "referral.view", referral, referral_id=referral.id, details={"view": view})
     return referral

@@ -23,6 +23,7 @@ from coordinator.portal.service import links_of
 from coordinator.referrals import service, workflow
 from coordinator.referrals.forms import FIELD_FOR_PATH, AssignForm, IntakeForm, ListFilterForm, TransitionForm
 from coordinator.referrals.models import STATUS_LABELS
+from coordinator.retention.views import retention_panel
 from coordinator.safety.readiness import CirclePlan, checklist
 from coordinator.safety.service import assessments_of
 from coordinator.sessions.booking import session_overview
@@ -67,6 +68,8 @@ def new():
 def detail(referral_id: str):
     """One referral; prosecutors see only the prosecution view."""
     referral = service.view_referral(current_user, referral_id)
+    if referral.erased_at is not None:  # its personal data is gone: the page says when, and nothing else
+        return render_template("referrals/erased.html", referral=referral)
     return _detail_page(referral)
 
 
@@ -107,6 +110,7 @@ def _detail_page(referral, status: int = 200, transition_errors: list[str] | Non
         case_view=case_panel(referral),
         agreement=agreement_panel(referral),
         court_reports=reports_of(referral),
+        retention_panel=retention_panel(referral) if current_user.has_role(Role.coordinator) else None,
         now=clock.now(),
     ), status
 

@@ -1,4 +1,4 @@
-"""data lifecycle: a data key per referral in a key store of its own
+"""data lifecycle: a data key per referral in a key store of its own, legal holds, erased referrals
 
 Revision ID: 0012
 Revises: 0006
@@ -35,8 +35,28 @@ def upgrade() -> None:
     with op.batch_alter_table('referral_keys', schema='keystore') as batch_op:
         batch_op.create_index(batch_op.f('ix_referral_keys_key_id'), ['key_id'], unique=False)
 
+    op.create_table('legal_holds',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('referral_id', sa.Uuid(), nullable=False),
+    sa.Column('reason_enc', sa.String(length=4000), nullable=True),
+    sa.Column('set_by_id', sa.Uuid(), nullable=False),
+    sa.Column('set_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('lifted_by_id', sa.Uuid(), nullable=True),
+    sa.Column('lifted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['lifted_by_id'], ['users.id'], name=op.f('fk_legal_holds_lifted_by_id_users')),
+    sa.ForeignKeyConstraint(['referral_id'], ['referrals.id'], name=op.f('fk_legal_holds_referral_id_referrals')),
+    sa.ForeignKeyConstraint(['set_by_id'], ['users.id'], name=op.f('fk_legal_holds_set_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_legal_holds'))
+    )
+    op.create_index('ix_legal_holds_referral_id_lifted_at', 'legal_holds', ['referral_id', 'lifted_at'], unique=False)
+    # A plain ADD COLUMN: SQLite must not rebuild `referrals`, which every other table refers to.
+    op.add_column('referrals', sa.Column('erased_at', sa.DateTime(timezone=True), nullable=True))
+
 
 def downgrade() -> None:
+    op.drop_column('referrals', 'erased_at')  # SQLite 3.35+ drops it in place, without rebuilding the table
+    op.drop_index('ix_legal_holds_referral_id_lifted_at', table_name='legal_holds')
+    op.drop_table('legal_holds')
     with op.batch_alter_table('referral_keys', schema='keystore') as batch_op:
         batch_op.drop_index(batch_op.f('ix_referral_keys_key_id'))
     op.drop_table('referral_keys', schema='keystore')
