@@ -1,11 +1,13 @@
 """JSON routes of the data lifecycle (docs/api.md "The coordinator's queue, retention, a person's data"): legal holds,
-erasure on request, and what the schedule will erase next."""
+erasure on request, a party's export, and what the schedule will erase next."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
+from flask import Response
 from pydantic import BaseModel, Field
 
 from coordinator.api import api_actor, api_blueprint
@@ -14,6 +16,9 @@ from coordinator.referrals.models import PartyRole, Referral
 from coordinator.referrals.schemas import ErasedReferralOut, ReferralPath, Strict
 from coordinator.referrals.service import load_referral
 from coordinator.retention import service
+from coordinator.retention.export import PartyExport, party_export
+from coordinator.retention.export_pdf import render_export_pdf
+from coordinator.retention.views import export_filename
 
 bp = api_blueprint("retention_api", __name__, "retention")
 
@@ -54,6 +59,19 @@ class ErasureIn(Strict):
     """`POST /api/v1/referrals/{id}/erasure`: a party asked for their data to be erased."""
 
     party: PartyRole
+
+
+class ExportPath(BaseModel):
+    """A referral's id and one of its parties."""
+
+    referral_id: str
+    party: PartyRole
+
+
+class ExportQuery(BaseModel):
+    """JSON by default; `?format=pdf` for the PDF."""
+
+    format: Literal["json", "pdf"] = "json"
 
 
 class UpcomingOut(BaseModel):
@@ -118,6 +136,17 @@ def erase_on_request(path: ReferralPath, body: ErasureIn):
     referral = _coordinators_referral(path.referral_id)
     service.erase_on_request(api_actor(), referral, body.party)
     return referral_json(referral, api_actor())
+
+
+@bp.get("/referrals/<referral_id>/parties/<party>/export", responses={"200": PartyExport})
+def export_party(path: ExportPath, query: ExportQuery):
+    """Everything held about one party, in their language: JSON, or a PDF with `?format=pdf` (coordinators)."""
+    referral = _coordinators_referral(path.referral_id)
+    export = party_export(api_actor(), referral, path.party, query.format)
+    if query.format == "pdf":
+        return Response(render_export_pdf(export), mimetype="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{export_filename(export, "pdf")}"'})
+    return export.model_dump(mode="json")
 
 
 @bp.get("/retention/upcoming", responses={"200": UpcomingListOut})

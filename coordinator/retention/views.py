@@ -1,23 +1,33 @@
 """Pages of the data lifecycle: what the schedule will erase next (coordinators), and the referral page's controls
-for a legal hold and erasure at a party's request."""
+for a legal hold, erasure at a party's request, and a party's own data."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+import re
+
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from coordinator.accounts.models import Role
-from coordinator.errors import Conflict, GateFailed, InvalidRequest
+from coordinator.errors import Conflict, GateFailed, InvalidRequest, NotFound
 from coordinator.pages import messages_of, role_required
 from coordinator.referrals.models import Referral
 from coordinator.referrals.service import load_referral
 from coordinator.retention import service
+from coordinator.retention.export import PartyExport, party_export
+from coordinator.retention.export_pdf import render_export_pdf
 from coordinator.retention.forms import ErasureForm, HoldForm
 from coordinator.retention.models import BASIS_LABELS
 from coordinator.retention.schedule import count_due_records
 
 bp = Blueprint("retention", __name__)
+UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def export_filename(export: PartyExport, extension: str) -> str:
+    """A download name with the reference and the party's role only."""
+    return UNSAFE_FILENAME.sub("-", f"{export.reference}-{export.party.role}.{extension}")
 
 
 def retention_panel(referral: Referral) -> dict:
@@ -84,3 +94,17 @@ def erase(referral_id: str):
         return _back(referral)
     flash(_("The referral's personal data is erased."), "success")
     return redirect(url_for("referrals.detail", referral_id=referral.id))
+
+
+@bp.get("/referrals/<referral_id>/parties/<party>/export.<fmt>")
+@role_required(Role.coordinator)
+def export(referral_id: str, party: str, fmt: str):
+    """Everything held about one party, as JSON or PDF, in their language."""
+    referral = load_referral(current_user, referral_id)
+    if fmt not in ("json", "pdf"):
+        raise NotFound(_("Not found."))
+    data = party_export(current_user, referral, party, fmt)
+    body, mimetype = ((render_export_pdf(data), "application/pdf") if fmt == "pdf"
+                      else (data.model_dump_json(indent=2), "application/json"))
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{export_filename(data, fmt)}"'})
