@@ -50,7 +50,7 @@ from coordinator.referrals.models import CriminalCase, Party, Referral
 from coordinator.roster.intervals import FreeTime, Window, expand, intersect
 from coordinator.roster.models import AvailabilityException, AvailabilityWindow, FacilitatorProfile, Training, Venue
 from coordinator.sessions.models import PartyUnavailability, Reservation, ScheduledSession, SessionFacilitator
-from coordinator.sessions.search import held_span, stagger_for, venue_suits
+from coordinator.sessions.search import held_span, stagger_for
 from tests.factories import Factory
 
 SEARCH_BUDGET_MS = 100.0  # median of the pair search
@@ -99,7 +99,7 @@ class Placer:
                 continue
             venue = None
             if in_person:
-                venue = next((v for v in self.rng.sample(self.venues, len(self.venues)) if venue_suits(v, kind)
+                venue = next((v for v in self.rng.sample(self.venues, len(self.venues)) if Venue.suits(v, kind)
                               and v.opening.covers(span[0], start + duration + stagger) and self.free(v.id, span)),
                              None)
                 if venue is None:

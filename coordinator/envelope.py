@@ -137,10 +137,10 @@ def clear_values(referral_ids: Collection[uuid.UUID]) -> int:
         result = db.session.execute(update(model).where(rows_of_referrals(model, referral_ids)).values(values)
                                     .execution_options(synchronize_session=False))
         cleared += getattr(result, "rowcount", 0) or 0
-    owned = tuple(owned_models())
+    owned = {model: fields_of(model) for model in owned_models()}
     for row in list(db.session.identity_map.values()):  # rows already loaded forget what was just emptied
-        if isinstance(row, owned):
-            db.session.expire(row)
+        if columns := owned.get(type(row)):
+            db.session.expire(row, columns)
     return cleared
 
 

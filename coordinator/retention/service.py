@@ -219,11 +219,15 @@ def upcoming_erasures() -> list[Candidate]:
 
 def notify_upcoming_erasures() -> int:
     """Tell the coordinators, once per referral and due date, of each erasure ahead that nothing holds back, so a
-    hold can be set in time (notice `erasure_due`; the coordinators' queue routes it as task kind `erasure_due`)."""
+    hold can be set in time (notice `erasure_due`; the coordinators' queue routes it as task kind `erasure_due`).
+
+    What is already due goes in this very run: a notice could no longer change anything.
+    """
     staff = None
     told = 0
+    now = clock.now()
     for candidate in upcoming_erasures():
-        if candidate.held:
+        if candidate.held or candidate.due_at <= now:
             continue
         referral = db.session.get(Referral, candidate.referral_id)
         staff = coordinators() if staff is None else staff
