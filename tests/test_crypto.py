@@ -32,6 +32,7 @@ from coordinator.notifications.service import queue_message
 from coordinator.referrals import workflow
 from coordinator.referrals.models import Party, PartyRole, Referral
 from coordinator.referrals.service import record_acknowledgement
+from coordinator.retention.service import set_legal_hold
 from coordinator.roster.models import Venue
 from coordinator.safety.service import propose_mitigation, record_assessment, record_protective_order, report_incident
 from tests.conftest import make_app
@@ -146,7 +147,7 @@ def make_sensitive_data(app, factory: Factory) -> list[str]:
                                                "intakenotes", "statusnote", "securelink", "risksummary",
                                                "mitigationnotes", "courtreference", "incidentnote",
                                                "acknowledgement", "venueaddress", "agreementitem",
-                                               "progressnote")}
+                                               "progressnote", "legalhold")}
     survivor_email, responsible_email = f"{marker('svmail')}@example.org", f"{marker('rpmail')}@example.org"
     survivor_phone, responsible_phone = "+44 7911 482 957", "+34 633 918 274"
     markers["securelink"] = f"https://circles.example.org/l/{markers['securelink']}"
@@ -170,6 +171,7 @@ def make_sensitive_data(app, factory: Factory) -> list[str]:
         record_protective_order(actor, stored, markers["courtreference"], True, date(2027, 1, 31))
         record_acknowledgement(actor, stored, "plea", markers["acknowledgement"])
         report_incident(actor, stored, "threat", markers["incidentnote"])
+        set_legal_hold(actor, stored, markers["legalhold"])
         venue = Venue(name="Test venue")
         venue.address = markers["venueaddress"]
         db.session.add(venue)
@@ -223,7 +225,7 @@ def test_every_sealed_column_holds_a_keyed_ciphertext(app, factory):
     of_referrals = {field.model.__tablename__ for field in SEALED_FIELDS if field.under_referral}
     assert of_referrals >= {"referrals", "parties", "referral_status_changes", "acknowledgements", "agreement_items",
                             "agreement_item_progress", "risk_assessments", "mitigation_plans", "protective_orders",
-                            "safety_incidents", "outbox_messages"}
+                            "safety_incidents", "outbox_messages", "legal_holds"}
     assert {field.model.__tablename__ for field in SEALED_FIELDS if not field.under_referral} == {"users", "venues"}
     for table, column, _, value in cells:
         pattern = r"rk:[A-Za-z0-9_-]+" if table in of_referrals else r"[0-9a-f]{16}:[A-Za-z0-9_-]+"
