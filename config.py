@@ -20,7 +20,8 @@ TUNABLE_NUMBERS = ("CONSENT_VALID_DAYS", "ASSESSMENT_VALID_DAYS", "LINK_VALID_DA
                    "OUTBOX_CLAIM_LEASE_SECONDS",
                    "SCHEDULER_LOCK_LEASE_SECONDS", "SCHEDULER_POLL_SECONDS", "SESSION_SWEEP_SECONDS",
                    "SLOT_NOTICE_HOURS", "SLOT_HORIZON_DAYS", "SLOT_STEP_MINUTES", "SESSION_BUFFER_MINUTES",
-                   "STAGGER_MINUTES")
+                   "STAGGER_MINUTES", "RETENTION_CLOSED_MONTHS", "RETENTION_DECLINED_MONTHS", "RETENTION_LINK_DAYS",
+                   "RETENTION_OUTBOX_DAYS", "RETENTION_NOTICE_DAYS", "RETENTION_WARNING_DAYS", "RETENTION_BATCH_SIZE")
 
 
 DEMO_TIMEZONE = "Europe/Paris"  # where the demo's venues are (coordinator/demo.py VENUES): `make run` uses it
@@ -134,6 +135,15 @@ class Config:
     SESSION_BUFFER_MINUTES = 30
     STAGGER_MINUTES = 20  # the responsible party arrives this much earlier and leaves this much later
     REMINDER_HOURS = (48, 2)
+
+    # The retention schedule (docs/design.md rule 11): how long each kind of personal data is kept.
+    RETENTION_CLOSED_MONTHS = 24  # a referral that ended (completed, or closed but not declined)
+    RETENTION_DECLINED_MONTHS = 6  # a referral closed as not suitable
+    RETENTION_LINK_DAYS = 30  # secure links (their PIN and use) and portal sessions, after they end
+    RETENTION_OUTBOX_DAYS = 30  # an outbox message's parameters and link, after it was sent
+    RETENTION_NOTICE_DAYS = 90  # staff notices
+    RETENTION_WARNING_DAYS = 30  # how far ahead coordinators are shown and told what will be erased
+    RETENTION_BATCH_SIZE = 200  # referrals erased per transaction
     CALENDAR_FEED_RATE_LIMIT = "30 per minute; 600 per hour"  # per client address, on /calendar/feed/<token>.ics
 
     def __init__(self, environ: Mapping[str, str] | None = None):
@@ -145,6 +155,8 @@ class Config:
             env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'circlekeeper.db'}"
         )
         self.REDIS_URL = env.get("REDIS_URL") or None
+        # SQLite only: where the referrals' data keys are kept (default: beside the database, name-keys.db).
+        self.KEYSTORE_PATH = env.get("COORDINATOR_KEYSTORE_PATH") or None
         # How many reverse proxies sit in front (X-Forwarded-For/-Proto are trusted from that many hops only).
         self.TRUSTED_PROXIES = int(env.get("COORDINATOR_TRUSTED_PROXIES") or 0)
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"

@@ -11,8 +11,8 @@ with the other person, renewals of grants that expired, withdrawals, and `share_
 parties for about a third of the referrals); a held circle for about half of the referrals and an upcoming one for
 those with a circle scheduled; and, for about a third of the held circles, an agreement (draft, active, completed or
 not completed, as the referral's status requires) with two to four items (some restitution, some overdue) and the
-parties' acceptances. Party aliases and item descriptions are sealed through the models' sealed attributes (staff
-accounts come from slot_search's `add_user`).
+parties' acceptances. Party aliases and item descriptions are sealed under each referral's own data key, which the
+key store holds wrapped by the programme key (staff accounts come from slot_search's `add_user`).
 
 Then, through the whole Flask stack with the in-process test client, it times, as median and p95:
 (a) `GET /prosecution`, the prosecutor's first page of cases (CASES_PER_PAGE cases with all their
@@ -61,6 +61,7 @@ from coordinator.agreements.models import (
 )
 from coordinator.audit.models import AuditEntry
 from coordinator.consent.models import ConsentDecision, Decision, Method, Scope
+from coordinator.crypto import seal_context, seal_value
 from coordinator.db import db
 from coordinator.portal.models import LinkChannel, SecureLink
 from coordinator.prosecution.service import CASES_PER_PAGE
@@ -101,11 +102,11 @@ ITEM_TEXT = {
 }
 
 
-def sealed_value(model: type, attribute: str, row_id: uuid.UUID, text: str) -> str:
-    """The ciphertext `model`'s sealed `attribute` stores for `text` in row `row_id` (inside an app context)."""
-    row = model(id=row_id)
-    setattr(row, attribute, text)
-    return getattr(row, getattr(model, attribute).column)
+def sealed_value(model: type, attribute: str, row_id: uuid.UUID, text: str, referral_id: uuid.UUID) -> str:
+    """The ciphertext `model`'s sealed `attribute` stores for `text` in row `row_id` of the referral (inside an app
+    context): sealed under the referral's data key, which is created in the session with its first value."""
+    column = getattr(model, attribute).column
+    return seal_value(referral_id, text, seal_context(model.__tablename__, column, row_id))
 
 
 class Programme:
@@ -148,7 +149,8 @@ class Programme:
             language = rng.choice(LANGUAGES)
             self.rows.add(Party, id=party_id, referral_id=referral_id, role=role.value, preferred_language=language,
                           needs_interpreter=language == "ro", email_enc=None, phone_enc=None,
-                          alias_enc=sealed_value(Party, "alias", party_id, f"{role.value.title()} {index}"))
+                          alias_enc=sealed_value(Party, "alias", party_id, f"{role.value.title()} {index}",
+                                                 referral_id))
         self.counts["referrals"] += 1
         self.consent(referral_id, parties, status, reason, received, share, lead or self.coordinator_id)
         circle = None
@@ -259,7 +261,8 @@ class Programme:
             chosen = rng.choice(item_status)
             overdue = due.date() < today and chosen in (ItemStatus.open, ItemStatus.missed)
             self.rows.add(AgreementItem, id=item_id, agreement_id=agreement_id, position=position, kind=kind.value,
-                          description_enc=sealed_value(AgreementItem, "description", item_id, ITEM_TEXT[kind]),
+                          description_enc=sealed_value(AgreementItem, "description", item_id, ITEM_TEXT[kind],
+                                                       referral_id),
                           due_on=None if kind in (ItemKind.apology, ItemKind.no_contact) else due.date(),
                           amount_cents=amount, currency="EUR" if restitution else None,
                           paid_cents=(amount if chosen == ItemStatus.completed else amount // 3) if restitution else 0,

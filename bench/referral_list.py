@@ -28,7 +28,7 @@ from config import TestConfig, generate_encryption_key
 from coordinator import create_app
 from coordinator.accounts.models import SYSTEM, User
 from coordinator.accounts.service import issue_token, password_hasher
-from coordinator.crypto import seal_context
+from coordinator.crypto import seal_context, seal_value
 from coordinator.db import db
 from coordinator.referrals.models import CriminalCase, Party, Referral, ReferralStatus
 
@@ -80,10 +80,13 @@ def build(app, referrals: int, facilitators: int = 200, prosecutors: int = 40, b
                     party_rows.append({
                         "id": party_id, "referral_id": referral_id, "role": role, "preferred_language": "es",
                         "needs_interpreter": False,
-                        "alias_enc": keyring.seal(f"Alias {index}", seal_context("parties", "alias_enc", party_id)),
+                        # Under the referral's own data key, created in the session with its first value.
+                        "alias_enc": seal_value(referral_id, f"Alias {index}",
+                                                seal_context("parties", "alias_enc", party_id)),
                     })
             connection.execute(insert(Referral), referral_rows)
             connection.execute(insert(Party), party_rows)
+            db.session.flush()  # the batch's data keys
         db.session.commit()
         coordinator = db.session.get(User, users["coordinator"][0])
         _, token = issue_token(SYSTEM, coordinator, "bench")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,7 +25,11 @@ POSTGRES_URL = os.environ.get("COORDINATOR_TEST_POSTGRES_URL", "postgresql+psyco
 def scratch_database(backend: str) -> Iterator[str]:
     """Yield the URL of an empty database on `backend` ("sqlite" or "postgresql")."""
     if backend == "sqlite":
-        yield f"sqlite:///{tempfile.mkdtemp(prefix='ck-bench-')}/bench.db"
+        folder = tempfile.mkdtemp(prefix="ck-bench-")
+        try:
+            yield f"sqlite:///{folder}/bench.db"  # the key store is bench-keys.db beside it
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         return
     name = f"ck_bench_{uuid.uuid4().hex[:10]}"
     admin_url = make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -39,6 +39,8 @@ from coordinator.prosecution import api as prosecution_api
 from coordinator.prosecution import views as prosecution_views
 from coordinator.referrals import api as referral_api
 from coordinator.referrals import views as referral_views
+from coordinator.retention import api as retention_api
+from coordinator.retention import views as retention_views
 from coordinator.roster import api as roster_api
 from coordinator.roster import venue_api
 from coordinator.roster import views as roster_views
@@ -118,12 +120,13 @@ def register_blueprints(app: OpenAPI) -> None:
     app.register_blueprint(report_views.bp)
     app.register_blueprint(statistics_views.bp)
     app.register_blueprint(prosecution_views.bp)
+    app.register_blueprint(retention_views.bp)
     app.register_blueprint(portal_views.bp)
     app.register_blueprint(appointment_views.bp)
     app.register_blueprint(translation_views.bp)
     app.register_blueprint(public)
     for api in (referral_api, consent_api, link_api, safety_api, session_api, unavailability_api, roster_api, venue_api,
-                agreement_api, case_api, prosecution_api):
+                agreement_api, case_api, prosecution_api, retention_api):
         app.register_api(api.bp)
 
 

@@ -21,10 +21,12 @@ from coordinator.accounts import mfa
 from coordinator.accounts import service as accounts
 from coordinator.accounts.models import SYSTEM, Role
 from coordinator.audit.service import record, verify_chain
-from coordinator.crypto import rotate_all
+from coordinator.crypto import rewrap_data_keys, rotate_all
 from coordinator.db import db, unit_of_work
+from coordinator.envelope import count_legacy, migrate_to_envelope
 from coordinator.errors import ServiceError
 from coordinator.jobs import JOBS, JOBS_BY_ID
+from coordinator.retention.run import NotMigrated, RunReport, plan, run_schedule
 from coordinator.scheduler import JobRun, execute_job, process_name, run_scheduler
 
 if TYPE_CHECKING:
@@ -38,11 +40,12 @@ keys_cli = AppGroup("keys", help="Field-encryption keys.")
 audit_cli = AppGroup("audit", help="The audit log.")
 clock_cli = AppGroup("clock", help="Move the service's clock (development and testing only).")
 jobs_cli = AppGroup("jobs", help="Scheduled jobs.")
+retention_cli = AppGroup("retention", help="The retention schedule: erase what is due.")
 
 
 def register(app: Flask) -> None:
     """Attach every command group to the app."""
-    for group in (db_cli, users_cli, keys_cli, audit_cli, clock_cli, jobs_cli):
+    for group in (db_cli, users_cli, keys_cli, audit_cli, clock_cli, jobs_cli, retention_cli):
         app.cli.add_command(group)
     app.cli.add_command(seed_demo)
     app.cli.add_command(scheduler_command)
@@ -163,12 +166,39 @@ def keys_generate() -> None:
 
 @keys_cli.command("rotate")
 def keys_rotate() -> None:
-    """Re-encrypt every field under the newest key of COORDINATOR_ENCRYPTION_KEYS."""
+    """Re-wrap every referral's data key, and re-encrypt the values of no referral, under the newest key."""
     with unit_of_work() as session:
+        rewrapped = rewrap_data_keys(session)
         changed = rotate_all(session)
-        record(SYSTEM, "keys.rotate", details={"key_id": current_app.extensions["keyring"].newest_id, **changed})
+        legacy = sum(count_legacy().values())
+        record(SYSTEM, "keys.rotate", details={"key_id": current_app.extensions["keyring"].newest_id,
+                                                "data_keys": rewrapped, **changed})
+    click.echo(f"referral data keys: {rewrapped} re-wrapped")
     for table, count in changed.items():
         click.echo(f"{table}: {count} values re-encrypted")
+    if legacy:
+        click.echo(f"{legacy} rows still hold values under the programme keys: run `keys migrate-to-envelope` "
+                   "before removing an old key.", err=True)
+
+
+@keys_cli.command("migrate-to-envelope")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000))
+def keys_migrate_to_envelope(batch_size: int) -> None:
+    """Move every referral's values under its own data key, in batches; safe to stop and start again."""
+    session = db.session
+    moved: dict[str, int] = {}
+    try:
+        for step in migrate_to_envelope(batch_size):
+            session.commit()  # each batch stands on its own: a crash loses at most the batch in hand
+            moved[step.table] = step.done
+            click.echo(f"{step.table}: {step.done}/{step.total} rows")
+    except BaseException:
+        session.rollback()
+        raise
+    with unit_of_work():
+        left = sum(count_legacy().values())
+        record(SYSTEM, "keys.migrate_to_envelope", details={"rows": sum(moved.values()), "left": left})
+    click.echo(f"Done: {sum(moved.values())} rows moved under their referral's key, {left} left.")
 
 
 @audit_cli.command("verify")
@@ -260,3 +290,31 @@ def jobs_run(name: str) -> None:
     click.echo(f"{job.id}: {run.outcome}: {run.summary}")
     if run.outcome != "ok":
         raise SystemExit(1)
+
+
+@retention_cli.command("run")
+@click.option("--dry-run", is_flag=True, help="Change nothing; print what would go, per kind.")
+def retention_run(dry_run: bool) -> None:
+    """Erase what the retention schedule marks as due, except what a legal hold or a pending case keeps."""
+    if dry_run:
+        report = plan()
+        db.session.rollback()
+        click.echo("Dry run: nothing was changed.")
+    else:
+        try:
+            report = run_schedule(click.echo)
+        except NotMigrated as error:
+            raise click.ClickException(str(error)) from None
+    _print_retention(report, "would be erased" if dry_run else "erased")
+
+
+def _print_retention(report: RunReport, verb: str) -> None:
+    # References and codes only: nothing that names or describes a person.
+    click.echo(f"referrals: {len(report.erased)} {verb}")
+    for candidate in report.erased:
+        click.echo(f"  {candidate.reference} ({candidate.basis}, due {candidate.due_at.date().isoformat()})")
+    click.echo(f"referrals held back: {len(report.held)}")
+    for candidate in report.held:
+        click.echo(f"  {candidate.reference}: {', '.join(blocker.code for blocker in candidate.blockers)}")
+    for kind, count in report.records.items():
+        click.echo(f"{kind}: {count} {verb}")

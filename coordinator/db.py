@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, Protocol, TypeVar, cast
 
 from flask import Flask, Response, current_app, g
@@ -90,24 +91,44 @@ def get_row(model: type[T], key: uuid.UUID | str | None) -> T:
     return row
 
 
-def make_engine(url: str) -> Engine:
+# The referrals' data keys live apart from the data they open (docs/design.md rule 11): in a schema of their own on
+# PostgreSQL, and in a file of their own on SQLite, attached under the same name. A copy of the data alone never
+# holds a key, so a key destroyed in the key store is gone from every copy of the data.
+KEYSTORE_SCHEMA = "keystore"
+
+
+def keystore_file(url: str) -> str:
+    """The SQLite key store beside the database file (circlekeeper.db -> circlekeeper-keys.db)."""
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return ":memory:"
+    path = Path(database)
+    return str(path.with_name(f"{path.stem}-keys{path.suffix or '.db'}"))
+
+
+def make_engine(url: str, keystore_path: str | None = None) -> Engine:
     """Create an engine with the per-dialect settings this service relies on."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(engine, "connect", _configure_sqlite_connection)
+        keystore = keystore_path or keystore_file(url)
+        event.listen(engine, "connect", functools.partial(_configure_sqlite_connection, keystore=keystore))
         event.listen(engine, "begin", _begin_sqlite_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-def _configure_sqlite_connection(dbapi_connection: DBAPIConnection, _record: object) -> None:
+def _configure_sqlite_connection(dbapi_connection: DBAPIConnection, _record: object, keystore: str) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would defer it until the first write).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"ATTACH DATABASE ? AS {KEYSTORE_SCHEMA}", (keystore,))
+    cursor.execute(f"PRAGMA {KEYSTORE_SCHEMA}.journal_mode=WAL")
+    # A destroyed key is overwritten with zeros in the file, not merely unlinked from its page.
+    cursor.execute(f"PRAGMA {KEYSTORE_SCHEMA}.secure_delete=ON")
     cursor.close()
 
 
@@ -137,7 +158,7 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         """Create the engine and commit once per request, unless the request failed."""
-        app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"])
+        app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"], app.config.get("KEYSTORE_PATH"))
 
         @app.after_request
         def commit_or_roll_back(response: Response) -> Response:

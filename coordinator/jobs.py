@@ -19,6 +19,7 @@ from coordinator.cases.report import prepare_court_reports
 from coordinator.db import db, execute_counted, unit_of_work
 from coordinator.notifications.dispatch import dispatch_outbox, worker_name
 from coordinator.notifications.service import coordinators, notify_staff
+from coordinator.retention.run import run_schedule
 from coordinator.safety.service import alert_unready_circles
 from coordinator.scheduler import Job, JobRun
 from coordinator.sessions.reminders import send_due_reminders
@@ -82,6 +83,11 @@ def prepare_reports() -> str:
     return f"{prepared} court reports prepared"
 
 
+def apply_retention() -> str:
+    """Tell coordinators what will be erased within 30 days, then erase what the retention schedule says is due."""
+    return run_schedule().summary()
+
+
 def maintain_database() -> str:
     """Refresh the query planner's statistics (SQLite; PostgreSQL's autovacuum does it) and prune old job runs."""
     with unit_of_work():
@@ -108,5 +114,7 @@ JOBS: list[Job] = [
         prepare_reports, daily_at=(7, 15), misfire_grace_seconds=6 * 3600),
     Job("maintain_database", "Refresh planner statistics and prune old job runs", maintain_database,
         daily_at=(3, 30), misfire_grace_seconds=6 * 3600),
+    Job("apply_retention", "Announce erasures due within 30 days and erase what the retention schedule marks due",
+        apply_retention, daily_at=(2, 30), misfire_grace_seconds=6 * 3600),
 ]
 JOBS_BY_ID = {job.id: job for job in JOBS}

@@ -6,6 +6,7 @@ from coordinator.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 from coordinator.cases.models import CaseStageChange, CourtReport, Hearing
 from coordinator.clock import ServiceClock
 from coordinator.consent.models import ConsentDecision
+from coordinator.keystore import ReferralKey
 from coordinator.notifications.models import OutboxMessage, StaffNotice
 from coordinator.portal.models import PortalSession, SecureLink
 from coordinator.referrals.models import (
@@ -16,6 +17,7 @@ from coordinator.referrals.models import (
     Referral,
     StatusChange,
 )
+from coordinator.retention.models import LegalHold
 from coordinator.roster.models import (
     AvailabilityException,
     AvailabilityWindow,
@@ -55,6 +57,7 @@ __all__ = [
     "Hearing",
     "ItemProgress",
     "JobRun",
+    "LegalHold",
     "MitigationPlan",
     "OutboxMessage",
     "Party",
@@ -65,6 +68,7 @@ __all__ = [
     "RecoveryCode",
     "ReferenceCounter",
     "Referral",
+    "ReferralKey",
     "Reservation",
     "RiskAssessment",
     "SafetyIncident",

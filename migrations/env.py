@@ -27,6 +27,7 @@ def run(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
         compare_type=True,
+        include_schemas=True,  # the key store's schema (coordinator/db.py KEYSTORE_SCHEMA) too
         render_item=render_item,
     )
     with context.begin_transaction():

@@ -101,7 +101,8 @@ def empty_database(engine) -> None:
     tables = list(reversed(SQLModel.metadata.sorted_tables))
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " CASCADE")
+            connection.exec_driver_sql("TRUNCATE " + ", ".join(
+                f'"{t.schema}"."{t.name}"' if t.schema else f'"{t.name}"' for t in tables) + " CASCADE")
         else:
             for table in tables:
                 connection.execute(table.delete())

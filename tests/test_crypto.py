@@ -1,4 +1,5 @@
-"""Field encryption at rest: nothing identifying in the database, values bound to their cell, key rotation."""
+"""Field encryption at rest: nothing identifying in the database, values bound to their cell, a data key per
+referral wrapped by the programme keys, key rotation that re-wraps those keys."""
 
 from __future__ import annotations
 
@@ -16,13 +17,23 @@ from config import ConfigError, generate_encryption_key, parse_encryption_keys
 from coordinator import clock
 from coordinator.accounts.mfa import enrol_from_command
 from coordinator.agreements.models import Agreement, AgreementItem, ItemProgress
-from coordinator.crypto import SEALED_FIELDS, DecryptionError, key_id, rotate_all
+from coordinator.crypto import (
+    SEALED_FIELDS,
+    DecryptionError,
+    key_id,
+    open_value,
+    rewrap_data_keys,
+    rotate_all,
+    seal_context,
+)
 from coordinator.db import db
+from coordinator.keystore import ReferralKey
 from coordinator.notifications.models import Channel
 from coordinator.notifications.service import queue_message
 from coordinator.referrals import workflow
 from coordinator.referrals.models import Party, PartyRole, Referral
 from coordinator.referrals.service import record_acknowledgement
+from coordinator.retention.service import set_legal_hold
 from coordinator.roster.models import Venue
 from coordinator.safety.service import propose_mitigation, record_assessment, record_protective_order, report_incident
 from tests.conftest import make_app
@@ -83,6 +94,13 @@ def plaintexts(app) -> dict[tuple[str, str, str], str]:
     return values
 
 
+def data_keys(app) -> dict[uuid.UUID, tuple[str, str]]:
+    """Every live data key in the key store: referral id -> (programme key id, wrapped key)."""
+    with app.app_context():
+        return {row.referral_id: (row.key_id, row.wrapped)
+                for row in db.session.execute(select(ReferralKey)).scalars() if row.wrapped}
+
+
 def key_id_of_text(key_text: str) -> str:
     """The key id of a configured (base64url) key."""
     return key_id(parse_encryption_keys(key_text)[0])
@@ -130,7 +148,7 @@ def make_sensitive_data(app, factory: Factory) -> list[str]:
                                                "intakenotes", "statusnote", "securelink", "risksummary",
                                                "mitigationnotes", "courtreference", "incidentnote",
                                                "acknowledgement", "venueaddress", "venueentrance",
-                                               "agreementitem", "progressnote")}
+                                               "agreementitem", "progressnote", "legalhold")}
     survivor_email, responsible_email = f"{marker('svmail')}@example.org", f"{marker('rpmail')}@example.org"
     survivor_phone, responsible_phone = "+44 7911 482 957", "+34 633 918 274"
     markers["securelink"] = f"https://circles.example.org/l/{markers['securelink']}"
@@ -147,25 +165,29 @@ def make_sensitive_data(app, factory: Factory) -> list[str]:
         stored = db.session.get(Referral, referral.id)
         workflow.transition(db.session.merge(coordinator), stored, "screening", note=markers["statusnote"])
         queue_message(Channel.sms, "referral_received", recipient_kind="party", recipient_id=stored.survivor.id,
-                      key="crypto-test", link=markers["securelink"])
+                      key="crypto-test", referral_id=stored.id, link=markers["securelink"])
         actor = db.session.merge(coordinator)
         assessment = record_assessment(actor, stored, LOW_RISK, markers["risksummary"])
         propose_mitigation(actor, assessment, ["security_on_site"], markers["mitigationnotes"])
         record_protective_order(actor, stored, markers["courtreference"], True, date(2027, 1, 31))
         record_acknowledgement(actor, stored, "plea", markers["acknowledgement"])
         report_incident(actor, stored, "threat", markers["incidentnote"])
+        set_legal_hold(actor, stored, markers["legalhold"])
         venue = Venue(name="Test venue")
         venue.address = markers["venueaddress"]
         venue.entrance = markers["venueentrance"]
         db.session.add(venue)
-        # Stored directly: the agreement's rules are tested elsewhere, here only how its text is kept.
+        # Stored directly: the agreement's rules are tested elsewhere, here only how its text is kept. Each row is in
+        # the session before its child's text is sealed: the child finds its referral's key through it.
         agreement = Agreement(referral_id=stored.id, drafted_by_id=actor.id, created_at=clock.now(),
                               updated_at=clock.now())
+        db.session.add(agreement)
         item = AgreementItem(agreement_id=agreement.id, position=0, kind="apology")
         item.description = markers["agreementitem"]
+        db.session.add(item)
         progress = ItemProgress(item_id=item.id, status="completed", recorded_by_id=actor.id, recorded_at=clock.now())
         progress.note = markers["progressnote"]
-        db.session.add_all([agreement, item, progress])
+        db.session.add(progress)
         totp_secret, _codes = enrol_from_command(actor)  # the second factor's secret is sealed too
         db.session.commit()
     return [*markers.values(), survivor_email, responsible_email, survivor_phone, responsible_phone, totp_secret]
@@ -197,23 +219,48 @@ def test_no_identifying_value_is_stored_in_plain_text(app, factory):
 
 
 def test_every_sealed_column_holds_a_keyed_ciphertext(app, factory):
-    """Each sealed column of the data above is filled, and filled with `kid:base64url`."""
+    """Each sealed column of the data above is filled: a referral's values with `rk:base64url` (its data key), the
+    rest with `kid:base64url` (a programme key)."""
     make_sensitive_data(app, factory)
     cells = sealed_cells(app.extensions["db_engine"])
     filled = {(table, column) for table, column, _, _ in cells}
     assert filled == {(field.model.__tablename__, field.column) for field in SEALED_FIELDS}
+    of_referrals = {field.model.__tablename__ for field in SEALED_FIELDS if field.under_referral}
+    assert of_referrals >= {"referrals", "parties", "referral_status_changes", "acknowledgements", "agreement_items",
+                            "agreement_item_progress", "risk_assessments", "mitigation_plans", "protective_orders",
+                            "safety_incidents", "outbox_messages", "legal_holds"}
+    assert {field.model.__tablename__ for field in SEALED_FIELDS if not field.under_referral} == {"users", "venues"}
     for table, column, _, value in cells:
-        assert re.fullmatch(r"[0-9a-f]{16}:[A-Za-z0-9_-]+", value), f"{table}.{column} is not kid:base64url"
+        pattern = r"rk:[A-Za-z0-9_-]+" if table in of_referrals else r"[0-9a-f]{16}:[A-Za-z0-9_-]+"
+        assert re.fullmatch(pattern, value), f"{table}.{column} is not {pattern}"
 
 
-def test_new_values_carry_the_newest_key_id(app, database_url):
-    """With keys "B,A", everything written is sealed under B."""
+def test_each_referral_has_its_own_data_key_wrapped_by_the_newest_programme_key(app, database_url):
+    """With keys "B,A": programme values are sealed under B, and every referral's data key is wrapped by B."""
     key_a, key_b = generate_encryption_key(), generate_encryption_key()
     with app_with_keys(database_url, f"{key_b},{key_a}") as app_ba:
         make_sensitive_data(app_ba, Factory(app_ba))
+        Factory(app_ba).referral()
         cells = sealed_cells(app_ba.extensions["db_engine"])
-    assert cells
-    assert {value.partition(":")[0] for _, _, _, value in cells} == {key_id_of_text(key_b)}
+        keys = data_keys(app_ba)
+    assert {value.partition(":")[0] for table, _, _, value in cells if table in ("users", "venues")} == {
+        key_id_of_text(key_b)}
+    assert len(keys) == 2 and {kid for kid, _ in keys.values()} == {key_id_of_text(key_b)}
+    assert all(wrapped.startswith(key_id_of_text(key_b) + ":") for _, wrapped in keys.values())
+
+
+def test_a_value_cannot_be_opened_with_another_referrals_key(app, factory):
+    """Two referrals, two data keys: a survivor's alias moved to the other referral's survivor does not open."""
+    first, second = factory.referral(), factory.referral()
+    [first_party, second_party] = survivor_ids(app, first, second)
+    execute(app, "UPDATE parties SET alias_enc = (SELECT alias_enc FROM parties WHERE id = :source) WHERE id = :target",
+            source=first_party, target=second_party)
+    with app.app_context():
+        moved = db.session.get(Party, second_party)
+        # Even bound to the right cell, the first referral's value does not open under the second's key.
+        context = seal_context("parties", "alias_enc", second_party)
+        with pytest.raises(DecryptionError):
+            open_value(moved.alias_enc, context, second.id)
 
 
 def test_the_same_plaintext_seals_differently_each_time(app, factory):
@@ -272,23 +319,33 @@ def test_a_value_under_an_unknown_key_cannot_be_opened(app, database_url, factor
         read_party(stranger, party_id, "alias")
 
 
-def test_keys_rotate_reseals_every_value_under_the_newest_key(app, database_url, factory):
-    """After `keys rotate` with "B,A", every sealed cell carries B, B alone opens them, A alone cannot."""
+def test_keys_rotate_rewraps_data_keys_and_leaves_referral_values_untouched(app, database_url, factory):
+    """After `keys rotate` with "B,A": every data key is wrapped by B and the programme values are sealed under B;
+    the referrals' own ciphertexts are byte for byte what they were. B alone opens everything, A alone nothing."""
     make_sensitive_data(app, factory)
     key_a, key_b = app.config["COORDINATOR_ENCRYPTION_KEYS"], generate_encryption_key()
-    before = plaintexts(app)
-    assert {value.partition(":")[0] for _, _, _, value in sealed_cells(app.extensions["db_engine"])} == {
-        key_id_of_text(key_a)}
+    before, cells_before = plaintexts(app), sealed_cells(app.extensions["db_engine"])
+    keys_before = data_keys(app)
+    assert {kid for kid, _ in keys_before.values()} == {key_id_of_text(key_a)}
 
     with app_with_keys(database_url, f"{key_b},{key_a}") as app_ba:
         result = app_ba.test_cli_runner().invoke(args=["keys", "rotate"])
     assert result.exit_code == 0, result.output
-    assert f"parties: {sum(1 for key in before if key[0] == 'parties')} values re-encrypted" in result.output
+    assert f"referral data keys: {len(keys_before)} re-wrapped" in result.output
+    # Two staff names and one second factor's secret; a venue's address and its entrance.
+    assert "users: 3 values re-encrypted" in result.output and "venues: 2 values re-encrypted" in result.output
+    assert "parties:" not in result.output
 
     cells = sealed_cells(app.extensions["db_engine"])
-    assert len(cells) == len(before)
+    of_referrals = {field.model.__tablename__ for field in SEALED_FIELDS if field.under_referral}
+    assert {cell for cell in cells if cell[0] in of_referrals} == {
+        cell for cell in cells_before if cell[0] in of_referrals}
     for table, column, _, value in cells:
-        assert value.partition(":")[0] == key_id_of_text(key_b), f"{table}.{column} still under the old key"
+        if table not in of_referrals:
+            assert value.partition(":")[0] == key_id_of_text(key_b), f"{table}.{column} still under the old key"
+    keys_after = data_keys(app)
+    assert keys_after.keys() == keys_before.keys()
+    assert {kid for kid, _ in keys_after.values()} == {key_id_of_text(key_b)}
     with app_with_keys(database_url, key_b) as app_b:
         assert plaintexts(app_b) == before
     with app_with_keys(database_url, key_a) as app_a:
@@ -299,19 +356,19 @@ def test_keys_rotate_reseals_every_value_under_the_newest_key(app, database_url,
 
 
 def test_rotation_walks_every_batch(app, database_url, factory):
-    """`rotate_all` in batches smaller than a table still reaches every row."""
+    """Re-wrapping and re-sealing in batches smaller than a table still reach every row."""
     for _ in range(3):
         factory.referral()
     key_a, key_b = app.config["COORDINATOR_ENCRYPTION_KEYS"], generate_encryption_key()
     before = plaintexts(app)
-    with app_with_keys(database_url, f"{key_b},{key_a}") as app_ba:
-        with app_ba.app_context():
-            changed = rotate_all(db.session, batch_size=2)
-            db.session.commit()
-        assert plaintexts(app_ba) == before
-    assert changed["parties"] == sum(1 for key in before if key[0] == "parties")
-    assert {value.partition(":")[0] for _, _, _, value in sealed_cells(app.extensions["db_engine"])} == {
-        key_id_of_text(key_b)}
+    with app_with_keys(database_url, f"{key_b},{key_a}") as app_ba, app_ba.app_context():
+        rewrapped = rewrap_data_keys(db.session, batch_size=2)
+        changed = rotate_all(db.session, batch_size=2)
+        db.session.commit()
+    assert rewrapped == 3 and changed == {"users": 3, "venues": 0}
+    with app_with_keys(database_url, key_b) as app_b:
+        assert plaintexts(app_b) == before
+    assert {kid for kid, _ in data_keys(app).values()} == {key_id_of_text(key_b)}
 
 
 def test_keys_rotate_is_audited_and_idempotent(app, database_url, factory):
@@ -323,8 +380,8 @@ def test_keys_rotate_is_audited_and_idempotent(app, database_url, factory):
         first = runner.invoke(args=["keys", "rotate"])
         second = runner.invoke(args=["keys", "rotate"])
     assert first.exit_code == 0 and second.exit_code == 0
-    assert "parties: 5 values re-encrypted" in first.output
-    assert "parties: 0 values re-encrypted" in second.output
+    assert "referral data keys: 1 re-wrapped" in first.output and "users: 1 values re-encrypted" in first.output
+    assert "referral data keys: 0 re-wrapped" in second.output and "users: 0 values re-encrypted" in second.output
     with app.extensions["db_engine"].connect() as connection:
         rotations = connection.execute(text("SELECT COUNT(*) FROM audit_entries WHERE action = 'keys.rotate'"))
         assert rotations.scalar_one() == 2

@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 from coordinator.audit.models import GENESIS_HASH, AuditHead
 from coordinator.audit.service import verify_chain
 from coordinator.commands import alembic_config, upgrade_database
-from coordinator.db import UTCDateTime, db
+from coordinator.db import KEYSTORE_SCHEMA, UTCDateTime, db
 from tests.conftest import BACKEND, POSTGRES_URL, _libpq_url, make_app
 
 
@@ -36,6 +36,7 @@ def schema_differences(engine) -> list:
             opts={
                 "target_metadata": SQLModel.metadata,
                 "compare_type": True,
+                "include_schemas": True,
                 "render_as_batch": connection.dialect.name == "sqlite",
                 "render_item": render_item,
             },
@@ -57,9 +58,11 @@ def head_revision() -> str:
 
 
 def table_names(engine) -> set[str]:
-    """The tables present in the database."""
+    """The tables present in the database, those of the key store named with its schema as the models name them."""
     with engine.connect() as connection:
-        return set(inspect(connection).get_table_names())
+        inspector = inspect(connection)
+        return set(inspector.get_table_names()) | {
+            f"{KEYSTORE_SCHEMA}.{name}" for name in inspector.get_table_names(schema=KEYSTORE_SCHEMA)}
 
 
 def downgrade_database(app, revision: str) -> None:
@@ -112,7 +115,7 @@ def test_the_comparison_notices_a_missing_column(app):
         table.to_metadata(metadata)
     metadata.tables["parties"].append_column(Column("fax_enc", String(512), nullable=True))
     with app.extensions["db_engine"].connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_schemas": True})
         differences = compare_metadata(context, metadata)
     assert [(diff[0], diff[2], diff[3].name) for diff in differences] == [("add_column", "parties", "fax_enc")]
 

@@ -10,7 +10,7 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from coordinator.crypto import sealed
+from coordinator.crypto import Via, sealed
 from coordinator.db import UTCDateTime, new_id
 
 
@@ -92,6 +92,7 @@ class Agreement(SQLModel, table=True):
     """
 
     __tablename__ = "agreements"
+    __sealed_under__ = "referral_id"  # no sealed value of its own; its items reach their referral's key through it
     __table_args__ = (Index("ix_agreements_referral_id_created_at", "referral_id", "created_at"),)
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -109,6 +110,7 @@ class AgreementItem(SQLModel, table=True):
     """One commitment; restitution carries the amount due, paid in instalments recorded as progress."""
 
     __tablename__ = "agreement_items"
+    __sealed_under__ = Via("agreement_id", Agreement)
     __table_args__ = (Index("ix_agreement_items_status_due_on", "status", "due_on"),)
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -130,6 +132,7 @@ class ItemProgress(SQLModel, table=True):
     """One entry of an item's progress: a status change, an instalment paid, or both, with a note."""
 
     __tablename__ = "agreement_item_progress"
+    __sealed_under__ = Via("item_id", AgreementItem)
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     item_id: uuid.UUID = Field(foreign_key="agreement_items.id", index=True)

@@ -89,4 +89,11 @@ ACTION_LABELS: dict[str, LazyString] = {
     "case.stage_change": _l("Changed the stage of the criminal case"),
     "outbox.retry": _l("Retried a message"),
     "outbox.discard": _l("Discarded a message"),
+    "legal_hold.set": _l("Set a legal hold"),
+    "legal_hold.lift": _l("Lifted a legal hold"),
+    "referral.erase": _l("Erased the personal data"),
+    "erasure.request": _l("Erased the personal data at a party's request"),
+    "party.export": _l("Produced a party's own data"),
+    "retention.run": _l("Applied the retention schedule"),
+    "keys.migrate_to_envelope": _l("Moved encrypted data under each referral's own key"),
 }

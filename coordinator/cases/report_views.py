@@ -109,7 +109,7 @@ def render_pdf(report: CourtReportData) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_margins(20, 20, 20)
     pdf.set_auto_page_break(True, margin=20)
-    family, text = _pdf_font(pdf)
+    family, text = pdf_font(pdf)
     title = _("Court report")
     pdf.set_title(text(f"{title} {report.reference}"))
     pdf.set_creator("Circlekeeper")
@@ -146,7 +146,7 @@ def render_pdf(report: CourtReportData) -> bytes:
     return bytes(pdf.output())
 
 
-def _pdf_font(pdf: FPDF):
+def pdf_font(pdf: FPDF):
     """A Unicode TTF when the system has one, else Helvetica with Latin-1 text: (family, text function)."""
     for folder in FONT_DIRS:
         regular, bold = (folder / name for name in FONT_FILES)

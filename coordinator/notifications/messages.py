@@ -157,6 +157,13 @@ MESSAGES: dict[str, MessageKind] = {
             path=_referral_page,
         ),
         MessageKind(
+            code="erasure_due",
+            subject=_l("A referral's data will soon be erased"),
+            notice=_l("The personal data of referral %(reference)s is due to be erased on %(due)s. Set a legal hold "
+                      "before then if it must be kept."),
+            path=_referral_page,
+        ),
+        MessageKind(
             code="court_report_prepared",
             subject=_l("A court report is ready for a sentencing hearing"),
             notice=_l("The court report of referral %(reference)s is ready for its sentencing hearing."),

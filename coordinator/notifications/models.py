@@ -48,6 +48,7 @@ class OutboxMessage(SQLModel, table=True):
     """
 
     __tablename__ = "outbox_messages"
+    __sealed_under__ = "referral_id"  # a party's link, under the referral's key; a staff message has no referral
     __table_args__ = (Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),)
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from coordinator import clock
 from coordinator.accounts.models import Actor, Role, User
 from coordinator.audit.service import record
-from coordinator.crypto import keyring, seal_context
+from coordinator.crypto import seal_context, seal_value
 from coordinator.db import atomic, db, execute_counted, get_row, new_id
 from coordinator.errors import Conflict, Forbidden, NotFound
 from coordinator.notifications.messages import MESSAGES
@@ -41,7 +41,8 @@ def queue_message(channel: Channel, template: str, *, recipient_kind: str, recip
         "recipient_id": recipient_id,
         "referral_id": referral_id,
         "params": params or {},
-        "link_enc": keyring().seal(link, seal_context("outbox_messages", "link_enc", message_id)) if link else None,
+        "link_enc": seal_value(referral_id, link, seal_context("outbox_messages", "link_enc", message_id)) if link
+        else None,
         "status": DeliveryStatus.queued,
         "attempts": 0,
         "next_attempt_at": clock.now(),

@@ -15,6 +15,7 @@ from coordinator.referrals.models import AcknowledgementBasis, Party, PartyRole,
 from coordinator.referrals.schemas import (
     CaseOut,
     ContactOut,
+    ErasedReferralOut,
     FacilitatorsIn,
     FacilitatorsOut,
     ListQuery,
@@ -32,8 +33,8 @@ from coordinator.referrals.schemas import (
 bp = api_blueprint("referrals_api", __name__, "referrals")
 
 
-class ReferralView(RootModel[ReferralOut | ProsecutionReferralOut]):
-    """A referral as the caller may see it: prosecutors get the prosecution view."""
+class ReferralView(RootModel[ReferralOut | ProsecutionReferralOut | ErasedReferralOut]):
+    """A referral as the caller may see it: prosecutors get the prosecution view; once erased, its erased form."""
 
 
 def _party(party: Party) -> PartyOut:
@@ -54,8 +55,17 @@ def _prosecution_view(referral: Referral) -> ProsecutionReferralOut:
                                   received_on=referral.received_at.date())
 
 
+def _erased(referral: Referral) -> dict | None:
+    if referral.erased_at is None:
+        return None
+    return ErasedReferralOut(id=referral.id, reference=referral.reference, status=referral.status,
+                             erased_at=referral.erased_at).model_dump(mode="json")
+
+
 def referral_json(referral: Referral, actor: Actor) -> dict:
     """The referral as `actor` may see it."""
+    if (erased := _erased(referral)) is not None:
+        return erased
     if actor.has_role(Role.prosecutor):
         return _prosecution_view(referral).model_dump(mode="json")
     case = referral.case
@@ -76,6 +86,8 @@ def referral_json(referral: Referral, actor: Actor) -> dict:
 
 
 def _summary_json(referral: Referral, actor: Actor) -> dict:
+    if (erased := _erased(referral)) is not None:
+        return erased
     if actor.has_role(Role.prosecutor):
         return _prosecution_view(referral).model_dump(mode="json")
     return ReferralSummary(id=referral.id, reference=referral.reference, status=referral.status,

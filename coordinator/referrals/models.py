@@ -174,6 +174,7 @@ class Referral(SQLModel, table=True):
     """One survivor's restorative process, from referral to completion or closing."""
 
     __tablename__ = "referrals"
+    __sealed_under__ = "id"  # its notes are sealed under its own data key (coordinator/crypto.py)
     # Lists are newest first with the id as tie-breaker: these indexes serve that order, filtered or not.
     __table_args__ = (
         Index("ix_referrals_received_at_id", "received_at", "id"),
@@ -193,6 +194,8 @@ class Referral(SQLModel, table=True):
     received_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     notes_enc: str | None = Field(default=None, sa_type=String(12000))
+    # When its personal data was erased (coordinator/retention/service.py `erase()`); pages then show only that.
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     notes = sealed("notes_enc")
 
@@ -236,6 +239,7 @@ class Party(SQLModel, table=True):
     """The survivor or the responsible party of a referral, known to staff by an alias."""
 
     __tablename__ = "parties"
+    __sealed_under__ = "referral_id"
     __table_args__ = (UniqueConstraint("referral_id", "role"),)
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -269,6 +273,7 @@ class StatusChange(SQLModel, table=True):
     """One move of a referral's status, with its reason code and an optional encrypted note."""
 
     __tablename__ = "referral_status_changes"
+    __sealed_under__ = "referral_id"
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     referral_id: uuid.UUID = Field(foreign_key="referrals.id", index=True)
@@ -302,6 +307,7 @@ class Acknowledgement(SQLModel, table=True):
     """The responsible party's acknowledgement of the basic facts, kept as a reference, never its content."""
 
     __tablename__ = "acknowledgements"
+    __sealed_under__ = "referral_id"
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     referral_id: uuid.UUID = Field(foreign_key="referrals.id", index=True)

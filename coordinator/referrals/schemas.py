@@ -202,10 +202,19 @@ class ProsecutionReferralOut(BaseModel):
     received_on: date
 
 
-class ReferralListOut(BaseModel):
-    """A page of referrals; prosecutors get prosecution-view items."""
+class ErasedReferralOut(BaseModel):
+    """A referral whose personal data was erased: this, and nothing else (docs/api.md "After erasure")."""
 
-    items: list[ReferralSummary | ProsecutionReferralOut]
+    id: uuid.UUID
+    reference: str
+    status: ReferralStatus
+    erased_at: datetime
+
+
+class ReferralListOut(BaseModel):
+    """A page of referrals; prosecutors get prosecution-view items, and an erased referral only its erased form."""
+
+    items: list[ReferralSummary | ProsecutionReferralOut | ErasedReferralOut]
     page: int
     per_page: int
     total: int

@@ -14,6 +14,7 @@ from coordinator import clock
 from coordinator.accounts.models import Actor, Role, User
 from coordinator.accounts.service import find_user_by_email
 from coordinator.audit.service import record
+from coordinator.crypto import preload_data_keys
 from coordinator.db import atomic, db
 from coordinator.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from coordinator.i18n import language_label
@@ -49,8 +50,12 @@ def visible_to(actor: Actor) -> ColumnElement[bool]:
     return false()
 
 
-def load_referral(actor: Actor, referral_id: uuid.UUID | str) -> Referral:
-    """The referral if it is in the actor's scope; NotFound otherwise, exactly as if it did not exist."""
+def load_referral(actor: Actor, referral_id: uuid.UUID | str, *, erased_ok: bool = False) -> Referral:
+    """The referral if it is in the actor's scope; NotFound otherwise, exactly as if it did not exist.
+
+    An erased referral is found only with `erased_ok` (its own page and `GET /referrals/{id}`, which say when it
+    was erased and nothing else); everything else about it is gone, so every other door answers 404.
+    """
     try:
         key = referral_id if isinstance(referral_id, uuid.UUID) else uuid.UUID(str(referral_id))
     except ValueError:
@@ -60,14 +65,14 @@ def load_referral(actor: Actor, referral_id: uuid.UUID | str) -> Referral:
         .where(Referral.id == key, visible_to(actor))
         .options(selectinload(Referral.parties), selectinload(Referral.case))
     ).scalar_one_or_none()
-    if referral is None:
+    if referral is None or (referral.erased_at is not None and not erased_ok):
         raise NotFound(_("Not found."))
     return referral
 
 
 def view_referral(actor: Actor, referral_id: uuid.UUID | str) -> Referral:
-    """Load a referral for reading and audit the read."""
-    referral = load_referral(actor, referral_id)
+    """Load a referral for reading (an erased one too) and audit the read."""
+    referral = load_referral(actor, referral_id, erased_ok=True)
     view = "prosecution" if actor.has_role(Role.prosecutor) else "full"
     record(actor, "referral.view", referral, referral_id=referral.id, details={"view": view})
     return referral
@@ -94,6 +99,8 @@ def list_referrals(actor: Actor, *, status: str | None = None, q: str | None = N
             )
         )
     result = paginate(query, page, per_page)
+    if not actor.has_role(Role.prosecutor):  # rows show the survivor's alias: open the page's keys in one query
+        preload_data_keys(referral.id for referral in result.items)
     record(actor, "referral.list", details={"page": result.page, "shown": len(result.items),
                                             "status": status, "searched": bool(q)})
     return result

@@ -31,6 +31,7 @@ from coordinator.referrals.forms import (
     unanswered_gaps,
 )
 from coordinator.referrals.models import STATUS_LABELS
+from coordinator.retention.views import retention_panel
 from coordinator.roster.views import timezone_names
 from coordinator.safety.readiness import CirclePlan, checklist
 from coordinator.safety.service import assessments_of
@@ -82,6 +83,8 @@ def new():
 def detail(referral_id: str):
     """One referral; prosecutors see only the prosecution view."""
     referral = service.view_referral(current_user, referral_id)
+    if referral.erased_at is not None:  # its personal data is gone: the page says when, and nothing else
+        return render_template("referrals/erased.html", referral=referral)
     return _detail_page(referral)
 
 
@@ -123,6 +126,7 @@ def _detail_page(referral, status: int = 200, transition_errors: list[str] | Non
         agreement=agreement_panel(referral),
         language_gaps={gap.party.role: gap for gap in service.language_gaps(referral)},
         court_reports=reports_of(referral),
+        retention_panel=retention_panel(referral) if current_user.has_role(Role.coordinator) else None,
         now=clock.now(),
     ), status
 

@@ -11,7 +11,7 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import JSON, Index, String
 from sqlmodel import Field, SQLModel
 
-from coordinator.crypto import sealed
+from coordinator.crypto import Via, sealed
 from coordinator.db import UTCDateTime, new_id
 
 
@@ -72,6 +72,7 @@ class RiskAssessment(SQLModel, table=True):
     """One assessment with the instrument version it used and the results it gave; never changed afterwards."""
 
     __tablename__ = "risk_assessments"
+    __sealed_under__ = "referral_id"
     __table_args__ = (Index("ix_risk_assessments_referral_id_assessed_at", "referral_id", "assessed_at"),)
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -93,6 +94,7 @@ class MitigationPlan(SQLModel, table=True):
     """Measures for a high-risk assessment, proposed by staff and approved by a coordinator."""
 
     __tablename__ = "mitigation_plans"
+    __sealed_under__ = Via("assessment_id", RiskAssessment)
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     assessment_id: uuid.UUID = Field(foreign_key="risk_assessments.id", unique=True)
@@ -110,6 +112,7 @@ class ProtectiveOrder(SQLModel, table=True):
     """A court's protective order; a no-contact order allows only indirect formats while it runs."""
 
     __tablename__ = "protective_orders"
+    __sealed_under__ = "referral_id"
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     referral_id: uuid.UUID = Field(foreign_key="referrals.id", index=True)
@@ -126,6 +129,7 @@ class SafetyIncident(SQLModel, table=True):
     """Something that threatens a party's safety; it pauses the referral until a new assessment."""
 
     __tablename__ = "safety_incidents"
+    __sealed_under__ = "referral_id"
     __table_args__ = (Index("ix_safety_incidents_referral_id_reported_at", "referral_id", "reported_at"),)
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
