@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import os
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
+from importlib import resources
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
@@ -29,6 +30,29 @@ DEMO_TIMEZONE = "Europe/Paris"  # where the demo's venues are (coordinator/demo.
 
 class ConfigError(RuntimeError):
     """The environment does not describe a service that may start."""
+
+
+@functools.cache
+def canonical_timezones() -> frozenset[str]:
+    """The time zone names the service accepts: the zone database's zones, the places its country tables name
+    (Europe/Amsterdam stays a choice after becoming a link), and UTC.
+
+    Never `posix/` or `right/` copies, nor backward-compatible aliases (`US/Eastern`, `Asia/Calcutta`): each accepted
+    name is read the same way by the whole stack (zoneinfo, Babel, calendars). Read from the pinned tzdata package,
+    so every machine accepts the same names.
+    """
+    data = resources.files("tzdata").joinpath("zoneinfo")
+    zones = {line.split()[1] for line in data.joinpath("tzdata.zi").read_text(encoding="utf-8").splitlines()
+             if line.startswith("Z ")}
+    for table in ("zone.tab", "zone1970.tab"):
+        zones |= {line.split("\t")[2] for line in data.joinpath(table).read_text(encoding="utf-8").splitlines()
+                  if line and not line.startswith("#")}
+    return frozenset(zones | {"UTC"})
+
+
+def is_canonical_timezone(name: object) -> bool:
+    """True for a name of `canonical_timezones()`, such as Europe/Madrid."""
+    return isinstance(name, str) and name in canonical_timezones()
 
 
 def generate_encryption_key() -> str:
@@ -97,7 +121,10 @@ class Config:
     PASSWORD_RESET_MINUTES = 30  # how long an emailed reset link works
     RESET_REQUEST_RATE_LIMIT = "5 per minute; 30 per hour"  # per client address, on "Forgot password"
     API_RATE_LIMIT = "600 per minute"  # per token
+    API_UNAUTHENTICATED_RATE_LIMIT = "30 per minute; 300 per hour"  # failed API authentications, per client address
     RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # when Redis goes away, limits go on in memory (coordinator/health.py)
+    RATELIMIT_SWALLOW_ERRORS = True  # a counter that cannot be written never turns a request into a 500
 
     MAIL_SERVER: str | None = "localhost"
     MAIL_PORT = 25
@@ -119,6 +146,7 @@ class Config:
 
     PER_PAGE = 50
     MAX_PER_PAGE = 200
+    MAX_CONTENT_LENGTH = 1024 * 1024  # bytes of a request body; larger ones are refused with 413
 
     # Consent and the parties' portal (docs/design.md sections 1 and 5).
     CONSENT_VALID_DAYS = 90
@@ -160,6 +188,10 @@ class Config:
         # How many reverse proxies sit in front (X-Forwarded-For/-Proto are trusted from that many hops only).
         self.TRUSTED_PROXIES = int(env.get("COORDINATOR_TRUSTED_PROXIES") or 0)
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        if self.REDIS_URL:
+            # Redis gone after start-up: count in each process's memory meanwhile (coordinator/health.py), and give
+            # up on an unreachable server after a second rather than holding the request.
+            self.RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
         for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER"):
             if env.get(name):
                 setattr(self, name, env[name])
@@ -199,11 +231,9 @@ class Config:
                 + ". Set them in the environment (see README.md, 'Production')."
             )
         self.ENCRYPTION_KEYS = parse_encryption_keys(keys)
-        try:
-            ZoneInfo(self.BABEL_DEFAULT_TIMEZONE)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"COORDINATOR_TIMEZONE: {self.BABEL_DEFAULT_TIMEZONE!r} is not an IANA time zone "
-                              "such as Europe/Madrid.") from None
+        if not is_canonical_timezone(self.BABEL_DEFAULT_TIMEZONE):
+            raise ConfigError(f"COORDINATOR_TIMEZONE: {self.BABEL_DEFAULT_TIMEZONE!r} is not a canonical IANA time "
+                              "zone such as Europe/Madrid.")
         self.COORDINATOR_BASE_URL = base_url.rstrip("/")
 
 

@@ -19,7 +19,7 @@ from coordinator.agreements import api as agreement_api
 from coordinator.agreements import views as agreement_views
 from coordinator.api import SECURITY_SCHEMES, ErrorEnvelope, public, validation_error_response
 from coordinator.cases import api as case_api
-from coordinator.cases import report_views
+from coordinator.cases import identity_api, identity_views, report_views
 from coordinator.cases import views as case_views
 from coordinator.consent import api as consent_api
 from coordinator.consent import views as consent_views
@@ -27,6 +27,9 @@ from coordinator.crypto import Keyring
 from coordinator.db import db
 from coordinator.error_handlers import register_error_handlers
 from coordinator.extensions import babel, csrf, limiter, login_manager
+from coordinator.health import bp as health_bp
+from coordinator.health import require_redis
+from coordinator.inputs import register_input_checks
 from coordinator.logs import install_log_redaction
 from coordinator.notifications import views as notification_views
 from coordinator.notifications.transports import init_transports
@@ -76,6 +79,7 @@ def create_app(config: Config | None = None) -> OpenAPI:
         # Flask's documented way to add WSGI middleware; its types declare `wsgi_app` a method, not an attribute.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.extensions["keyring"] = Keyring(app.config["ENCRYPTION_KEYS"])
+    require_redis(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_redaction()
 
@@ -117,6 +121,7 @@ def register_blueprints(app: OpenAPI) -> None:
     app.register_blueprint(notification_views.bp)
     app.register_blueprint(agreement_views.bp)
     app.register_blueprint(case_views.bp)
+    app.register_blueprint(identity_views.bp)
     app.register_blueprint(report_views.bp)
     app.register_blueprint(statistics_views.bp)
     app.register_blueprint(prosecution_views.bp)
@@ -125,14 +130,16 @@ def register_blueprints(app: OpenAPI) -> None:
     app.register_blueprint(appointment_views.bp)
     app.register_blueprint(translation_views.bp)
     app.register_blueprint(public)
+    app.register_blueprint(health_bp)
     for api in (referral_api, consent_api, link_api, safety_api, session_api, unavailability_api, roster_api, venue_api,
-                agreement_api, case_api, prosecution_api, retention_api):
+                agreement_api, case_api, identity_api, prosecution_api, retention_api):
         app.register_api(api.bp)
 
 
 def register_hooks(app: OpenAPI) -> None:
-    """Security headers, error pages and template helpers."""
+    """Security headers, error pages, template helpers and the checks every request's input passes."""
     register_security_headers(app)
+    register_input_checks(app)
     register_error_handlers(app)
     register_template_helpers(app)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, current_app, g, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from coordinator.api import error_response, is_api_request
 from coordinator.errors import ServiceError
+
+KEPT_HEADERS = ("allow", "retry-after")
 
 
 def page_message(status: int) -> tuple[str, str]:
@@ -20,6 +22,7 @@ def page_message(status: int) -> tuple[str, str]:
         404: (_("Page not found"), _("This page does not exist, or it is not available to you.")),
         405: (_("Not possible here"), _("This page cannot be used that way.")),
         409: (_("This cannot be done now"), _("The record changed or is in a state that does not allow it.")),
+        413: (_("Too much was sent"), _("What was sent is larger than this service accepts. Send less and try again.")),
         429: (_("Too many attempts"), _("Please wait a few minutes and try again.")),
         500: (_("Something went wrong on our side"), _("Nothing you sent was saved. Please try again later.")),
     }
@@ -56,8 +59,14 @@ def register_error_handlers(app: Flask) -> None:
         status = error.code or 500
         if is_api_request():
             message = _("Too many requests. Wait a moment and try again.") if status == 429 else error.description
-            return error_response(status, None, message)
-        return render_error_page(status)
+            response = error_response(status, None, message)
+        else:
+            response = make_response(render_error_page(status))
+        # What the exception says about the next request: Allow on a 405 (RFC 9110 15.5.6), Retry-After on a 429.
+        for name, value in error.get_headers():
+            if name.lower() in KEPT_HEADERS:
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

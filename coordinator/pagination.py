@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import Select, func
 
 from coordinator.db import db
+from coordinator.errors import InvalidRequest
+from coordinator.inputs import MAX_PAGE
 
 
 @dataclass(frozen=True)
@@ -43,10 +46,20 @@ def clamp_per_page(per_page: int | None) -> int:
     return min(max(per_page or default, 1), ceiling)
 
 
+def page_number(page: int | None) -> int:
+    """The page asked for (1 when none); 400 outside 1 to MAX_PAGE, for pages and the API alike."""
+    if page is None:
+        return 1
+    if not 1 <= page <= MAX_PAGE:
+        raise InvalidRequest.field(_("Check the highlighted fields."), "page",
+                                   _("Choose a page from 1 to %(max)d.", max=MAX_PAGE))
+    return page
+
+
 def paginate(query: Select, page: int | None, per_page: int | None) -> Page:
     """Run `query` for one page (two statements: the count, then the rows) whatever the page size."""
     per_page = clamp_per_page(per_page)
-    page = max(page or 1, 1)
+    page = page_number(page)
     counting = query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
     total = db.session.execute(counting).scalar_one()
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).scalars().unique().all()

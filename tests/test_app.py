@@ -11,7 +11,7 @@ from config import ConfigError, ProductionConfig, config_for_environment, genera
 
 
 def test_healthz(browser):
-    """200 {"status": "ok"} while the database answers."""
+    """200 {"status": "ok"} while the process answers."""
     response = browser().get("/healthz")
     assert response.status_code == 200 and response.get_json() == {"status": "ok"}
 
@@ -70,3 +70,56 @@ def test_unknown_environment_is_refused():
     """A typo in COORDINATOR_ENV stops the start."""
     with pytest.raises(ConfigError):
         config_for_environment({"COORDINATOR_ENV": "staging"})
+
+
+@pytest.mark.parametrize(("method", "url", "allowed"), [
+    ("DELETE", "/api/v1/referrals", {"GET", "POST"}),
+    ("PATCH", "/api/v1/referrals/anything", {"GET"}),
+    ("TRACE", "/api/v1/venues", {"GET", "POST"}),
+    ("PUT", "/referrals", {"GET"}),
+    ("DELETE", "/healthz", {"GET"}),
+    ("POST", "/portal/exit", {"GET"}),
+])
+def test_an_undeclared_method_is_405_with_allow(browser, method, url, allowed):
+    """RFC 9110: a 405 names the methods the resource has, in the envelope for the API and on a page otherwise."""
+    response = browser().client.open(url, method=method)
+    assert response.status_code == 405
+    assert allowed <= {name.strip() for name in response.headers["Allow"].split(",")}
+    if url.startswith("/api/"):
+        assert response.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_every_model_the_api_documents_has_a_name_of_its_own(app):
+    """flask-openapi3 names a component by its class: two classes with one name would document one with the
+    other's schema (the risk instrument's items were documented as an agreement's)."""
+    from pydantic import BaseModel  # noqa: PLC0415  (only this test walks every model)
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ours = {model for model in subclasses(BaseModel) if model.__module__.startswith("coordinator.")
+            and not model.__name__.startswith("_")}
+    names = [model.__name__ for model in ours if "[" not in model.__name__]
+    assert sorted(name for name in set(names) if names.count(name) > 1) == []
+
+
+def test_the_risk_instrument_is_documented_with_its_own_schema(browser, factory, api):
+    """GET /risk/instrument: its items carry `question` and `answers`, as the document says."""
+    document = browser().get("/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    item = schemas["InstrumentItemOut"]
+    assert set(item["properties"]) == {"code", "question", "answers"}
+    body = api(factory.user("coordinator")).get("/api/v1/risk/instrument").get_json()
+    assert set(body["items"][0]) == set(item["properties"])
+
+
+def test_the_document_states_the_text_rule_for_every_free_text_input(browser):
+    """Query and path strings, and request-body strings, carry the pattern that refuses control characters."""
+    document = browser().get("/api/v1/openapi.json").get_json()
+    search = document["paths"]["/api/v1/referrals"]["get"]["parameters"]
+    q = next(parameter for parameter in search if parameter["name"] == "q")
+    assert "\\x00" in json.dumps(q["schema"])
+    notes = document["components"]["schemas"]["ReferralIn"]["properties"]["notes"]
+    assert "\\x00" in json.dumps(notes)

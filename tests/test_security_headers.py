@@ -54,7 +54,8 @@ def test_every_page_and_endpoint_for_every_role(boom, factory, browser, api):
     values = {"referral_id": str(referral.id), "filename": "css/app.css", "docket_number": "T-00001",
               "scope": "participation", "token": "no-such-token", "user_id": str(keeper.id),
               "facilitator_id": str(keeper.id), "venue_id": "00000000-0000-4000-8000-000000000000",
-              "session_id": "00000000-0000-4000-8000-000000000001", "party": "survivor", "fmt": "json"}
+              "session_id": "00000000-0000-4000-8000-000000000001", "party": "survivor", "fmt": "json",
+              "case_id": str(referral.case_id)}
     urls = urls_for_every_get_route(app, values)
     assert len(urls) >= 8
     seen_statuses = set()

@@ -13,6 +13,7 @@ from coordinator.agreements.models import AcceptanceMethod, AgreementStatus, Ite
 from coordinator.api import api_actor, api_blueprint
 from coordinator.audit.service import record
 from coordinator.errors import NotFound
+from coordinator.inputs import Day
 from coordinator.referrals.models import PartyRole
 from coordinator.referrals.schemas import ReferralPath, Strict
 from coordinator.referrals.service import load_referral
@@ -25,7 +26,7 @@ class ItemIn(Strict):
 
     kind: ItemKind
     description: str = Field(max_length=service.MAX_DESCRIPTION)
-    due_on: date | None = None
+    due_on: Day | None = None
     amount_cents: int | None = None
     currency: str | None = Field(default=None, max_length=3)
 

@@ -5,7 +5,6 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     DecimalField,
     FieldList,
     Form,
@@ -27,6 +26,7 @@ from coordinator.agreements.models import (
     ItemStatus,
 )
 from coordinator.agreements.service import MAX_DESCRIPTION, MAX_NOTE
+from coordinator.inputs import DayField
 from coordinator.pages import select_options
 from coordinator.referrals.models import PARTY_LABELS, PartyRole
 
@@ -39,7 +39,7 @@ class ItemForm(Form):
     kind = SelectField(_l("Kind"), validators=[Optional()], choices=select_options(
         [("", "—"), *((k.value, ITEM_KIND_LABELS[k]) for k in ItemKind)]))
     description = TextAreaField(_l("What was agreed (encrypted)"), validators=[Optional(), Length(max=MAX_DESCRIPTION)])
-    due_on = DateField(_l("Due on"), validators=[Optional()])
+    due_on = DayField(_l("Due on"), validators=[Optional()])
     amount = DecimalField(_l("Amount (restitution only)"), places=2, validators=[Optional(), NumberRange(min=0)])
     currency = StringField(_l("Currency"), validators=[Optional(), Length(max=3)], description=_l("For example EUR"))
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from coordinator.api import api_actor, api_blueprint
 from coordinator.cases import service
 from coordinator.cases.models import Hearing, HearingKind
+from coordinator.inputs import Day
 from coordinator.referrals.models import CaseStage
 from coordinator.referrals.schemas import ReferralPath, Strict
 from coordinator.referrals.service import load_referral
@@ -22,7 +23,7 @@ class HearingIn(Strict):
     """`POST /api/v1/referrals/{id}/hearings`."""
 
     kind: HearingKind
-    date: dt.date
+    date: Day
 
 
 class HearingOut(BaseModel):

@@ -2,10 +2,11 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField
+from wtforms import SelectField
 from wtforms.validators import DataRequired, InputRequired
 
 from coordinator.cases.models import HEARING_KIND_LABELS, HearingKind
+from coordinator.inputs import DayField
 from coordinator.pages import select_options
 from coordinator.referrals.models import STAGE_LABELS, CaseStage
 
@@ -16,7 +17,7 @@ class HearingForm(FlaskForm):
     kind = SelectField(_l("Kind of hearing"),
                        choices=select_options((k.value, HEARING_KIND_LABELS[k]) for k in HearingKind),
                        validators=[InputRequired(message=_l("Choose the kind of hearing."))])
-    on_date = DateField(_l("Date of the hearing"),
+    on_date = DayField(_l("Date of the hearing"),
                         validators=[DataRequired(message=_l("Enter the hearing's date."))])
 
 

@@ -6,13 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
+from coordinator.accounts.models import Role
 from coordinator.api import api_actor, api_blueprint
 from coordinator.audit.service import record
 from coordinator.consent.models import ConsentStatus, Decision, Scope
 from coordinator.consent.queries import consent_overview
 from coordinator.consent.service import record_decision
+from coordinator.prosecution.service import participation_only
 from coordinator.referrals.models import PartyRole
 from coordinator.referrals.schemas import ReferralPath, Strict
 from coordinator.referrals.service import load_referral
@@ -55,6 +57,29 @@ class ConsentOut(BaseModel):
     responsible_party: PartyConsent
 
 
+class ParticipationStatus(BaseModel):
+    """A participation status without dates."""
+
+    status: ConsentStatus
+
+
+class ProsecutionPartyConsent(BaseModel):
+    """What a prosecutor sees of a party's consent: the participation status only."""
+
+    participation: ParticipationStatus
+
+
+class ProsecutionConsentOut(BaseModel):
+    """Both parties' participation status, as a prosecutor sees it (docs/api.md "prosecution/cases")."""
+
+    survivor: ProsecutionPartyConsent
+    responsible_party: ProsecutionPartyConsent
+
+
+class ConsentView(RootModel[ConsentOut | ProsecutionConsentOut]):
+    """The consent as the caller may see it: prosecutors get each party's participation status only."""
+
+
 class DecisionOut(BaseModel):
     """A recorded decision."""
 
@@ -69,13 +94,19 @@ class DecisionOut(BaseModel):
     expires_at: datetime | None
 
 
-@bp.get("/referrals/<referral_id>/consent", responses={"200": ConsentOut})
+@bp.get("/referrals/<referral_id>/consent", responses={"200": ConsentView})
 def get_consent(path: ReferralPath):
-    """Each party's status, since when, and until when a grant lasts."""
+    """Each party's status, since when, and until when a grant lasts; a prosecutor gets participation only."""
     actor = api_actor()
     referral = load_referral(actor, path.referral_id)
-    record(actor, "consent.view", referral, referral_id=referral.id)
+    prosecution = actor.has_role(Role.prosecutor)
+    record(actor, "consent.view", referral, referral_id=referral.id,
+           details={"view": "prosecution" if prosecution else "full"})
     overview = consent_overview(referral)
+    if prosecution:
+        return ProsecutionConsentOut.model_validate({
+            role: {"participation": {"status": status}} for role, status in participation_only(overview).items()
+        }).model_dump(mode="json")
     return ConsentOut.model_validate({
         role: {scope: {"status": state.status, "since": state.since, "expires_at": state.expires_at}
                for scope, state in scopes.items()}

@@ -38,6 +38,11 @@ def link_limit() -> str:
     return current_app.config["LINK_RATE_LIMIT"]
 
 
+def link_attempt_key() -> str:
+    """Link attempts are counted by address (and route), never by the token: a Redis key name holds no secret."""
+    return "link:" + (request.remote_addr or "")
+
+
 def generic_page():
     """The one page for unknown, expired, revoked and locked links alike."""
     return render_template("portal/generic.html"), 404
@@ -85,7 +90,7 @@ def landing():
 
 
 @bp.route("/p/<token>", methods=["GET", "HEAD"])
-@limiter.limit(link_limit)
+@limiter.limit(link_limit, key_func=link_attempt_key)
 def interstitial(token: str):
     """Opening a link changes nothing (mail scanners open links): it only offers a continue button."""
     try:
@@ -97,7 +102,7 @@ def interstitial(token: str):
 
 
 @bp.post("/p/<token>")
-@limiter.limit(link_limit)
+@limiter.limit(link_limit, key_func=link_attempt_key)
 def continue_(token: str):
     """The human click: exchange the link for a 30-minute session and move to a URL without the token."""
     form = ContinueForm()

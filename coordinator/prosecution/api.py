@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from coordinator.api import api_actor, api_blueprint
 from coordinator.consent.models import ConsentStatus
@@ -50,16 +50,27 @@ class ProsecutionCase(BaseModel):
     """A case and its referrals."""
 
     docket_number: str
+    court: str
+    jurisdiction: str
     referrals: list[ProsecutionReferral]
 
 
 class DocketPath(BaseModel):
     """A docket number in the path."""
 
-    docket_number: str
+    docket_number: str = Field(max_length=64)
+
+
+class CourtQuery(BaseModel):
+    """Which of the prosecutor's cases with this docket number (case-insensitive)."""
+
+    court: str | None = Field(default=None, max_length=200)
+    jurisdiction: str | None = Field(default=None, max_length=120)
 
 
 @bp.get("/prosecution/cases/<docket_number>", responses={"200": ProsecutionCase})
-def case(path: DocketPath):
-    """The assigned prosecutor's view of a case; 404 for anyone else's case."""
-    return ProsecutionCase.model_validate(case_disclosure(api_actor(), path.docket_number)).model_dump(mode="json")
+def case(path: DocketPath, query: CourtQuery):
+    """The assigned prosecutor's view of a case; 404 for anyone else's case; 409 `conflict` when two of theirs
+    share the docket number and `?court=` does not choose."""
+    disclosed = case_disclosure(api_actor(), path.docket_number, query.court, query.jurisdiction)
+    return ProsecutionCase.model_validate(disclosed).model_dump(mode="json")

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import selectinload
 
 from coordinator.accounts.models import Actor, Role
@@ -21,7 +21,7 @@ from coordinator.audit.service import record_many
 from coordinator.consent.models import Scope
 from coordinator.consent.queries import consent_overviews
 from coordinator.db import db
-from coordinator.errors import Forbidden, NotFound
+from coordinator.errors import Conflict, Forbidden, NotFound
 from coordinator.pagination import Page, paginate
 from coordinator.referrals.models import CriminalCase, Referral
 from coordinator.referrals.workflow import prosecution_stage
@@ -48,8 +48,19 @@ def my_cases(actor: Actor, page: int | None = None) -> Page:
     by_case = defaultdict(list)
     for referral, item in _disclose(actor, _referrals_of(actor, CriminalCase.id.in_([c.id for c in cases.items]))):
         by_case[referral.case_id].append(item)
-    items = [{"docket_number": case.docket_number, "referrals": by_case[case.id]} for case in cases.items]
+    items = [_case_item(case, by_case[case.id]) for case in cases.items]
     return Page(items=items, page=cases.page, per_page=cases.per_page, total=cases.total)
+
+
+def _case_item(case: CriminalCase, referrals: list[dict]) -> dict:
+    return {"docket_number": case.docket_number, "court": case.court, "jurisdiction": case.jurisdiction,
+            "referrals": referrals}
+
+
+def participation_only(overview: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """What a prosecutor may know of a referral's consent: each party's `participation` status, nothing else
+    (docs/api.md "prosecution/cases"): no other scope, no dates. Every prosecutor surface reads it from here."""
+    return {role: overview[role][Scope.participation].status.value for role in overview}
 
 
 def _referrals_of(actor: Actor, which: ColumnElement[bool]) -> list[Referral]:
@@ -80,7 +91,7 @@ def _disclose(actor: Actor, referrals: list[Referral]) -> list[tuple[Referral, d
         disclosed.append((referral, {
             "reference": referral.reference,
             "stage": prosecution_stage(referral),
-            "consent": {role: overview[role][Scope.participation].status.value for role in overview},
+            "consent": participation_only(overview),
             "circle": circle_summary(circles[referral.id]),
             "agreement": asdict(summary) if summary else None,  # only with both parties' consent to share it
         }))
@@ -104,14 +115,30 @@ def circle_summary(sessions: list[ScheduledSession]) -> dict:
     return {"status": "not_scheduled", "date": None}
 
 
-def case_disclosure(actor: Actor, docket_number: str) -> dict:
-    """The prosecutor's view of one of their cases; 404 for a case that is not theirs."""
+def case_disclosure(actor: Actor, docket_number: str, court: str | None = None,
+                    jurisdiction: str | None = None) -> dict:
+    """The prosecutor's view of one of their cases; 404 for a case that is not theirs.
+
+    Docket numbers repeat across courts: when two of the prosecutor's cases share one, `court` (and, if courts
+    repeat too, `jurisdiction`) picks the case; without it the answer is 409 `conflict`, naming their own courts.
+    """
     _require_prosecutor(actor)
     docket = docket_number.strip().upper()
-    referrals = _referrals_of(actor, CriminalCase.docket_number == docket)
+    which = [CriminalCase.docket_number == docket]
+    if court:
+        which.append(func.lower(CriminalCase.court) == court.strip().lower())
+    if jurisdiction:
+        which.append(func.lower(CriminalCase.jurisdiction) == jurisdiction.strip().lower())
+    referrals = _referrals_of(actor, and_(*which))
     if not referrals:
         raise NotFound(_("Not found."))
-    return {"docket_number": docket, "referrals": [item for _referral, item in _disclose(actor, referrals)]}
+    identities = sorted({(referral.case.court, referral.case.jurisdiction) for referral in referrals})
+    if len(identities) > 1:
+        raise Conflict(_("Several of your cases have this docket number. Choose the court."),
+                       {"code": "docket_ambiguous",
+                        "cases": [{"court": each, "jurisdiction": place} for each, place in identities]})
+    case = referrals[0].case
+    return _case_item(case, [item for _referral, item in _disclose(actor, referrals)])
 
 
 def report_ids(actor: Actor, cases: Sequence[Mapping[str, Any]]) -> dict[str, str]:

@@ -35,6 +35,7 @@ ZONE_HINT = _l("An IANA time zone such as Europe/Madrid, used for sessions by vi
 FIELD_FOR_PATH = {
     "source": "source",
     "notes": "notes",
+    "case_id": "case_id",
     **{f"case.{name}": name for name in ("jurisdiction", "court", "docket_number", "charges", "stage",
                                          "prosecutor_email")},
     **{f"{party}.{path}": f"{prefix}_{name}"
@@ -88,6 +89,8 @@ class IntakeForm(FlaskForm):
     notes = TextAreaField(_l("Intake notes"), validators=[Optional(), Length(max=4000)],
                           description=_l("Encrypted. Never shared with the prosecution."))
     language_gap_seen = HiddenField()  # the warning about a language without a portal was shown once
+    # A coordinator's choice among the cases found for the docket number: an existing case's id, or empty for new.
+    case_id = StringField(_l("Case"), validators=[Optional(), Length(max=36)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -106,7 +109,7 @@ class IntakeForm(FlaskForm):
                             "phone": getattr(self, f"{prefix}_phone").data or None},
             }
 
-        data = {
+        data: dict = {
             "source": self.source.data,
             "case": {
                 "jurisdiction": self.jurisdiction.data,
@@ -120,6 +123,9 @@ class IntakeForm(FlaskForm):
             "responsible_party": party("responsible"),
             "notes": self.notes.data or None,
         }
+        if "case_id" in self and self.case_id.data:
+            data["case_id"] = self.case_id.data
+            del data["case"]
         try:
             return ReferralIn.model_validate(data)
         except ValidationError as error:

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import JSON, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Index, String, UniqueConstraint, text
 from sqlmodel import Field, Relationship, SQLModel
 
 from coordinator.accounts.models import Role, User
@@ -152,11 +152,24 @@ PROSECUTION_STAGE_LABELS: dict[str, LazyString] = {
 }
 
 
+# Only linked cases are unique by their identity: a provisional case (below) repeats the identity it waits for.
+LINKED_ONLY = text("awaiting_link_to_id IS NULL")
+
+
 class CriminalCase(SQLModel, table=True):
-    """The prosecution running beside the restorative process; it never learns what is said in it."""
+    """The prosecution running beside the restorative process; it never learns what is said in it.
+
+    A coordinator assigns its prosecutor (docs/design.md rule 10). A prosecutor's referral for the identity of a case
+    that is not theirs gets a *provisional* case of its own, assigned to that prosecutor and waiting for a coordinator
+    to link it (`awaiting_link_to_id`); linking moves its referrals into the case and removes it
+    (coordinator/cases/identity.py).
+    """
 
     __tablename__ = "criminal_cases"
-    __table_args__ = (UniqueConstraint("jurisdiction", "court", "docket_number"),)
+    __table_args__ = (
+        Index("uq_criminal_cases_identity", "jurisdiction", "court", "docket_number", unique=True,
+              sqlite_where=LINKED_ONLY, postgresql_where=LINKED_ONLY),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     jurisdiction: str = Field(sa_type=String(120))
@@ -165,9 +178,15 @@ class CriminalCase(SQLModel, table=True):
     charges: list[str] = Field(default_factory=list, sa_type=JSON)
     stage: str = Field(sa_type=String(16))
     prosecutor_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True)
+    awaiting_link_to_id: uuid.UUID | None = Field(default=None, foreign_key="criminal_cases.id", index=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
     prosecutor: User | None = Relationship()
+
+    @property
+    def awaiting_link(self) -> bool:
+        """True for a provisional case that waits for a coordinator to link it."""
+        return self.awaiting_link_to_id is not None
 
 
 class Referral(SQLModel, table=True):

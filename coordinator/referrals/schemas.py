@@ -5,95 +5,104 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import to_json
 
+from coordinator.inputs import MAX_PAGE, TimeZoneName, visible_line
 from coordinator.referrals.models import CaseStage, ReferralSource, ReferralStatus
-from coordinator.roster.profiles import valid_timezone  # the roster owns what a valid zone is
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
-PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{5,24}$")
+# A phone number, or spaces only for none (the form's empty field).
+PHONE_PATTERN = r"^ *(\+?[0-9][0-9 ()\-.]{5,24})? *$"
 DOCKET = re.compile(r"^[A-Z0-9][A-Z0-9 ./:_\-]{0,63}$")
 
 
+# As intake stores a docket number: letters (either case; kept in capitals), digits and . / : _ - and spaces.
+DocketNumber = Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./:_\-]{0,63}$"),
+                         AfterValidator(lambda value: value.strip().upper())]
+
+
 class Strict(BaseModel):
-    """Unknown fields are an error, not silently dropped."""
+    """A request body: unknown fields are an error, not silently dropped, and JSON's own types are kept.
+
+    A body is validated as the JSON document it is, in pydantic's strict mode: `"8"` is not 8, `0` is not false,
+    `3.0` is not 3, exactly as the OpenAPI document says, while dates, times, ids and codes are read from their
+    JSON strings.
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def model_validate(cls, obj: Any, *, strict: bool | None = None, **kwargs: Any) -> Self:
+        """Validate `obj` (parsed JSON, or a form's values) as a JSON document, strictly unless told otherwise."""
+        if strict is False or not isinstance(obj, dict):
+            return super().model_validate(obj, strict=strict, **kwargs)
+        return cls.model_validate_json(to_json(obj), strict=True, **kwargs)
 
 
 class ContactIn(Strict):
     """How to reach a party; encrypted at rest."""
 
     email: EmailStr | None = None
-    phone: str | None = Field(default=None, max_length=25)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        value = (value or "").strip() or None
-        if value is not None and not PHONE.match(value):
-            raise ValueError("enter a phone number such as +34 600 000 000")
-        return value
+    phone: Annotated[str, StringConstraints(max_length=25, pattern=PHONE_PATTERN),
+                     AfterValidator(lambda value: value.strip() or None)] | None = Field(
+        default=None, description="e.g. +34 600 000 000; empty for none")
 
 
 class PartyIn(Strict):
     """A party as referred: an alias, never a legal name, is what staff use."""
 
-    alias: Annotated[Text, StringConstraints(max_length=80)]
-    preferred_language: str = Field(default="en", description="ISO 639-1 code, e.g. es")
+    alias: visible_line(80)  # type: ignore[valid-type]
+    preferred_language: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}$"), AfterValidator(str.lower)] = \
+        Field(default="en", description="ISO 639-1 code, e.g. es")
     needs_interpreter: bool = False
     interpreter_arranged: bool = Field(default=False, description="asked when the portal does not speak the "
                                        "party's language")
-    timezone: str | None = Field(default=None, description="the party's IANA time zone, for remote sessions; "
-                                 "the programme's when omitted")
+    timezone: TimeZoneName | None = Field(default=None, description="the party's IANA time zone, for remote "
+                                          "sessions; the programme's when omitted")
     contact: ContactIn = Field(default_factory=ContactIn)
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str | None) -> str | None:
-        value = (value or "").strip() or None
-        if value is not None and not valid_timezone(value):
-            raise ValueError("use an IANA time zone such as Europe/Madrid")
-        return value
-
-    @field_validator("preferred_language")
-    @classmethod
-    def _language(cls, value: str) -> str:
-        value = value.strip().lower()
-        if not LANGUAGE_CODE.match(value):
-            raise ValueError("use a two-letter language code such as es")
-        return value
 
 
 class CaseIn(Strict):
     """The criminal case the referral belongs to."""
 
-    jurisdiction: Annotated[Text, StringConstraints(max_length=120)]
-    court: Annotated[Text, StringConstraints(max_length=200)]
-    docket_number: Annotated[Text, StringConstraints(max_length=64, to_upper=True)]
-    charges: list[Annotated[Text, StringConstraints(max_length=200)]] = Field(default_factory=list, max_length=20)
+    jurisdiction: visible_line(120)  # type: ignore[valid-type]
+    court: visible_line(200)  # type: ignore[valid-type]
+    docket_number: DocketNumber
+    charges: list[visible_line(200)] = Field(default_factory=list, max_length=20)  # type: ignore[valid-type]
     stage: CaseStage
     prosecutor_email: EmailStr | None = None
 
-    @field_validator("docket_number")
-    @classmethod
-    def _docket(cls, value: str) -> str:
-        if not DOCKET.match(value):
-            raise ValueError("use letters, digits, spaces and . / : _ - only")
-        return value
-
 
 class ReferralIn(Strict):
-    """`POST /api/v1/referrals` and the intake form."""
+    """`POST /api/v1/referrals` and the intake form: the case by its identity, or (coordinators) an existing case's
+    id, never both."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["case"], "properties": {"case": {"type": "object"}}},
+        {"required": ["case_id"], "properties": {"case_id": {"type": "string"}}}]})
 
     source: ReferralSource
-    case: CaseIn
+    case: CaseIn | None = None
+    case_id: uuid.UUID | None = Field(default=None, description="an existing case (coordinators only)")
     survivor: PartyIn
     responsible_party: PartyIn
     notes: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _one_case(self) -> ReferralIn:
+        if (self.case is None) == (self.case_id is None):
+            raise ValueError("give either case or case_id")
+        return self
 
 
 class TransitionIn(Strict):
@@ -116,7 +125,7 @@ class ListQuery(BaseModel):
 
     status: ReferralStatus | None = None
     q: str | None = Field(default=None, max_length=64, description="a reference or a docket number")
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     per_page: int = Field(default=50, ge=1, le=200)
 
 

@@ -12,8 +12,8 @@ from sqlalchemy.orm import selectinload
 
 from coordinator import clock
 from coordinator.accounts.models import Actor, Role, User
-from coordinator.accounts.service import find_user_by_email
 from coordinator.audit.service import record
+from coordinator.cases.identity import case_for_referral
 from coordinator.crypto import preload_data_keys
 from coordinator.db import atomic, db
 from coordinator.errors import Conflict, Forbidden, InvalidRequest, NotFound
@@ -132,32 +132,9 @@ def create_referral(actor: User, data: ReferralIn) -> Referral:
     """Take a referral in: its case (found or created), its two parties, a reference, status `received`."""
     if not actor.has_role(*REFERRERS):
         raise Forbidden(_("Your role cannot refer cases."))
-    prosecutor = _case_prosecutor(actor, data.case.prosecutor_email)
-    case = db.session.execute(
-        select(CriminalCase).where(
-            CriminalCase.jurisdiction == data.case.jurisdiction,
-            CriminalCase.court == data.case.court,
-            CriminalCase.docket_number == data.case.docket_number,
-        )
-    ).scalar_one_or_none()
+    # Which case, and whose: decided in one place, which never hands a prosecutor another's case (rule 10).
+    case = case_for_referral(actor, data.case, data.case_id)
     now = clock.now()
-    if case is None:
-        case = CriminalCase(
-            jurisdiction=data.case.jurisdiction,
-            court=data.case.court,
-            docket_number=data.case.docket_number,
-            charges=list(data.case.charges),
-            stage=data.case.stage,
-            prosecutor_id=prosecutor.id if prosecutor else None,
-            created_at=now,
-        )
-        db.session.add(case)
-    elif prosecutor and case.prosecutor_id not in (None, prosecutor.id):
-        raise InvalidRequest.field(_("Check the highlighted fields."), "case.prosecutor_email",
-                                   _("This case is already assigned to another prosecutor."))
-    elif prosecutor:
-        case.prosecutor_id = prosecutor.id
-
     referral = Referral(
         reference=next_reference(),
         source=data.source,
@@ -177,22 +154,6 @@ def create_referral(actor: User, data: ReferralIn) -> Referral:
     notify_staff([user for user in coordinators() if user.id != actor.id], "referral_received",
                  key=f"referral_received:{referral.id}", referral=referral)
     return referral
-
-
-def _case_prosecutor(actor: User, email: str | None) -> User | None:
-    """The prosecutor a case names: a prosecutor referring names themself; others name an active prosecutor."""
-    if actor.has_role(Role.prosecutor):
-        if email and email.lower() != actor.email:
-            raise InvalidRequest.field(_("Check the highlighted fields."), "case.prosecutor_email",
-                                       _("You can only refer cases assigned to you."))
-        return actor
-    if not email:
-        return None
-    prosecutor = find_user_by_email(email)
-    if prosecutor is None or not prosecutor.active or prosecutor.role != Role.prosecutor:
-        raise InvalidRequest.field(_("Check the highlighted fields."), "case.prosecutor_email",
-                                   _("No active prosecutor account has this email address."))
-    return prosecutor
 
 
 def _new_party(referral: Referral, role: PartyRole, data: PartyIn) -> Party:

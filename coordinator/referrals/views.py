@@ -11,16 +11,18 @@ from coordinator.accounts.models import Role
 from coordinator.accounts.service import users_by_id
 from coordinator.agreements.queries import agreement_panel
 from coordinator.audit.service import referral_trail
+from coordinator.cases.identity import find_cases
 from coordinator.cases.report import reports_of
 from coordinator.cases.service import hearings_of
 from coordinator.cases.views import case_panel
 from coordinator.consent.forms import ConsentRecordForm
 from coordinator.consent.queries import consent_overview, referral_decisions
-from coordinator.errors import Conflict, GateFailed, InvalidRequest
+from coordinator.errors import Conflict, GateFailed, InvalidRequest, NotFound
 from coordinator.pages import messages_of, role_required, select_options, show_field_errors
 from coordinator.portal.forms import PortalForm
 from coordinator.portal.links import LinkForm
 from coordinator.portal.service import links_of
+from coordinator.prosecution.service import participation_only
 from coordinator.referrals import service, workflow
 from coordinator.referrals.forms import (
     FIELD_FOR_PATH,
@@ -57,10 +59,12 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(*service.REFERRERS)
 def new():
-    """Take a referral in."""
+    """Take a referral in; coordinators first look the case up by its docket number and attach to it or create it."""
     form = IntakeForm()
     if current_user.has_role(Role.prosecutor):
-        del form.prosecutor_email
+        del form.prosecutor_email, form.case_id  # a prosecutor is never shown which cases exist (rule 10)
+    elif request.method == "POST" and "lookup" in request.form:
+        return _lookup_page(form)
     gaps: list[tuple[str, str]] = []
     if form.validate_on_submit() and (data := form.to_input()) is not None:
         # A language the portal does not speak: ask once whether an interpreter is arranged (docs/design.md 7).
@@ -70,12 +74,26 @@ def new():
             referral = None if gaps else service.create_referral(current_user, data)
         except InvalidRequest as error:
             show_field_errors(form, error, FIELD_FOR_PATH)
+        except (Conflict, NotFound) as error:  # a coordinator's case choice that no longer holds
+            form.form_errors.append(error.message)
         else:
             if referral is not None:
                 flash(_("Referral %(reference)s is received.", reference=referral.reference), "success")
                 return redirect(url_for("referrals.detail", referral_id=referral.id))
     return render_template("referrals/new.html", form=form, gaps=gaps, timezones=timezone_names()), \
         400 if form.is_submitted() else 200
+
+
+def _lookup_page(form: IntakeForm):
+    """The intake form again (nothing saved; CSRFProtect has checked the post), with the linked cases of its docket
+    number to attach to, the one with the same court and jurisdiction chosen."""
+    docket = (form.docket_number.data or "").strip().upper()
+    matches = [case for case in find_cases(current_user, docket_number=docket).items
+               if not case.awaiting_link] if docket else []
+    same = [case for case in matches if (case.jurisdiction, case.court) == (form.jurisdiction.data, form.court.data)]
+    form.case_id.data = str(same[0].id) if same else ""
+    return render_template("referrals/new.html", form=form, matches=matches, looked_up=True, gaps=[],
+                           timezones=timezone_names())
 
 
 @bp.get("/<referral_id>")
@@ -90,7 +108,8 @@ def detail(referral_id: str):
 
 def _detail_page(referral, status: int = 200, transition_errors: list[str] | None = None, assign_form=None):
     if current_user.has_role(Role.prosecutor):
-        return render_template("referrals/detail_prosecution.html", referral=referral), status
+        return render_template("referrals/detail_prosecution.html", referral=referral,
+                               consent=participation_only(consent_overview(referral))), status
     moves = [(move, TransitionForm(to=move.target).with_reasons(move.reasons))
              for move in workflow.next_moves(referral, current_user)]
     trail = referral_trail(referral.id) if current_user.has_role(Role.coordinator) else []

@@ -53,7 +53,7 @@ READ_ACTIONS = ("referral.view", "consent.view", "risk.view", "agreement.view", 
                 "prosecution.disclose", "party.export")
 
 
-class PartyRecord(BaseModel):
+class ExportedPartyRecord(BaseModel):
     """The party as the programme knows them."""
 
     role: str
@@ -65,7 +65,7 @@ class PartyRecord(BaseModel):
     phone: str | None
 
 
-class DecisionOut(BaseModel):
+class ExportedDecision(BaseModel):
     """One consent decision, with the information sheet shown."""
 
     scope: str
@@ -79,7 +79,7 @@ class DecisionOut(BaseModel):
     method_label: str
 
 
-class SessionOut(BaseModel):
+class ExportedSession(BaseModel):
     """A session the party was invited to, with their own arrival and departure."""
 
     kind: str
@@ -98,7 +98,7 @@ class SessionOut(BaseModel):
     place: str | None
 
 
-class ItemOut(BaseModel):
+class ExportedItem(BaseModel):
     """An agreement item: both parties are party to every item of the agreement."""
 
     agreement_status: str
@@ -114,7 +114,7 @@ class ItemOut(BaseModel):
     status_label: str
 
 
-class AcceptanceOut(BaseModel):
+class ExportedAcceptance(BaseModel):
     """The party's own acceptance of a version of the agreement."""
 
     agreement_version: int
@@ -123,7 +123,7 @@ class AcceptanceOut(BaseModel):
     accepted_at: datetime
 
 
-class MessageOut(BaseModel):
+class ExportedMessage(BaseModel):
     """A message sent (or queued) to the party; its secret link is never kept, so never shown."""
 
     template: str
@@ -135,7 +135,7 @@ class MessageOut(BaseModel):
     sent_at: datetime | None
 
 
-class AccessOut(BaseModel):
+class ExportedAccess(BaseModel):
     """Who opened the file, and when."""
 
     at: datetime
@@ -154,13 +154,13 @@ class PartyExport(BaseModel):
     referral_status_label: str
     language: str
     generated_at: datetime
-    party: PartyRecord
-    consent_decisions: list[DecisionOut]
-    sessions: list[SessionOut]
-    agreement_items: list[ItemOut]
-    acceptances: list[AcceptanceOut]
-    messages: list[MessageOut]
-    access: list[AccessOut]
+    party: ExportedPartyRecord
+    consent_decisions: list[ExportedDecision]
+    sessions: list[ExportedSession]
+    agreement_items: list[ExportedItem]
+    acceptances: list[ExportedAcceptance]
+    messages: list[ExportedMessage]
+    access: list[ExportedAccess]
 
 
 def export_language(language: str) -> str:
@@ -181,7 +181,7 @@ def party_export(actor: Actor, referral: Referral, role: str, output: str = "jso
             reference=referral.reference, referral_status=referral.status,
             referral_status_label=str(STATUS_LABELS[referral.status]), language=language,
             generated_at=clock.now(),
-            party=PartyRecord(role=party.role, role_label=str(PARTY_LABELS[party.role]), alias=party.alias,
+            party=ExportedPartyRecord(role=party.role, role_label=str(PARTY_LABELS[party.role]), alias=party.alias,
                               preferred_language=party.preferred_language,
                               needs_interpreter=party.needs_interpreter, email=party.email, phone=party.phone),
             consent_decisions=_decisions(party.id), sessions=_sessions(party.id),
@@ -192,22 +192,22 @@ def party_export(actor: Actor, referral: Referral, role: str, output: str = "jso
     return export
 
 
-def _decisions(party_id: uuid.UUID) -> list[DecisionOut]:
+def _decisions(party_id: uuid.UUID) -> list[ExportedDecision]:
     rows = db.session.execute(select(ConsentDecision).where(ConsentDecision.party_id == party_id)
                               .order_by(ConsentDecision.decided_at)).scalars()
-    return [DecisionOut(scope=row.scope, scope_label=str(SCOPE_LABELS[row.scope]), decision=row.decision,
+    return [ExportedDecision(scope=row.scope, scope_label=str(SCOPE_LABELS[row.scope]), decision=row.decision,
                         decided_at=row.decided_at, expires_at=row.expires_at, sheet_version=row.sheet_version,
                         sheet_language=row.sheet_language, method=row.method,
                         method_label=str(METHOD_LABELS[row.method])) for row in rows]
 
 
-def _sessions(party_id: uuid.UUID) -> list[SessionOut]:
+def _sessions(party_id: uuid.UUID) -> list[ExportedSession]:
     rows = db.session.execute(
         select(ScheduledSession, SessionParticipant, Venue)
         .join(SessionParticipant, SessionParticipant.session_id == ScheduledSession.id)
         .outerjoin(Venue, Venue.id == ScheduledSession.venue_id)
         .where(SessionParticipant.party_id == party_id).order_by(ScheduledSession.starts_at)).all()
-    return [SessionOut(kind=session.kind, kind_label=str(PARTY_SESSION_KIND[session.kind]), format=session.format,
+    return [ExportedSession(kind=session.kind, kind_label=str(PARTY_SESSION_KIND[session.kind]), format=session.format,
                        format_label=str(FORMAT_LABELS[session.format]), status=session.status,
                        status_label=str(SESSION_STATUS_LABELS[session.status]), starts_at=session.starts_at,
                        ends_at=session.ends_at, arrive_at=participant.arrive_at, leave_at=participant.leave_at,
@@ -217,11 +217,11 @@ def _sessions(party_id: uuid.UUID) -> list[SessionOut]:
             for session, participant, venue in rows]
 
 
-def _items(referral_id: uuid.UUID) -> list[ItemOut]:
+def _items(referral_id: uuid.UUID) -> list[ExportedItem]:
     rows = db.session.execute(
         select(AgreementItem, Agreement).join(Agreement, Agreement.id == AgreementItem.agreement_id)
         .where(Agreement.referral_id == referral_id).order_by(Agreement.created_at, AgreementItem.position)).all()
-    return [ItemOut(agreement_status=agreement.status,
+    return [ExportedItem(agreement_status=agreement.status,
                     agreement_status_label=str(AGREEMENT_STATUS_LABELS[agreement.status]),
                     agreement_version=agreement.version, kind=item.kind, kind_label=str(ITEM_KIND_LABELS[item.kind]),
                     description=item.description, due_on=item.due_on, amount_cents=item.amount_cents,
@@ -229,27 +229,28 @@ def _items(referral_id: uuid.UUID) -> list[ItemOut]:
             for item, agreement in rows]
 
 
-def _acceptances(referral_id: uuid.UUID, role: str) -> list[AcceptanceOut]:
+def _acceptances(referral_id: uuid.UUID, role: str) -> list[ExportedAcceptance]:
     rows = db.session.execute(
         select(Acceptance).join(Agreement, Agreement.id == Acceptance.agreement_id)
         .where(Agreement.referral_id == referral_id, Acceptance.party_role == role)
         .order_by(Acceptance.accepted_at)).scalars()
-    return [AcceptanceOut(agreement_version=row.version, method=row.method,
+    return [ExportedAcceptance(agreement_version=row.version, method=row.method,
                           method_label=str(ACCEPTANCE_METHOD_LABELS[row.method]), accepted_at=row.accepted_at)
             for row in rows]
 
 
-def _messages(party_id: uuid.UUID) -> list[MessageOut]:
+def _messages(party_id: uuid.UUID) -> list[ExportedMessage]:
     rows = db.session.execute(
         select(OutboxMessage).where(OutboxMessage.recipient_kind == "party", OutboxMessage.recipient_id == party_id)
         .order_by(OutboxMessage.created_at)).scalars()
-    return [MessageOut(template=row.template, subject=str(MESSAGES[row.template].subject) if row.template in MESSAGES
-                       else row.template, channel=row.channel, status=row.status,
-                       status_label=str(DELIVERY_LABELS[row.status]), queued_at=row.created_at, sent_at=row.sent_at)
+    return [ExportedMessage(template=row.template,
+                            subject=str(MESSAGES[row.template].subject) if row.template in MESSAGES else row.template,
+                            channel=row.channel, status=row.status, status_label=str(DELIVERY_LABELS[row.status]),
+                            queued_at=row.created_at, sent_at=row.sent_at)
             for row in rows]
 
 
-def _access(referral_id: uuid.UUID) -> list[AccessOut]:
+def _access(referral_id: uuid.UUID) -> list[ExportedAccess]:
     entries = list(db.session.execute(
         select(AuditEntry).where(AuditEntry.referral_id == referral_id, AuditEntry.action.in_(READ_ACTIONS))
         .order_by(AuditEntry.seq)).scalars())
@@ -258,7 +259,7 @@ def _access(referral_id: uuid.UUID) -> list[AccessOut]:
     out = []
     for entry in entries:
         user = users.get(entry.actor_id or "")
-        out.append(AccessOut(at=entry.at, action=entry.action, action_label=str(ACTION_LABELS.get(entry.action,
+        out.append(ExportedAccess(at=entry.at, action=entry.action, action_label=str(ACTION_LABELS.get(entry.action,
                                                                                                   entry.action)),
                              by_role=user.role if user else None,
                              by_role_label=str(ROLE_LABELS[user.role]) if user else None,

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from coordinator.api import DeletedOut, api_actor, api_blueprint
+from coordinator.inputs import MAX_PAGE, Day, TimeZoneName, visible_line
 from coordinator.pagination import clamp_per_page, whole_list
-from coordinator.referrals.schemas import ReferralPath, Strict
+from coordinator.referrals.schemas import DocketNumber, ReferralPath, Strict
 from coordinator.referrals.service import load_referral
 from coordinator.roster import availability as roster_availability
 from coordinator.roster import conflicts as roster_conflicts
@@ -19,6 +21,8 @@ from coordinator.roster import ranking as roster_ranking
 from coordinator.roster.models import TrainingKind
 
 bp = api_blueprint("roster_api", __name__, "roster")
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+ClockTime = Annotated[str, StringConstraints(pattern=roster_availability.CLOCK_TIME.pattern)]
 
 
 # Shapes ------------------------------------------------------------------------------------------------------
@@ -42,7 +46,7 @@ class ConflictPath(BaseModel):
 class PageQuery(BaseModel):
     """Paging of a list."""
 
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     per_page: int = Field(default=50, ge=1, le=200)
 
 
@@ -50,28 +54,29 @@ class TrainingIn(Strict):
     """A training and the last day it is valid."""
 
     kind: TrainingKind
-    valid_until: dt.date
+    valid_until: Day
 
 
 class FacilitatorIn(Strict):
     """`POST /api/v1/facilitators`: a new account with the facilitator role and its roster entry."""
 
-    email: str = Field(max_length=254)
-    name: str = Field(max_length=120)
-    languages: list[str] = Field(description="two- or three-letter codes, e.g. es")
-    trainings: list[TrainingIn] = Field(default_factory=list)
-    timezone: str = Field(default="UTC", description="an IANA time zone, e.g. Europe/Madrid")
-    max_active_referrals: int = 6
-    language: str = Field(default="en", description="the language of the facilitator's own pages and emails")
+    email: EmailStr = Field(max_length=254)
+    name: visible_line(120)  # type: ignore[valid-type]
+    languages: list[LanguageCode] = Field(min_length=1, max_length=20, description="two- or three-letter codes")
+    trainings: list[TrainingIn] = Field(default_factory=list, max_length=len(TrainingKind))
+    timezone: TimeZoneName = Field(default="UTC", description="a canonical IANA time zone, e.g. Europe/Madrid")
+    max_active_referrals: int = Field(default=6, ge=1, le=roster.MAX_CAP)
+    language: Literal["en", "es", "fr"] = Field(default="en",
+                                                description="the language of the facilitator's own pages and emails")
 
 
 class FacilitatorUpdate(Strict):
     """`PUT /api/v1/facilitators/{id}`: the fields given are changed; `trainings` replaces the list."""
 
-    languages: list[str] | None = None
-    trainings: list[TrainingIn] | None = None
-    timezone: str | None = None
-    max_active_referrals: int | None = None
+    languages: list[LanguageCode] | None = Field(default=None, min_length=1, max_length=20)
+    trainings: list[TrainingIn] | None = Field(default=None, max_length=len(TrainingKind))
+    timezone: TimeZoneName | None = None
+    max_active_referrals: int | None = Field(default=None, ge=1, le=roster.MAX_CAP)
 
 
 class TrainingOut(BaseModel):
@@ -107,9 +112,9 @@ class FacilitatorListOut(BaseModel):
 class WindowIn(Strict):
     """A weekly window in local time: weekday 0 is Monday, times "HH:MM"."""
 
-    weekday: int
-    start: str
-    end: str
+    weekday: int = Field(ge=0, le=6)
+    start: ClockTime
+    end: ClockTime
 
 
 class WindowOut(BaseModel):
@@ -123,15 +128,15 @@ class WindowOut(BaseModel):
 class ExceptionIn(Strict):
     """A dated exception to the weekly windows."""
 
-    date: dt.date
+    date: Day
     unavailable: bool = True
 
 
 class AvailabilityIn(Strict):
     """`PUT /api/v1/facilitators/{id}/availability`: replaces both lists."""
 
-    weekly: list[WindowIn]
-    exceptions: list[ExceptionIn] = Field(default_factory=list)
+    weekly: list[WindowIn] = Field(max_length=roster_availability.MAX_WINDOWS)
+    exceptions: list[ExceptionIn] = Field(default_factory=list, max_length=roster_availability.MAX_EXCEPTIONS)
 
 
 class AvailabilityOut(BaseModel):
@@ -146,7 +151,7 @@ class AvailabilityOut(BaseModel):
 class ConflictIn(Strict):
     """`POST /api/v1/facilitators/{id}/conflicts`."""
 
-    docket_number: str = Field(max_length=64)
+    docket_number: DocketNumber
 
 
 class ConflictOut(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, time
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
@@ -15,6 +15,7 @@ from coordinator.accounts.models import Actor, Role, User
 from coordinator.audit.service import record
 from coordinator.db import atomic, db
 from coordinator.errors import Forbidden, InvalidRequest, NotFound
+from coordinator.inputs import day_or_none
 from coordinator.roster.intervals import Window
 from coordinator.roster.models import (
     AvailabilityException,
@@ -120,12 +121,8 @@ def _check_exceptions(entries: Sequence[Mapping[str, object]], fields: dict[str,
     days: dict[date, bool] = {}
     for index, entry in enumerate(entries):
         day, unavailable = entry.get("date"), entry.get("unavailable", True)
-        if isinstance(day, str):
-            try:
-                day = date.fromisoformat(day)
-            except ValueError:
-                day = None
-        if not isinstance(day, date) or isinstance(day, datetime):
+        day = day_or_none(day)
+        if day is None:
             fields[f"exceptions.{index}.date"] = [_("Enter a date as YYYY-MM-DD.")]
         elif day in days:
             fields[f"exceptions.{index}.date"] = [_("This date is listed twice.")]

@@ -14,8 +14,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
-    DateTimeLocalField,
     EmailField,
     IntegerField,
     SelectField,
@@ -28,6 +26,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from coordinator.errors import InvalidRequest
 from coordinator.i18n import language_label
+from coordinator.inputs import DayField, LocalMomentField
 from coordinator.pages import select_options
 from coordinator.referrals.forms import PARTY_LANGUAGES
 from coordinator.referrals.models import PARTY_LABELS, PartyRole
@@ -44,9 +43,9 @@ class ProfileForm(FlaskForm):
 
     languages = SelectMultipleField(_l("Languages they work in"), option_widget=CheckboxInput(),
                                     widget=ListWidget(prefix_label=False))
-    training_restorative_practice = DateField(_l("Restorative practice: valid until"), validators=[Optional()])
-    training_trauma_informed = DateField(_l("Trauma-informed practice: valid until"), validators=[Optional()])
-    training_trafficking_specialist = DateField(_l("Trafficking specialist: valid until"), validators=[Optional()],
+    training_restorative_practice = DayField(_l("Restorative practice: valid until"), validators=[Optional()])
+    training_trauma_informed = DayField(_l("Trauma-informed practice: valid until"), validators=[Optional()])
+    training_trafficking_specialist = DayField(_l("Trafficking specialist: valid until"), validators=[Optional()],
                                                 description=_l("Both facilitators of a circle need this one."))
     timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)], description=TIMEZONE_HINT,
                            render_kw={"list": "timezones", "autocomplete": "off", "spellcheck": "false"})
@@ -128,15 +127,15 @@ class ConflictForm(FlaskForm):
 class ExceptionForm(FlaskForm):
     """A date the facilitator is not available."""
 
-    date = DateField(_l("Date"), validators=[DataRequired()])
+    date = DayField(_l("Date"), validators=[DataRequired()])
 
 
 class UnavailabilityForm(FlaskForm):
     """A time a party cannot attend, in a chosen time zone."""
 
     party = SelectField(_l("Who"), choices=select_options((role.value, PARTY_LABELS[role]) for role in PartyRole))
-    start = DateTimeLocalField(_l("From"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
-    end = DateTimeLocalField(_l("Until"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    start = LocalMomentField(_l("From"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    end = LocalMomentField(_l("Until"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     timezone = StringField(_l("Time zone of these times"), validators=[DataRequired(), Length(max=64)],
                            description=TIMEZONE_HINT,
                            render_kw={"list": "timezones", "autocomplete": "off", "spellcheck": "false"})

@@ -11,19 +11,20 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
+from config import is_canonical_timezone
 from coordinator.accounts.models import SYSTEM, Actor, Role, User
 from coordinator.accounts.service import create_user
 from coordinator.audit.service import record
 from coordinator.db import atomic, db
 from coordinator.errors import Forbidden, InvalidRequest, NotFound
+from coordinator.inputs import day_or_none
 from coordinator.roster.eligibility import caseloads
 from coordinator.roster.models import (
     FacilitatorProfile,
@@ -133,14 +134,8 @@ def list_facilitators(actor: Actor) -> list[FacilitatorEntry]:
 
 
 def valid_timezone(name: object) -> bool:
-    """True for an IANA time zone zoneinfo knows, such as Europe/Madrid."""
-    if not isinstance(name, str) or not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return True
+    """True for a canonical IANA time zone such as Europe/Madrid (config.py `canonical_timezones()`)."""
+    return is_canonical_timezone(name)
 
 
 def _check_profile(fields: dict[str, list[str]], *, languages: Iterable[object] | None = None,
@@ -167,12 +162,8 @@ def _check_profile(fields: dict[str, list[str]], *, languages: Iterable[object] 
                 fields[f"trainings.{index}.kind"] = [_("Choose a training from the list.")]
             elif kind in held:
                 fields[f"trainings.{index}.kind"] = [_("This training is listed twice.")]
-            if isinstance(valid_until, str):
-                try:
-                    valid_until = date.fromisoformat(valid_until)
-                except ValueError:
-                    valid_until = None
-            if not isinstance(valid_until, date) or isinstance(valid_until, datetime):
+            valid_until = day_or_none(valid_until)
+            if valid_until is None:
                 fields[f"trainings.{index}.valid_until"] = [_("Enter a date as YYYY-MM-DD.")]
             elif kind is not None and kind in TrainingKind.__members__:
                 held[kind] = valid_until

@@ -8,11 +8,14 @@ from pydantic import BaseModel, Field
 
 from coordinator.accounts.models import User
 from coordinator.api import api_actor, api_blueprint
+from coordinator.inputs import TimeZoneName, visible_line
 from coordinator.pagination import whole_list
 from coordinator.referrals.schemas import Strict
 from coordinator.roster import venues
 from coordinator.roster.api import WindowIn, WindowOut
+from coordinator.roster.availability import MAX_WINDOWS
 from coordinator.roster.models import Venue
+from coordinator.roster.venues import MAX_CAPACITY
 
 bp = api_blueprint("venue_api", __name__, "venues")
 
@@ -26,27 +29,28 @@ class VenuePath(BaseModel):
 class VenueIn(Strict):
     """`POST /api/v1/venues`."""
 
-    name: str
-    address: str
-    entrance: str | None = Field(default=None, description="which entrance the parties use; encrypted like the address")
-    timezone: str
+    name: visible_line(120)  # type: ignore[valid-type]
+    address: visible_line(500)  # type: ignore[valid-type]
+    entrance: visible_line(300) | None = Field(  # type: ignore[valid-type]
+        default=None, description="which entrance the parties use; encrypted like the address")
+    timezone: TimeZoneName
     separate_waiting_rooms: bool = False
     accessible: bool = Field(default=False, description="step-free access")
-    capacity: int = 8
-    opening_hours: list[WindowIn] = Field(default_factory=list)
+    capacity: int = Field(default=8, ge=1, le=MAX_CAPACITY)
+    opening_hours: list[WindowIn] = Field(default_factory=list, max_length=MAX_WINDOWS)
 
 
 class VenueUpdate(Strict):
     """`PUT /api/v1/venues/{id}`: the fields given are changed; `"active": false` deactivates the venue."""
 
-    name: str | None = None
-    address: str | None = None
-    entrance: str | None = None
-    timezone: str | None = None
+    name: visible_line(120) | None = None  # type: ignore[valid-type]
+    address: visible_line(500) | None = None  # type: ignore[valid-type]
+    entrance: visible_line(300) | None = None  # type: ignore[valid-type]
+    timezone: TimeZoneName | None = None
     separate_waiting_rooms: bool | None = None
     accessible: bool | None = None
-    capacity: int | None = None
-    opening_hours: list[WindowIn] | None = None
+    capacity: int | None = Field(default=None, ge=1, le=MAX_CAPACITY)
+    opening_hours: list[WindowIn] | None = Field(default=None, max_length=MAX_WINDOWS)
     active: bool | None = None
 
 

@@ -3,18 +3,18 @@ unavailable times of a referral. Each handler loads, lets the service check acce
 
 from __future__ import annotations
 
-from datetime import date
 from functools import cache
-from zoneinfo import available_timezones
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from config import canonical_timezones
 from coordinator import clock
 from coordinator.accounts.models import Role
 from coordinator.errors import InvalidRequest
+from coordinator.inputs import day_or_none
 from coordinator.pages import role_required
 from coordinator.roster import availability as roster_availability
 from coordinator.roster import conflicts as roster_conflicts
@@ -39,8 +39,8 @@ ROSTER_USERS = (Role.admin, Role.coordinator, Role.facilitator)
 
 @cache
 def timezone_names() -> list[str]:
-    """Every IANA time zone, for the time-zone fields' suggestions."""
-    return sorted(name for name in available_timezones() if "/" in name or name == "UTC")
+    """Every time zone the service accepts, for the time-zone fields' suggestions."""
+    return sorted(canonical_timezones())
 
 
 @bp.app_context_processor
@@ -172,9 +172,8 @@ def add_exception(user_id: str):
 def remove_exception(user_id: str, day: str):
     """Remove a date from the exceptions."""
     user = roster.load_facilitator(current_user, user_id)
-    try:
-        day_removed = date.fromisoformat(day)
-    except ValueError:
+    day_removed = day_or_none(day)
+    if day_removed is None:
         return _back(user, "#exceptions")
     roster_availability.remove_exception(current_user, user, day_removed)
     flash(_("The date is removed."), "success")

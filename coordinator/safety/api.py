@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from datetime import date, datetime
+from typing import Annotated
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from coordinator import clock
 from coordinator.api import api_actor, api_blueprint
@@ -16,6 +16,7 @@ from coordinator.audit.service import record
 from coordinator.db import db
 from coordinator.errors import NotFound
 from coordinator.gates import Unmet
+from coordinator.inputs import Day
 from coordinator.referrals.schemas import ReferralPath, Strict
 from coordinator.referrals.service import load_referral
 from coordinator.roster.models import Venue
@@ -28,7 +29,7 @@ from coordinator.sessions.models import SessionFormat
 bp = api_blueprint("safety_api", __name__, "safety")
 
 
-class AnswerOut(BaseModel):
+class InstrumentAnswerOut(BaseModel):
     """One possible answer."""
 
     code: str
@@ -37,12 +38,12 @@ class AnswerOut(BaseModel):
     red_flag: bool
 
 
-class ItemOut(BaseModel):
+class InstrumentItemOut(BaseModel):
     """One question of the instrument."""
 
     code: str
     question: str
-    answers: list[AnswerOut]
+    answers: list[InstrumentAnswerOut]
 
 
 class InstrumentOut(BaseModel):
@@ -50,14 +51,23 @@ class InstrumentOut(BaseModel):
 
     version: str
     title: str
-    items: list[ItemOut]
+    items: list[InstrumentItemOut]
     thresholds: dict[str, int | None]
 
 
-class AssessmentIn(Strict):
-    """`POST /api/v1/referrals/{id}/risk-assessments`: an answer code for every item."""
+def _answers_schema() -> dict:
+    """The current instrument's items as the document's rule: every item answered with one of its codes."""
+    items = current_instrument().items
+    return {"type": "object", "additionalProperties": False, "required": [item.code for item in items],
+            "properties": {item.code: {"type": "string", "enum": [answer.code for answer in item.answers]}
+                           for item in items}}
 
-    answers: dict[str, str]
+
+class AssessmentIn(Strict):
+    """`POST /api/v1/referrals/{id}/risk-assessments`: an answer code for every item of the current instrument
+    (`GET /api/v1/risk/instrument`)."""
+
+    answers: Annotated[dict[str, str], WithJsonSchema(_answers_schema())]
     summary: str | None = Field(default=None, max_length=4000)
 
 
@@ -107,7 +117,7 @@ class ProtectiveOrderIn(Strict):
 
     court_reference: str = Field(min_length=1, max_length=200)
     no_contact: bool = True
-    expires_on: date
+    expires_on: Day
 
 
 class ProtectiveOrderOut(BaseModel):
@@ -139,7 +149,7 @@ class ReadinessQuery(BaseModel):
 
     format: SessionFormat | None = Field(default=None, description="in_person, video, shuttle or letter; "
                                                                      "any format when omitted")
-    date: dt.date | None = Field(default=None, description="the circle's date; today when omitted")
+    date: Day | None = Field(default=None, description="the circle's date; today when omitted")
     venue_id: uuid.UUID | None = None
     interpreter: bool = Field(default=False, description="an interpreter is booked")
 
@@ -179,8 +189,8 @@ def instrument():
     return InstrumentOut(
         version=current.version,
         title=in_language(current.title, language),
-        items=[ItemOut(code=item.code, question=in_language(item.question, language),
-                       answers=[AnswerOut(code=a.code, label=in_language(a.label, language), weight=a.weight,
+        items=[InstrumentItemOut(code=item.code, question=in_language(item.question, language),
+                       answers=[InstrumentAnswerOut(code=a.code, label=in_language(a.label, language), weight=a.weight,
                                           red_flag=a.red_flag) for a in item.answers])
                for item in current.items],
         thresholds=dict(current.thresholds),

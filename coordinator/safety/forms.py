@@ -2,10 +2,11 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from coordinator.inputs import DayField
 from coordinator.pages import select_options
 from coordinator.referrals.models import BASIS_LABELS, AcknowledgementBasis
 from coordinator.safety.models import INCIDENT_LABELS, MEASURE_LABELS, IncidentKind, Measure
@@ -32,7 +33,7 @@ class ProtectiveOrderForm(FlaskForm):
 
     court_reference = StringField(_l("Court reference"), validators=[DataRequired(), Length(max=200)])
     no_contact = BooleanField(_l("It forbids contact between the parties"), default=True)
-    expires_on = DateField(_l("Expires on"), validators=[DataRequired()])
+    expires_on = DayField(_l("Expires on"), validators=[DataRequired()])
 
 
 class IncidentForm(FlaskForm):
@@ -59,5 +60,5 @@ class ReadinessForm(FlaskForm):
 
     format = SelectField(_l("Format"), choices=select_options(
         [("", _l("Any format"))] + [(f.value, FORMAT_LABELS[f]) for f in SessionFormat]), validators=[Optional()])
-    date = DateField(_l("Date"), validators=[Optional()])
+    date = DayField(_l("Date"), validators=[Optional()])
     interpreter = BooleanField(_l("An interpreter is booked"))

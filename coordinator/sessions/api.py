@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import Response as FlaskResponse
 from pydantic import BaseModel, Field
@@ -12,6 +12,7 @@ from sqlalchemy import select
 from coordinator.api import api_actor, api_blueprint
 from coordinator.cases.service import booking_warnings
 from coordinator.db import db
+from coordinator.inputs import Day, Moment
 from coordinator.referrals.models import Party, PartyRole
 from coordinator.referrals.schemas import ReferralPath, Strict
 from coordinator.referrals.service import load_referral
@@ -29,8 +30,8 @@ class SlotQuery(BaseModel):
     kind: SessionKind
     format: SessionFormat
     duration: int = Field(default=90, ge=15, le=480, description="minutes")
-    from_: date | None = Field(default=None, alias="from", description="first day to search (UTC), YYYY-MM-DD")
-    to: date | None = Field(default=None, description="last day to search (UTC), YYYY-MM-DD")
+    from_: Day | None = Field(default=None, alias="from", description="first day to search (UTC), YYYY-MM-DD")
+    to: Day | None = Field(default=None, description="last day to search (UTC), YYYY-MM-DD")
     limit: int = Field(default=10, ge=1, le=50)
     interpreter: bool = Field(default=False, description="an interpreter is booked")
 
@@ -55,8 +56,8 @@ class SessionIn(Strict):
 
     kind: SessionKind
     format: SessionFormat
-    start: datetime
-    end: datetime
+    start: Moment
+    end: Moment
     facilitator_ids: list[uuid.UUID] = Field(min_length=1, max_length=2)
     venue_id: uuid.UUID | None = None
     interpreter: bool = False
@@ -122,8 +123,8 @@ class CancelIn(Strict):
 class RescheduleIn(Strict):
     """`POST /api/v1/sessions/{id}/reschedule`."""
 
-    start: datetime
-    end: datetime
+    start: Moment
+    end: Moment
 
 
 class HeldIn(Strict):

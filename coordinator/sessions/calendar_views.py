@@ -6,14 +6,16 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from coordinator.accounts.models import Role
 from coordinator.audit.service import record
+from coordinator.errors import InvalidRequest
 from coordinator.extensions import limiter
+from coordinator.inputs import out_of_range_message, parse_day
 from coordinator.pages import role_required
 from coordinator.sessions import calendar
 from coordinator.sessions.booking import load_session
@@ -71,7 +73,7 @@ def revoke_feed():
 
 
 @bp.get("/calendar/feed/<token>.ics")
-@limiter.limit(feed_limit)
+@limiter.limit(feed_limit, key_func=lambda: "feed:" + (request.remote_addr or ""))  # never the token
 def feed(token: str):
     """The public feed a calendar app subscribes to: no sign-in, the token is the key; anything else is 404."""
     owner = calendar.feed_owner(token)
@@ -101,9 +103,9 @@ def _start_date(value: str | None) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        return parse_day(value)
     except ValueError:
-        abort(400)
+        raise InvalidRequest.field(out_of_range_message(), "start", out_of_range_message()) from None
 
 
 def _time_label(value: datetime | time, zone: ZoneInfo) -> str:

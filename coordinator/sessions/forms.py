@@ -4,10 +4,11 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, SelectMultipleField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, SelectMultipleField
 from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from coordinator.inputs import DayField, check_moment
 from coordinator.pages import select_options
 from coordinator.referrals.models import PARTY_LABELS, PartyRole
 from coordinator.sessions.models import FORMAT_LABELS, KIND_LABELS, SessionFormat, SessionKind
@@ -23,11 +24,9 @@ CANCEL_REASONS = {
 def instant(_form, field) -> None:
     """A time with its UTC offset, as the slot list writes it."""
     try:
-        parsed = datetime.fromisoformat(field.data or "")
+        check_moment(datetime.fromisoformat(field.data or ""))
     except ValueError:
-        parsed = None
-    if parsed is None or parsed.utcoffset() is None:
-        raise ValidationError(_l("Choose a time from the list."))
+        raise ValidationError(_l("Choose a time from the list.")) from None
 
 
 class SlotSearchForm(FlaskForm):
@@ -39,8 +38,8 @@ class SlotSearchForm(FlaskForm):
     kind = SelectField(_l("Session"), choices=select_options((k.value, KIND_LABELS[k]) for k in SessionKind))
     format = SelectField(_l("Format"), choices=select_options((f.value, FORMAT_LABELS[f]) for f in SessionFormat))
     duration = IntegerField(_l("Length in minutes"), default=90, validators=[DataRequired(), NumberRange(15, 480)])
-    start_on = DateField(_l("From"), validators=[Optional()])
-    end_on = DateField(_l("Until"), validators=[Optional()])
+    start_on = DayField(_l("From"), validators=[Optional()])
+    end_on = DayField(_l("Until"), validators=[Optional()])
     interpreter = BooleanField(_l("An interpreter is booked"))
 
 

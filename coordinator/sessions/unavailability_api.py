@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from coordinator.api import DeletedOut, api_actor, api_blueprint
+from coordinator.inputs import Moment
 from coordinator.pagination import whole_list
 from coordinator.referrals.models import PartyRole
 from coordinator.referrals.schemas import ReferralPath, Strict
@@ -26,8 +27,8 @@ class UnavailabilityIn(Strict):
     """`POST /api/v1/referrals/{id}/unavailability`: times with their offset."""
 
     party: PartyRole
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Moment
+    end: Moment
 
 
 class UnavailabilityOut(BaseModel):

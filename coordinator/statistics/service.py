@@ -23,12 +23,12 @@ from coordinator.agreements.models import Agreement, AgreementStatus
 from coordinator.consent.models import PARTY_SCOPES, ConsentDecision, Decision, Scope
 from coordinator.db import db
 from coordinator.errors import Forbidden, InvalidRequest
+from coordinator.inputs import EARLIEST, LATEST, out_of_range_message
 from coordinator.portal.models import SecureLink
 from coordinator.referrals.models import Party, PartyRole, Referral, ReferralStatus
 from coordinator.sessions.models import ScheduledSession, SessionKind, SessionStatus
 
 # The dates a period may start or end on: far enough apart for any programme, near enough to convert safely.
-EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 
 # Upper bounds (in days, inclusive) of the buckets of "days from referral to first circle"; None is open-ended.
 DAYS_BUCKETS = (30, 60, 90, None)
@@ -123,12 +123,6 @@ def programme_statistics(actor: Actor, since: date | None = None, until: date | 
         completion=Ratio(agreements[AgreementStatus.completed],
                          agreements[AgreementStatus.completed] + agreements[AgreementStatus.not_completed]),
     )
-
-
-def out_of_range_message() -> str:
-    """What a page or the API says of a date outside [EARLIEST, LATEST]."""
-    return _("Enter a date between %(earliest)s and %(latest)s.", earliest=EARLIEST.isoformat(),
-             latest=LATEST.isoformat())
 
 
 def _period_condition(since: date | None, until: date | None) -> ColumnElement[bool]:

@@ -10,23 +10,20 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField
 from wtforms.validators import Optional
 
 from coordinator.accounts.models import Role
 from coordinator.agreements.models import AGREEMENT_STATUS_LABELS, AgreementStatus
 from coordinator.audit.service import record
 from coordinator.consent.models import PARTY_SCOPES, SCOPE_LABELS
+from coordinator.inputs import EARLIEST, LATEST, DayField, out_of_range_message
 from coordinator.pages import role_required
 from coordinator.referrals.models import PARTY_LABELS, STATUS_LABELS, PartyRole, ReferralStatus
 from coordinator.statistics import charts
 from coordinator.statistics.service import (
     DAYS_BUCKET_LABELS,
     DAYS_BUCKETS,
-    EARLIEST,
-    LATEST,
     ProgrammeStatistics,
-    out_of_range_message,
     programme_statistics,
 )
 
@@ -47,8 +44,8 @@ class PeriodForm(FlaskForm):
     class Meta:
         csrf = False
 
-    since = DateField(_l("Received from"), validators=[Optional()])
-    until = DateField(_l("Received until"), validators=[Optional()])
+    since = DayField(_l("Received from"), validators=[Optional()])
+    until = DayField(_l("Received until"), validators=[Optional()])
 
     def period(self) -> tuple[date | None, date | None]:
         """The valid period, or (None, None) for all time after replacing the fields' errors with ours."""

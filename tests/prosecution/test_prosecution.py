@@ -44,7 +44,9 @@ def test_the_case_answer_has_exactly_the_fields_of_the_api(app, factory, api):
     response = api(prosecutor).get("/api/v1/prosecution/cases/cr-2026-5150")
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"docket_number", "referrals"} and body["docket_number"] == "CR-2026-5150"
+    assert set(body) == {"docket_number", "court", "jurisdiction", "referrals"}
+    assert (body["court"], body["jurisdiction"]) == ("Testshire Crown Court", "Testshire")
+    assert body["docket_number"] == "CR-2026-5150"
     by_reference = {item["reference"]: item for item in body["referrals"]}
     assert set(by_reference) == {first.reference, second.reference}
     for item in body["referrals"]:
@@ -59,7 +61,7 @@ def test_the_case_answer_has_exactly_the_fields_of_the_api(app, factory, api):
     assert by_reference[second.reference]["stage"] == "intake"  # paused in screening: shown where it will resume
     assert by_reference[second.reference]["circle"] == {"status": "not_scheduled", "date": None}
     text = response.get_data(as_text=True)
-    for secret in (*SECRETS, "paused", "facilitator_stop", "Testshire"):
+    for secret in (*SECRETS, "paused", "facilitator_stop"):  # court and jurisdiction are named (docs/api.md)
         assert secret not in text
 
 

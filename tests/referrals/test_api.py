@@ -140,7 +140,18 @@ def test_missing_fields_are_listed(app, factory, api):
     """An empty object names every required field."""
     response = api(factory.user("coordinator")).post("/api/v1/referrals", json={})
     assert response.status_code == 400
-    assert {"source", "case", "survivor", "responsible_party"} <= set(response.get_json()["error"]["details"])
+    assert {"source", "survivor", "responsible_party"} <= set(response.get_json()["error"]["details"])
+
+
+@pytest.mark.parametrize("case_fields", [{}, "both"])
+def test_a_referral_names_its_case_once(app, factory, api, case_fields):
+    """Either the case's identity or an existing case's id: neither, or both, is a 400 and nothing is written."""
+    payload = {key: value for key, value in referral_payload().items() if key != "case"}
+    if case_fields == "both":
+        payload = {**referral_payload(), "case_id": "5b0c2a51-0000-4000-8000-000000000001"}
+    response = api(factory.user("coordinator")).post("/api/v1/referrals", json=payload)
+    assert response.status_code == 400
+    assert "case or case_id" in str(response.get_json()["error"]["details"])
 
 
 def test_unknown_prosecutor_email_is_a_field_error(app, factory, api):

@@ -119,7 +119,7 @@ def test_detail_views_by_role(factory, browser):
     prosecutor = factory.user("prosecutor")
     pair = (factory.user("facilitator"), factory.user("facilitator"))
     referral = factory.referral(prosecutor=prosecutor, facilitators=pair, survivor={"alias": "Juniper"},
-                                notes="kept from the prosecution")
+                                responsible_party={"alias": "Rowan Other"}, notes="kept from the prosecution")
     url = f"/referrals/{referral.id}"
     coordinator_view = text_of(browser(factory.user("coordinator")).get(url))
     assert "Juniper" in coordinator_view and "kept from the prosecution" in coordinator_view
@@ -130,8 +130,9 @@ def test_detail_views_by_role(factory, browser):
     assert prosecution.status_code == 200
     body = text_of(prosecution)
     assert referral.reference in body
-    for secret in ("Juniper", "kept from the prosecution", "example.org", "Responsible"):
+    for secret in ("Juniper", "kept from the prosecution", "example.org", "Rowan Other", "since", "until"):
         assert secret not in body
+    assert "Survivor: taking part" in body  # each party's participation status, and nothing more
 
 
 def test_outside_scope_is_404_on_pages(factory, browser):
