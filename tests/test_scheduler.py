@@ -165,7 +165,9 @@ def assert_runs_once_per_period(runs: list[JobRunRow], job_id: str, period: floa
     starts = [run.started_at for run in runs if run.job_id == job_id]
     assert starts, f"{job_id} never ran"
     gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(starts)]
-    assert min(gaps, default=period) >= 0.6 * period, (job_id, gaps)
+    # The interval trigger keeps its grid: a run started late by a loaded machine is followed by an on-time one, so a
+    # gap may shrink well below the period; a job run twice for one period would show a gap near zero.
+    assert min(gaps, default=period) >= 0.25 * period, (job_id, gaps)
     expected = (until - starts[0]).total_seconds() / period
     assert expected * 0.6 <= len(starts) <= expected + 2, (job_id, len(starts), expected, gaps)
 
