@@ -8,10 +8,11 @@ change, so it is offered only when it really gives times.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app, url_for
 from flask_babel import format_date
@@ -24,7 +25,7 @@ from coordinator.accounts.service import users_by_id
 from coordinator.db import db
 from coordinator.i18n import language_label
 from coordinator.referrals.models import PartyRole, Referral
-from coordinator.roster.eligibility import roster
+from coordinator.roster.eligibility import eligible_for, roster
 from coordinator.roster.models import Venue
 from coordinator.sessions.bookable import Offer, Refusal, SlotRequest, bookable_slots
 from coordinator.sessions.models import FORMAT_LABELS, PARTIES_OF, SessionFormat, SessionKind
@@ -161,7 +162,62 @@ def suggest(referral: Referral, request: SlotRequest, search_url: SearchUrl) -> 
     for code, label, changed in changes:
         if slots := bookable_slots(referral, changed).slots:
             found.append(Suggestion(code, label, changed, slots, search_url(changed)))
+    found += _other_facilitators(referral, request)
     return sorted(found, key=lambda suggestion: suggestion.slots[0].start)
+
+
+class _WithFacilitator:
+    """The referral as if another facilitator took one's place: for a what-if search only, never saved."""
+
+    def __init__(self, referral: Referral, replaced: uuid.UUID, replacement: uuid.UUID):
+        self._referral = referral
+        self.lead_facilitator_id = replacement if referral.lead_facilitator_id == replaced \
+            else referral.lead_facilitator_id
+        self.co_facilitator_id = replacement if referral.co_facilitator_id == replaced else referral.co_facilitator_id
+
+    @property
+    def facilitator_ids(self) -> set[uuid.UUID]:
+        """The pair with the replacement."""
+        return {i for i in (self.lead_facilitator_id, self.co_facilitator_id) if i is not None}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._referral, name)
+
+
+def _busy_facilitators(referral: Referral, request: SlotRequest) -> list[uuid.UUID]:
+    """The assigned facilitators with no free stretch long enough in the days searched."""
+    first, last = _window(request)
+    pair = [i for i in (referral.lead_facilitator_id, referral.co_facilitator_id) if i is not None]
+    candidates = [c for c in roster(referral.case_id) if c.user_id in pair]
+    if first >= last or len(pair) < 2 or not candidates:
+        return []
+    free = facilitator_free_time(candidates, first, last)
+    return [c.user_id for c in candidates
+            if not any(end - start >= request.duration for start, end in free[c.user_id].intervals)]
+
+
+def _other_facilitators(referral: Referral, request: SlotRequest, tries: int = 3) -> list[Suggestion]:
+    """For an assigned facilitator with no free time: the first eligible colleague with whom the search gives times
+    (a coordinator makes the change, on the referral's page)."""
+    busy = _busy_facilitators(referral, request)
+    if not busy:
+        return []
+    assigned = referral.facilitator_ids
+    others = sorted((c for c in eligible_for(referral, clock.now().date()) if c.user_id not in assigned),
+                    key=lambda c: (c.caseload / max(c.cap, 1), str(c.user_id)))[:tries]
+    names = users_by_id([*busy, *(c.user_id for c in others)])
+    endpoint, anchor, _label = FIXES["facilitator_unavailable"]
+    found = []
+    for replaced in busy:
+        for other in others:
+            what_if = cast(Referral, _WithFacilitator(referral, replaced, other.user_id))
+            if slots := bookable_slots(what_if, request).slots:
+                found.append(Suggestion("other_facilitator", _(
+                    "With %(other)s instead of %(name)s (a coordinator assigns facilitators)",
+                    other=names[str(other.user_id)].name, name=names[str(replaced)].name), request, slots,
+                    url_for(endpoint, referral_id=referral.id, _anchor=anchor)))
+                break
+    return found
 
 
 def _minutes(request: SlotRequest) -> int:
@@ -221,22 +277,14 @@ def _language_cause(referral: Referral, request: SlotRequest, search_url: Search
 
 def _facilitator_causes(referral: Referral, request: SlotRequest, first: datetime, last: datetime) -> list[Cause]:
     """Each assigned facilitator with no free stretch long enough in the days searched."""
-    pair = [i for i in (referral.lead_facilitator_id, referral.co_facilitator_id) if i is not None]
-    candidates = [c for c in roster(referral.case_id) if c.user_id in pair]
-    if not candidates:
-        return []
-    free = facilitator_free_time(candidates, first, last)
-    names = users_by_id(c.user_id for c in candidates)
+    busy = _busy_facilitators(referral, request)
+    names = users_by_id(busy)
     endpoint, anchor, label = FIXES["facilitator_unavailable"]
-    causes = []
-    for candidate in candidates:
-        if not any(end - start >= request.duration for start, end in free[candidate.user_id].intervals):
-            causes.append(Cause("facilitator_unavailable", _(
-                "%(name)s has no free %(minutes)d minutes between %(first)s and %(last)s.",
-                name=names[str(candidate.user_id)].name, minutes=_minutes(request),
-                first=format_date(first, "medium"), last=format_date(last - timedelta(seconds=1), "medium")),
-                url_for(endpoint, referral_id=referral.id, _anchor=anchor), str(label)))
-    return causes
+    return [Cause("facilitator_unavailable", _(
+        "%(name)s has no free %(minutes)d minutes between %(first)s and %(last)s.", name=names[str(user_id)].name,
+        minutes=_minutes(request), first=format_date(first, "medium"),
+        last=format_date(last - timedelta(seconds=1), "medium")),
+        url_for(endpoint, referral_id=referral.id, _anchor=anchor), str(label)) for user_id in busy]
 
 
 def _venue_causes(referral: Referral, request: SlotRequest) -> list[Cause]:

@@ -15,7 +15,7 @@ from coordinator.roster.models import AvailabilityWindow, Venue
 from coordinator.safety.service import record_protective_order
 from coordinator.sessions.bookable import SlotRequest, bookable_slots
 from coordinator.sessions.explain import find_a_time
-from tests.sessions.helpers import bookable, prepare_for_circle
+from tests.sessions.helpers import available, bookable, prepare_for_circle
 
 
 def with_order(app, case, days: int = 20) -> date:
@@ -208,3 +208,23 @@ def test_a_move_keeps_the_length_and_format(app, factory, api, browser):
         "start": later.isoformat(), "end": (later + timedelta(minutes=120)).isoformat(), "format": "video"})
     assert by_video.status_code == 200 and by_video.get_json()["format"] == "video"
     assert by_video.get_json()["venue_id"] is None
+
+
+def test_the_other_facilitator_is_offered_when_one_has_no_time(app, factory, api):
+    """The co-facilitator is never free; a trained colleague who is free is named, found by searching with them."""
+    case = bookable(app, factory)
+    spare = factory.user("facilitator")
+    available(app, spare)
+    with app.app_context():
+        db.session.execute(delete(AvailabilityWindow).where(AvailabilityWindow.user_id == case.co.id))
+        db.session.commit()
+        spare_name = db.session.merge(spare).name
+    body = api(case.coordinator).get(f"/api/v1/referrals/{case.referral.id}/slots?kind=circle&format=video"
+                                     f"&duration=90&to={within_a_month(app).isoformat()}").get_json()
+    assert body["slots"] == [] and codes(body["explanation"]) == ["facilitator_unavailable"]
+    other = [item for item in body["suggestions"] if item["code"] == "other_facilitator"]
+    assert len(other) == 1 and spare_name in other[0]["message"]
+    assert set(other[0]["first"]["facilitator_ids"]) == {str(case.lead.id), str(spare.id)}
+    with app.app_context():
+        referral = db.session.get(Referral, case.referral.id)
+        assert referral.co_facilitator_id == case.co.id  # the what-if search changed nothing
