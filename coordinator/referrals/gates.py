@@ -9,7 +9,7 @@ from coordinator.consent import gates as consent
 from coordinator.consent.queries import Overview
 from coordinator.gates import Unmet
 from coordinator.referrals.models import Referral, ReferralStatus
-from coordinator.safety.readiness import CirclePlan, last_incident_at, latest_assessment, unmet_for
+from coordinator.safety.readiness import last_incident_at, latest_assessment, referral_plan, unmet_for
 
 SURVIVOR, RESPONSIBLE = consent.SURVIVOR, consent.RESPONSIBLE
 
@@ -37,7 +37,7 @@ def transition_blockers(referral: Referral, target: str, overview: Overview) -> 
     if target == ReferralStatus.preparation:
         return _survivor_participates(overview)  # nothing past screening without the survivor's consent
     if target == ReferralStatus.ready and referral.status == ReferralStatus.preparation:
-        return unmet_for(CirclePlan(referral, None, clock.now().date()))  # `ready` is the gate, met
+        return unmet_for(referral_plan(referral, clock.now().date()))  # `ready` is the gate, met
     if target == ReferralStatus.screening and referral.status == ReferralStatus.closed:
         return _survivor_participates(overview) + _nobody_withdrew(overview)  # reopening needs a fresh grant
     return []

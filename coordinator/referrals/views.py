@@ -35,7 +35,7 @@ from coordinator.referrals.forms import (
 from coordinator.referrals.models import STATUS_LABELS
 from coordinator.retention.views import retention_panel
 from coordinator.roster.views import timezone_names
-from coordinator.safety.readiness import CirclePlan, checklist
+from coordinator.safety.readiness import CirclePlan, checklist, default_format
 from coordinator.safety.service import assessments_of
 from coordinator.sessions.booking import session_overview
 from coordinator.sessions.forms import CancelForm, HeldForm
@@ -117,6 +117,7 @@ def _detail_page(referral, status: int = 200, transition_errors: list[str] | Non
     decisions = referral_decisions(referral)
     consent_form = ConsentRecordForm()
     overview = session_overview(referral)
+    checklist_format = default_format(referral)
     actors = users_by_id({entry.actor_id for entry in trail} | {str(change.actor_id) for change in history}
                          | {str(user_id) for _s, _p, ids in overview for user_id in ids})
     if assign_form is None and current_user.has_role(Role.coordinator):
@@ -138,7 +139,8 @@ def _detail_page(referral, status: int = 200, transition_errors: list[str] | Non
         sessions=overview,
         cancel_form=CancelForm(),
         held_form=HeldForm(),
-        conditions=checklist(CirclePlan(referral, None, clock.now().date())),
+        conditions=checklist(CirclePlan(referral, checklist_format, clock.now().date())),
+        checklist_format=checklist_format,
         assessments=assessments_of(referral),
         hearings=hearings_of(referral.case),
         case_view=case_panel(referral),

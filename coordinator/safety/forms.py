@@ -58,7 +58,7 @@ class ReadinessForm(FlaskForm):
     class Meta:
         csrf = False
 
-    format = SelectField(_l("Format"), choices=select_options(
-        [("", _l("Any format"))] + [(f.value, FORMAT_LABELS[f]) for f in SessionFormat]), validators=[Optional()])
+    format = SelectField(_l("Format"), choices=select_options((f.value, FORMAT_LABELS[f]) for f in SessionFormat),
+                         validators=[Optional()])
     date = DayField(_l("Date"), validators=[Optional()])
     interpreter = BooleanField(_l("An interpreter is booked"))

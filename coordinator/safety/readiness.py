@@ -8,6 +8,7 @@ condition with its fixed code and a message in the reader's language. Every call
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -23,9 +24,22 @@ from coordinator.i18n import language_label
 from coordinator.referrals.models import Acknowledgement, PartyRole, Referral, ReferralStatus
 from coordinator.roster.models import FacilitatorConflict, FacilitatorProfile, Training, TrainingKind, Venue
 from coordinator.safety.models import MitigationPlan, ProtectiveOrder, RiskAssessment, RiskLevel, SafetyIncident
-from coordinator.sessions.models import ScheduledSession, SessionFormat, SessionKind, SessionStatus
+from coordinator.sessions.models import (
+    FORMAT_LABELS,
+    UPCOMING,
+    ScheduledSession,
+    SessionFormat,
+    SessionKind,
+    SessionStatus,
+)
 
 JOINT_FORMATS = (SessionFormat.in_person, SessionFormat.video)  # the parties meet; shuttle and letter do not
+JOINT_ONLY = frozenset({"risk_prohibitive", "mitigation_unapproved", "protective_order"})
+IN_PERSON_ONLY = frozenset({"venue_unsuitable"})
+# Conditions that cannot be judged until another one is met: (condition, what it waits for).
+NEEDS_FIRST = {"risk_assessment_stale": "risk_assessment_missing", "risk_prohibitive": "risk_assessment_missing",
+               "mitigation_unapproved": "risk_assessment_missing", "facilitator_training": "facilitators_missing",
+               "facilitator_conflicted": "facilitators_missing", "language_unmatched": "facilitators_missing"}
 OPEN_STATES = (ReferralStatus.preparation, ReferralStatus.ready, ReferralStatus.circle_scheduled)
 
 # Every condition, in the order the checklist shows them.
@@ -109,7 +123,7 @@ def _risk(facts: Facts, fmt: str | None, on: date) -> list[str]:
     unmet = []
     if assessment.valid_until.date() < on:
         unmet.append("risk_assessment_stale")
-    if fmt in JOINT_FORMATS:
+    if applies("risk_prohibitive", fmt):
         if assessment.level == RiskLevel.prohibitive:
             unmet.append("risk_prohibitive")
         elif assessment.level == RiskLevel.high and not assessment.mitigation_approved:
@@ -132,6 +146,15 @@ def _people(facts: Facts, on: date, interpreter: bool) -> list[str]:
     return unmet
 
 
+def applies(code: str, fmt: str | None) -> bool:
+    """Whether a condition concerns a circle in `fmt` (None: any format, so only what every format needs)."""
+    if code in JOINT_ONLY:
+        return fmt in JOINT_FORMATS
+    if code in IN_PERSON_ONLY:
+        return fmt == SessionFormat.in_person
+    return True
+
+
 def readiness(facts: Facts, fmt: str | None, on: date, interpreter: bool = False) -> list[Unmet]:
     """Every unmet condition for a circle in `fmt` (None: any format) on `on`, in checklist order."""
     codes = []
@@ -147,10 +170,10 @@ def readiness(facts: Facts, fmt: str | None, on: date, interpreter: bool = False
     if SessionKind.pre_conference_responsible not in facts.held_kinds:
         codes.append("pre_conference_responsible")
     codes += _risk(facts, fmt, on)
-    if fmt in JOINT_FORMATS and facts.no_contact_until is not None and facts.no_contact_until >= on:
+    if applies("protective_order", fmt) and facts.no_contact_until is not None and facts.no_contact_until >= on:
         codes.append("protective_order")
     codes += _people(facts, on, interpreter)
-    if fmt == SessionFormat.in_person and facts.venue_suitable is False:
+    if applies("venue_unsuitable", fmt) and facts.venue_suitable is False:
         codes.append("venue_unsuitable")
     return [Unmet(code, condition_text(code, facts)) for code in CONDITIONS if code in codes]
 
@@ -244,6 +267,19 @@ class CirclePlan:
                    db.session.get(Venue, session.venue_id) if session.venue_id else None, session.interpreter)
 
 
+def referral_plan(referral: Referral, on: date) -> CirclePlan:
+    """The referral's own readiness (the `ready` status): any format, with an interpreter when one is arranged for
+    the survivor or booked for the circle being booked (so booking a circle with an interpreter can make it ready)."""
+    survivor = referral.require_party(PartyRole.survivor)
+    booked = db.session.execute(
+        select(ScheduledSession.id).where(ScheduledSession.referral_id == referral.id,
+                                          ScheduledSession.kind == SessionKind.circle,
+                                          ScheduledSession.status.in_(UPCOMING),
+                                          ScheduledSession.interpreter.is_(True)).limit(1)
+    ).first() is not None
+    return CirclePlan(referral, None, on, interpreter=bool(survivor.interpreter_arranged) or booked)
+
+
 def _assess(plan: CirclePlan) -> tuple[Facts, list[Unmet]]:
     """The one way from a plan to `readiness()`: its facts, and what is unmet."""
     facts = gather_facts(plan.referral, plan.venue)
@@ -255,8 +291,72 @@ def unmet_for(plan: CirclePlan) -> list[Unmet]:
     return _assess(plan)[1]
 
 
-def checklist(plan: CirclePlan) -> list[tuple[str, str, bool]]:
-    """Each condition as (code, plain words, met), for the checklist on the referral's pages."""
+def unmet_by_day(plan: CirclePlan, days: Iterable[date]) -> dict[date, list[Unmet]]:
+    """The gate for the same plan on each of several days (the plan's own date ignored), its facts read once."""
+    facts = gather_facts(plan.referral, plan.venue)
+    return {day: readiness(facts, plan.format, day, plan.interpreter) for day in days}
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One condition on the checklist: met, unmet or not applicable, with a note saying why when it is not met."""
+
+    code: str
+    words: str
+    state: str  # "met", "unmet" or "not_applicable"
+    note: str = ""
+
+    @property
+    def met(self) -> bool:
+        """True only for a condition that applies and is met (a condition that does not apply is not "met")."""
+        return self.state == "met"
+
+
+def _not_applicable_note(code: str, plan: CirclePlan) -> str | None:
+    """Why a condition does not concern this circle, or None when it does."""
+    if not applies(code, plan.format):
+        if plan.format is None:
+            return _("Checked once a format is chosen.")
+        return _("Does not apply to this format (%(format)s).", format=FORMAT_LABELS[plan.format])
+    if code in IN_PERSON_ONLY and plan.venue is None:
+        return _("Checked when a venue is chosen.")
+    return None
+
+
+def checklist(plan: CirclePlan) -> list[ChecklistItem]:
+    """Each condition for the plan's format, for the checklist on the referral's pages.
+
+    A condition that does not apply to the format says so rather than showing as met; one that cannot be judged
+    until another is met (the assessment's validity with no assessment) is unmet, saying what it waits for.
+    """
     facts, unmet = _assess(plan)
     missing = {item.code for item in unmet}
-    return [(code, condition_text(code, facts), code not in missing) for code in CONDITIONS]
+    items = []
+    for code in CONDITIONS:
+        words = condition_text(code, facts)
+        waits_for = NEEDS_FIRST.get(code)
+        if (note := _not_applicable_note(code, plan)) is not None:
+            items.append(ChecklistItem(code, words, "not_applicable", note))
+        elif code in missing:
+            items.append(ChecklistItem(code, words, "unmet"))
+        elif waits_for in missing:
+            items.append(ChecklistItem(code, words, "unmet", _("Cannot be checked until this is met: %(condition)s",
+                                                               condition=condition_text(waits_for, facts))))
+        elif code == "mitigation_unapproved" and facts.assessment and facts.assessment.level != RiskLevel.high:
+            items.append(ChecklistItem(code, words, "not_applicable", _("Does not apply: the risk is not high.")))
+        else:
+            items.append(ChecklistItem(code, words, "met"))
+    return items
+
+
+def default_format(referral: Referral, chosen: str | None = None) -> str:
+    """The format a checklist is shown for: the one chosen, else the booked circle's, else in person."""
+    if chosen in SessionFormat.__members__:
+        return str(chosen)
+    booked = db.session.execute(
+        select(ScheduledSession.format).where(ScheduledSession.referral_id == referral.id,
+                                              ScheduledSession.kind == SessionKind.circle,
+                                              ScheduledSession.status.in_(UPCOMING))
+        .order_by(ScheduledSession.starts_at).limit(1)
+    ).scalar_one_or_none()
+    return str(booked or SessionFormat.in_person)

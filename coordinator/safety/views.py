@@ -24,7 +24,7 @@ from coordinator.safety.forms import (
     ReadinessForm,
 )
 from coordinator.safety.instrument import current_instrument, in_language
-from coordinator.safety.readiness import CirclePlan, checklist
+from coordinator.safety.readiness import CirclePlan, checklist, default_format
 
 bp = Blueprint("safety", __name__)
 STAFF = (Role.coordinator, Role.facilitator)
@@ -43,6 +43,7 @@ def page(referral_id: str):
     record(current_user, "risk.view", referral, referral_id=referral.id)
     gate = ReadinessForm(request.args)
     gate.validate()
+    gate.format.data = default_format(referral, gate.format.data)
     assessments = service.assessments_of(referral)
     latest = assessments[0] if assessments else None
     people = users_by_id({a.assessor_id for a in assessments})
@@ -50,8 +51,9 @@ def page(referral_id: str):
         "safety/page.html",
         referral=referral,
         gate=gate,
-        conditions=checklist(CirclePlan(referral, gate.format.data or None, gate.date.data or clock.now().date(),
+        conditions=checklist(CirclePlan(referral, gate.format.data, gate.date.data or clock.now().date(),
                                          interpreter=gate.interpreter.data)),
+        checklist_format=gate.format.data,
         assessments=assessments,
         latest=latest,
         comparison=service.compare(latest, assessments[1] if len(assessments) > 1 else None) if latest else None,

@@ -17,9 +17,11 @@ from coordinator.referrals.models import Party, PartyRole
 from coordinator.referrals.schemas import ReferralPath, Strict
 from coordinator.referrals.service import load_referral
 from coordinator.sessions import booking, cancellation
+from coordinator.sessions.bookable import SlotRequest
 from coordinator.sessions.calendar import session_ics
+from coordinator.sessions.explain import find_a_time, search_args, search_page
 from coordinator.sessions.models import ScheduledSession, SessionFormat, SessionKind, SessionStatus
-from coordinator.sessions.search import find_slots
+from coordinator.sessions.search import Slot
 
 bp = api_blueprint("sessions_api", __name__, "sessions")
 
@@ -45,10 +47,33 @@ class SlotOut(BaseModel):
     venue_id: uuid.UUID | None
 
 
+class CauseOut(BaseModel):
+    """Why no time was offered: a readiness or booking code (docs/design.md section 3), `language_unmatched`,
+    `facilitator_unavailable`, `venue_unavailable`, `no_common_time`, `outside_horizon`; `fix` is the page that
+    puts it right."""
+
+    code: str
+    message: str
+    fix: str | None
+
+
+class SuggestionOut(BaseModel):
+    """A change that gives times (`interpreter`, `format`, `longer_range`): the search with it, and the first time."""
+
+    code: str
+    message: str
+    query: dict[str, str]
+    count: int
+    first: SlotOut
+
+
 class SlotsOut(BaseModel):
-    """The first options, earliest first."""
+    """The first times booking would accept, earliest first; when there are none, every cause and the single
+    changes that would give times."""
 
     slots: list[SlotOut]
+    explanation: list[CauseOut]
+    suggestions: list[SuggestionOut]
 
 
 class SessionIn(Strict):
@@ -121,10 +146,12 @@ class CancelIn(Strict):
 
 
 class RescheduleIn(Strict):
-    """`POST /api/v1/sessions/{id}/reschedule`."""
+    """`POST /api/v1/sessions/{id}/reschedule`: the session keeps its format and venue unless others are given."""
 
     start: Moment
     end: Moment
+    format: SessionFormat | None = None
+    venue_id: uuid.UUID | None = None
 
 
 class HeldIn(Strict):
@@ -150,14 +177,34 @@ def session_json(session: ScheduledSession) -> dict:
 
 @bp.get("/referrals/<referral_id>/slots", responses={"200": SlotsOut})
 def slots(path: ReferralPath, query: SlotQuery):
-    """Times when both facilitators (or, with none assigned, an eligible pair) and a venue are free."""
+    """Times booking would accept: both facilitators (or, with none assigned, an eligible pair) and a venue free,
+    and for a circle the readiness gate met on that date; when there are none, why, and what would give some."""
     actor = api_actor()
     referral = load_referral(actor, path.referral_id)
     booking.require_booker(actor)
-    found = find_slots(referral, query.kind, query.format, timedelta(minutes=query.duration), query.from_,
-                       query.to, query.limit, query.interpreter)
-    return {"slots": [SlotOut(start=s.start, end=s.end, facilitator_ids=list(s.facilitator_ids),
-                              venue_id=s.venue_id).model_dump(mode="json") for s in found]}
+    request = SlotRequest(query.kind, query.format, timedelta(minutes=query.duration), query.from_, query.to,
+                          query.limit, query.interpreter)
+    answer = find_a_time(referral, request, search_page(referral.id))
+    return {"slots": [_slot_json(slot) for slot in answer.slots],
+            "explanation": [cause.as_dict() for cause in answer.explanation],
+            "suggestions": [SuggestionOut(code=s.code, message=s.label, query=_query_of(s.request), count=len(s.slots),
+                                          first=_slot_out(s.slots[0])).model_dump(mode="json")
+                            for s in answer.suggestions]}
+
+
+def _slot_out(slot: Slot) -> SlotOut:
+    return SlotOut(start=slot.start, end=slot.end, facilitator_ids=list(slot.facilitator_ids), venue_id=slot.venue_id)
+
+
+def _slot_json(slot: Slot) -> dict:
+    return _slot_out(slot).model_dump(mode="json")
+
+
+def _query_of(request: SlotRequest) -> dict[str, str]:
+    """A search as this endpoint's query parameters."""
+    args = search_args(request)
+    renamed = {"start_on": "from", "end_on": "to", "interpreter": "interpreter"}
+    return {renamed.get(key, key): ("true" if key == "interpreter" else value) for key, value in args.items()}
 
 
 @bp.post("/referrals/<referral_id>/sessions", responses={"201": BookedSessionOut})
@@ -204,7 +251,7 @@ def reschedule(path: SessionPath, body: RescheduleIn):
     """Move a session; the same checks as booking."""
     actor = api_actor()
     session = booking.load_session(actor, path.session_id)
-    return session_json(booking.reschedule_session(actor, session, body.start, body.end))
+    return session_json(booking.reschedule_session(actor, session, body.start, body.end, body.format, body.venue_id))
 
 
 @bp.post("/sessions/<session_id>/held", responses={"200": SessionOut})

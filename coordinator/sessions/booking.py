@@ -97,7 +97,7 @@ def _check_request(referral: Referral, kind: str, fmt: str, start: datetime, end
     return [people[str(i)] for i in facilitator_ids], venue
 
 
-def _check_parties(referral: Referral, kind: str, fmt: str, start: datetime, venue: Venue | None,
+def check_parties(referral: Referral, kind: str, fmt: str, start: datetime, venue: Venue | None,
                    interpreter: bool) -> None:
     """Consent for every party of the session; for a circle, the whole readiness gate on its date. Nothing is booked
     for a paused or ended referral (pausing and closing cancel what was booked: docs/state-machines.md)."""
@@ -179,7 +179,7 @@ def book_session(actor: Actor, referral: Referral, *, kind: str, fmt: str, start
     """Book a session; 409 on a clash or an unmet gate. A circle moves the referral to circle_scheduled."""
     require_booker(actor)
     facilitators, venue = _check_request(referral, kind, fmt, start, end, facilitator_ids, venue_id)
-    _check_parties(referral, kind, fmt, start, venue, interpreter)
+    check_parties(referral, kind, fmt, start, venue, interpreter)
     now = clock.now()
     session = ScheduledSession(referral_id=referral.id, kind=kind, format=fmt, starts_at=start.astimezone(UTC),
                                ends_at=end.astimezone(UTC), venue_id=venue.id if venue else None,
@@ -204,25 +204,28 @@ def book_session(actor: Actor, referral: Referral, *, kind: str, fmt: str, start
 
 
 @atomic
-def reschedule_session(actor: Actor, session: ScheduledSession, start: datetime, end: datetime) -> ScheduledSession:
-    """Move a session: the same checks as booking, a higher SEQUENCE, fresh answers from the parties."""
+def reschedule_session(actor: Actor, session: ScheduledSession, start: datetime, end: datetime,
+                       fmt: str | None = None, venue_id: uuid.UUID | str | None = None) -> ScheduledSession:
+    """Move a session: the same checks as booking, a higher SEQUENCE, fresh answers from the parties. It keeps its
+    format and venue unless others are given (a venue only in person)."""
     require_booker(actor)
     require_upcoming(session)
     referral = get_row(Referral, session.referral_id)
     facilitators = facilitators_of(session)
-    venue = db.session.get(Venue, session.venue_id) if session.venue_id else None
-    _check_request(referral, session.kind, session.format, start, end, [u.id for u in facilitators],
-                   session.venue_id)
-    _check_parties(referral, session.kind, session.format, start, venue, session.interpreter)
+    fmt = fmt or session.format
+    venue_id = (venue_id or session.venue_id) if fmt == SessionFormat.in_person else None
+    _, venue = _check_request(referral, session.kind, fmt, start, end, [u.id for u in facilitators], venue_id)
+    check_parties(referral, session.kind, fmt, start, venue, session.interpreter)
     release_reservations(session)
     db.session.execute(delete(Reservation).where(Reservation.session_id == session.id)
                        .execution_options(synchronize_session=False))
     session.starts_at, session.ends_at = start.astimezone(UTC), end.astimezone(UTC)
+    session.format, session.venue_id = fmt, venue.id if venue else None
     session.status, session.sequence, session.updated_at = SessionStatus.proposed, session.sequence + 1, clock.now()
     db.session.flush()
     _reserve(session, facilitators, venue)
     _place_participants(session, referral)
-    entry = record(actor, "session.reschedule", session, referral_id=referral.id)
+    entry = record(actor, "session.reschedule", session, referral_id=referral.id, details={"format": fmt})
     _invite(actor, session, referral, moved=True)
     notify_staff(facilitators, "session_changed", key=f"session_changed:{entry.seq}", referral=referral)
     return session

@@ -1,6 +1,6 @@
 """Forms of the booking pages."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -11,7 +11,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from coordinator.inputs import DayField, check_moment
 from coordinator.pages import select_options
 from coordinator.referrals.models import PARTY_LABELS, PartyRole
-from coordinator.sessions.models import FORMAT_LABELS, KIND_LABELS, SessionFormat, SessionKind
+from coordinator.sessions.bookable import SlotRequest
+from coordinator.sessions.models import FORMAT_LABELS, KIND_LABELS, ScheduledSession, SessionFormat, SessionKind
 
 CANCEL_REASONS = {
     "party_request": _l("A party asked"),
@@ -41,6 +42,19 @@ class SlotSearchForm(FlaskForm):
     start_on = DayField(_l("From"), validators=[Optional()])
     end_on = DayField(_l("Until"), validators=[Optional()])
     interpreter = BooleanField(_l("An interpreter is booked"))
+
+    def keep(self, session: ScheduledSession, asked: bool) -> None:
+        """A move keeps what the session is for; its format, length and interpreter unless the person changed them."""
+        self.kind.data = session.kind
+        if not asked:
+            self.format.data = session.format
+            self.duration.data = int((session.ends_at - session.starts_at).total_seconds() // 60)
+            self.interpreter.data = session.interpreter
+
+    def slot_request(self, limit: int = 10) -> SlotRequest:
+        """The search as "Find a time" runs it."""
+        return SlotRequest(self.kind.data, self.format.data, timedelta(minutes=self.duration.data),
+                           self.start_on.data, self.end_on.data, limit, bool(self.interpreter.data))
 
 
 class BookForm(FlaskForm):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,9 +16,11 @@ from coordinator.errors import Conflict, GateFailed, InvalidRequest
 from coordinator.pages import messages_of, role_required
 from coordinator.referrals.service import load_referral
 from coordinator.roster.venues import venues_by_id
+from coordinator.safety.readiness import CirclePlan, checklist
 from coordinator.sessions import booking, cancellation
+from coordinator.sessions.explain import Answer, find_a_time, search_page
 from coordinator.sessions.forms import BookForm, CancelForm, HeldForm, SlotSearchForm
-from coordinator.sessions.search import find_slots
+from coordinator.sessions.models import SessionKind
 
 bp = Blueprint("sessions", __name__)
 STAFF = (Role.coordinator, Role.facilitator)
@@ -32,25 +34,37 @@ def back_to_sessions(referral_id):
 @bp.get("/referrals/<referral_id>/sessions/new")
 @role_required(*STAFF)
 def search(referral_id: str):
-    """The slot picker: choose what and how, see the first free times, book one (or move a session there)."""
+    """The slot picker: choose what and how, see the first times booking would accept, book one (or move a session
+    there); an empty answer says why and what change would give times."""
     referral = load_referral(current_user, referral_id)
     form = SlotSearchForm(request.args)
     moving = booking.load_session(current_user, request.args["move"]) if request.args.get("move") else None
     if moving is not None:
-        form.kind.data, form.format.data = moving.kind, moving.format
-    slots = []
-    if request.args and form.validate():
-        slots = find_slots(referral, form.kind.data, form.format.data, timedelta(minutes=form.duration.data),
-                           form.start_on.data, form.end_on.data, 10, form.interpreter.data)
-    people = users_by_id({i for slot in slots for i in slot.facilitator_ids})
-    venues = venues_by_id({slot.venue_id for slot in slots})
+        form.keep(moving, asked="duration" in request.args)
+    asked = bool(set(request.args) - {"move"}) or moving is not None
+    answer = Answer([])
+    if asked and form.validate():
+        answer = find_a_time(referral, form.slot_request(), search_page(referral.id, moving.id if moving else None))
+    slots = answer.slots
+    shown = slots + [slot for suggestion in answer.suggestions for slot in suggestion.slots[:1]]
+    people = users_by_id({i for slot in shown for i in slot.facilitator_ids})
+    venues = venues_by_id({slot.venue_id for slot in shown})
     hearings = hearings_of(referral.case)
     warnings = {slot.start: booking_warnings(referral, form.kind.data, slot.start, hearings) for slot in slots}
     today = clock.today()
-    return render_template("sessions/search.html", referral=referral, form=form, slots=slots, people=people,
-                           venues=venues, moving=moving, searched=bool(request.args) and not form.errors,
+    return render_template("sessions/search.html", referral=referral, form=form, slots=slots, answer=answer,
+                           people=people, venues=venues, moving=moving, searched=asked and not form.errors,
                            book_form=BookForm(), warnings=warnings,
-                           hearings=[hearing for hearing in hearings if hearing.on_date >= today])
+                           hearings=[hearing for hearing in hearings if hearing.on_date >= today],
+                           conditions=_circle_checklist(referral, form) if asked and not form.errors else None)
+
+
+def _circle_checklist(referral, form: SlotSearchForm):
+    """The readiness checklist for the circle searched for, in the chosen format (None for other sessions)."""
+    if form.kind.data != SessionKind.circle:
+        return None
+    return checklist(CirclePlan(referral, form.format.data, form.start_on.data or clock.now().date(),
+                                interpreter=bool(form.interpreter.data)))
 
 
 @bp.post("/referrals/<referral_id>/sessions")
@@ -88,7 +102,8 @@ def reschedule(session_id: str):
         if not form.validate_on_submit():
             raise InvalidRequest(_("Something in the booking was not right. Search again."))
         booking.reschedule_session(current_user, session, datetime.fromisoformat(form.start.data),
-                                   datetime.fromisoformat(form.end.data))
+                                   datetime.fromisoformat(form.end.data), form.format.data,
+                                   form.venue_id.data or None)
     except (InvalidRequest, Conflict, GateFailed) as error:
         for message in messages_of(error):
             flash(message, "error")

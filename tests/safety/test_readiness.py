@@ -12,8 +12,17 @@ from coordinator.consent.models import ConsentStatus, Scope
 from coordinator.consent.status import ConsentState
 from coordinator.db import db
 from coordinator.referrals.models import Referral
-from coordinator.safety.readiness import CONDITIONS, AssessmentFacts, FacilitatorFacts, Facts, readiness
+from coordinator.safety.readiness import (
+    CONDITIONS,
+    AssessmentFacts,
+    CirclePlan,
+    FacilitatorFacts,
+    Facts,
+    checklist,
+    readiness,
+)
 from tests.factories import prepare_for_circle
+from tests.safety.test_assessments import answers
 
 CIRCLE_DAY = date(2027, 3, 10)
 NOW = datetime(2027, 3, 1, 9, tzinfo=UTC)
@@ -142,7 +151,9 @@ def test_the_api_and_the_page_use_the_gate(app, factory, api, browser):
         db.session.commit()
     assert client.get(url).get_json() == {"ready": True, "unmet": []}
     page = browser(coordinator).get(f"/referrals/{referral.id}").get_data(as_text=True)
-    assert page.count('checklist__item--met') == 18
+    # In person by default: the venue is checked once one is chosen, and a low risk needs no mitigation plan.
+    assert page.count('checklist__item--met') == 16 and page.count('data-state="not_applicable"') == 2
+    assert 'checklist__item--unmet' not in page
     assert client.get(f"/api/v1/referrals/{referral.id}/readiness?format=teleport").status_code == 400
     assert api(factory.user("prosecutor")).get(url).status_code == 404
 
@@ -185,3 +196,46 @@ def test_a_conflict_declared_after_assignment_stops_the_circle_and_blocks_reassi
                           json={"lead": str(lead.id), "co": str(spare.id)})
     assert replaced.status_code == 200, replaced.get_json()
     assert client.get(url).get_json() == {"ready": True, "unmet": []}
+
+
+def states(items) -> dict[str, str]:
+    return {item.code: item.state for item in items}
+
+
+def test_the_checklist_says_what_does_not_apply_and_what_waits(app, factory):
+    """No assessment: its validity is unmet too, waiting for one; by shuttle, the joint-only conditions do not apply
+    (never a tick); in person, the venue waits for one to be chosen."""
+    coordinator = factory.user("coordinator")
+    pair = (factory.user("facilitator"), factory.user("facilitator"))
+    referral = factory.referral(by=coordinator, facilitators=pair, status="preparation")
+    with app.test_request_context():
+        merged = db.session.get(Referral, referral.id)
+        in_person = states(checklist(CirclePlan(merged, "in_person", CIRCLE_DAY)))
+        assert in_person["risk_assessment_missing"] == in_person["risk_assessment_stale"] == "unmet"
+        assert in_person["mitigation_unapproved"] == in_person["risk_prohibitive"] == "unmet"
+        assert in_person["venue_unsuitable"] == "not_applicable"
+        shuttle = checklist(CirclePlan(merged, "shuttle", CIRCLE_DAY))
+        assert {item.code for item in shuttle if item.state == "not_applicable"} == {
+            "risk_prohibitive", "mitigation_unapproved", "protective_order", "venue_unsuitable"}
+        assert all(item.note for item in shuttle if item.state == "not_applicable")
+
+
+def test_a_high_risk_without_a_plan_is_not_ticked_on_the_safety_page(app, factory, api, browser):
+    """Right after a high assessment with no plan, the safety page (in person by default, not "any format") shows
+    the mitigation condition unmet; a shuttle check says it does not apply."""
+    coordinator = factory.user("coordinator")
+    pair = (factory.user("facilitator"), factory.user("facilitator"))
+    referral = factory.referral(by=coordinator, facilitators=pair, status="ready")
+    high = answers(violence_history="towards_survivor", survivor_fear="very", coercive_control="strong",
+                   support_network="some", denial="minimises")
+    assert api(pair[0]).post(f"/api/v1/referrals/{referral.id}/risk-assessments",
+                             json={"answers": high}).get_json()["level"] == "high"
+    client = browser(pair[0])
+    page = client.get(f"/referrals/{referral.id}/safety").get_data(as_text=True)
+    assert 'data-checklist-format="in_person"' in page
+    assert 'data-code="mitigation_unapproved" data-state="unmet"' in page
+    assert 'value="" selected' not in page  # no "Any format"
+    shuttle = client.get(f"/referrals/{referral.id}/safety?format=shuttle").get_data(as_text=True)
+    assert 'data-code="mitigation_unapproved" data-state="not_applicable"' in shuttle
+    detail = client.get(f"/referrals/{referral.id}").get_data(as_text=True)
+    assert 'data-code="mitigation_unapproved" data-state="unmet"' in detail

@@ -54,14 +54,15 @@ class Bookable:
     venue: Venue
 
 
-def bookable(app, factory, status: str = "ready") -> Bookable:
+def bookable(app, factory, status: str = "ready", survivor_language: str = "es") -> Bookable:
     """A referral in `status` whose pair is available every day, with a suitable venue."""
     coordinator = factory.user("coordinator")
     lead, co = factory.user("facilitator"), factory.user("facilitator")
     for user in (lead, co):
         available(app, user)
     referral = factory.referral(by=coordinator, facilitators=(lead, co), status=status,
-                                survivor={"contact": {"email": "survivor@example.org"}},
+                                survivor={"contact": {"email": "survivor@example.org"},
+                                          "preferred_language": survivor_language},
                                 responsible_party={"contact": {"email": "responsible@example.org"}})
     return Bookable(referral, coordinator, lead, co, make_venue(app))
 
