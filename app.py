@@ -1,5 +1,5 @@
 """WSGI entry point: `gunicorn app:app`, `flask --app app ...`."""
 
-from coordinator import create_app
+from coordinator.factory import create_app
 
 app = create_app()

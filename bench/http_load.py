@@ -46,10 +46,11 @@ from sqlalchemy import select
 from bench.programme_views import build as build_programme
 from bench.scratch import filled, scratch_database
 from config import TestConfig, generate_encryption_key
-from coordinator import clock, create_app
+from coordinator import clock
 from coordinator.accounts.models import SYSTEM, Role, User
 from coordinator.accounts.service import issue_token
 from coordinator.db import db
+from coordinator.factory import create_app
 from coordinator.portal.models import LinkChannel, PortalSession, SecureLink
 from coordinator.referrals.models import CriminalCase, Party, PartyRole, Referral
 

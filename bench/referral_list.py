@@ -25,11 +25,11 @@ from sqlalchemy import insert
 
 from bench.scratch import filled, scratch_database
 from config import TestConfig, generate_encryption_key
-from coordinator import create_app
 from coordinator.accounts.models import SYSTEM, User
 from coordinator.accounts.service import issue_token, password_hasher
 from coordinator.crypto import seal_context, seal_value
 from coordinator.db import db
+from coordinator.factory import create_app
 from coordinator.referrals.models import CriminalCase, Party, Referral, ReferralStatus
 
 BUDGET_MS = 50.0
