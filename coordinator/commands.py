@@ -13,7 +13,6 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from config import generate_encryption_key
 from coordinator import clock
 from coordinator.accounts import mfa
 from coordinator.accounts import service as accounts
@@ -24,6 +23,7 @@ from coordinator.db import db, unit_of_work
 from coordinator.envelope import count_legacy, migrate_to_envelope
 from coordinator.errors import ServiceError
 from coordinator.jobs import JOBS, JOBS_BY_ID
+from coordinator.keygen import generate_key
 from coordinator.retention.run import NotMigrated, RunReport, plan, run_schedule
 from coordinator.scheduler import JobRun, execute_job, process_name, run_scheduler
 
@@ -163,10 +163,8 @@ def users_deactivate(email: str) -> None:
     click.echo(f"Deactivated {email}.")
 
 
-@keys_cli.command("generate")
-def keys_generate() -> None:
-    """Print a new encryption key (32 random bytes, base64url)."""
-    click.echo(generate_encryption_key())
+# One command, also offered before the service is configured (coordinator/keygen.py).
+keys_cli.add_command(generate_key)
 
 
 @keys_cli.command("rotate")

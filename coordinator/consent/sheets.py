@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from coordinator.consent.models import Scope
 from coordinator.party_i18n import PARTY_LANGUAGES
 
