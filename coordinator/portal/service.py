@@ -162,11 +162,14 @@ class Opened:
 
 def peek(token: str) -> Opened:
     """The link behind a token, for the interstitial; reads only, so opening a link changes nothing."""
-    link = db.session.execute(select(SecureLink).where(SecureLink.token_hash == sha256_hex(token))
-                              ).scalar_one_or_none()
-    if link is None or not link.usable(clock.now()):
+    # The link with its party in one round trip: every opening of a link (and every continue) starts here.
+    found = db.session.execute(
+        select(SecureLink, Party).join(Party, Party.id == SecureLink.party_id)
+        .where(SecureLink.token_hash == sha256_hex(token))
+    ).one_or_none()
+    if found is None or not found[0].usable(clock.now()):
         raise LinkUnusable()
-    party = get_row(Party, link.party_id)
+    link, party = found
     if party.role == PartyRole.responsible_party and not gates.contact_allowed(consent_overview(party.referral)):
         raise LinkUnusable()  # survivor-led: no session for the responsible party before the survivor agrees
     return Opened(link, party)

@@ -3,7 +3,7 @@ one, the consent overview read once per page."""
 
 from __future__ import annotations
 
-from tests.portal.helpers import Case, inside
+from tests.portal.helpers import Case, inside, link_for
 from tests.queries import counted_statements
 
 
@@ -20,3 +20,15 @@ def test_the_portal_home_reads_its_visit_in_one_statement_and_the_consent_once(a
                                                                               for s in sent), sent
     assert sum("FROM consent_decisions" in s for s in sent) == 1, sent
     assert len(sent) <= 8, sent
+
+
+def test_opening_a_link_reads_the_link_and_its_party_in_one_statement(app, factory, phone):
+    coordinator = factory.user("coordinator")
+    path = link_for(app, Case(factory.referral(by=coordinator, status="screening"), coordinator, ()))
+    visitor = phone()
+    assert visitor.open(path).status_code == 200
+    with counted_statements(app) as statements:
+        page = visitor.open(path)
+    assert page.status_code == 200
+    sent = [s for s in statements if not s.startswith("BEGIN") and "service_clock" not in s]
+    assert len(sent) == 1 and "FROM secure_links JOIN parties" in sent[0], sent
