@@ -34,10 +34,11 @@ from sqlalchemy import delete, func, insert, select, update
 from bench.programme_views import build
 from bench.scratch import filled, scratch_database
 from config import TestConfig, generate_encryption_key
-from coordinator import clock, create_app
+from coordinator import clock
 from coordinator.crypto import ENVELOPE, keyring, open_value, seal_context
 from coordinator.db import db
 from coordinator.envelope import fields_of, owned_models, with_referral
+from coordinator.factory import create_app
 from coordinator.keystore import ReferralKey
 from coordinator.referrals.models import TERMINAL, CriminalCase, Referral, StatusChange
 

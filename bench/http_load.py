@@ -46,10 +46,11 @@ from sqlalchemy import select
 from bench.programme_views import build as build_programme
 from bench.scratch import filled, scratch_database
 from config import TestConfig, generate_encryption_key
-from coordinator import clock, create_app
+from coordinator import clock
 from coordinator.accounts.models import SYSTEM, Role, User
 from coordinator.accounts.service import issue_token
 from coordinator.db import db
+from coordinator.factory import create_app
 from coordinator.portal.models import LinkChannel, PortalSession, SecureLink
 from coordinator.referrals.models import CriminalCase, Party, PartyRole, Referral
 
@@ -268,29 +269,29 @@ def flush_redis() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
-def problems(results: dict) -> list[str]:
-    found = []
+def budget_checks(results: dict) -> list[tuple[str, bool]]:
+    """Every budget of issue 15 as (what was checked with the figure, passed)."""
+    checks = []
     runs = results["runs"]
     for workers, figures in runs.items():
         for kind, budget in BUDGETS.items():
             item = figures[kind]
-            if item["non_2xx"]:
-                found.append(f"{workers} workers, {kind}: {item['non_2xx']} answers were not 2xx")
-            if item["ratio"] < budget:
-                found.append(f"{workers} workers, {kind}: {item['ratio']} of the baseline (budget {budget})")
-            if item["p99_ms"] > P99_BUDGET_MS:
-                found.append(f"{workers} workers, {kind}: p99 {item['p99_ms']} ms (budget {P99_BUDGET_MS})")
+            checks.append((f"{workers} workers, {kind}: every answer 2xx ({item['non_2xx']} not)", not item["non_2xx"]))
+            checks.append((f"{workers} workers, {kind}: {item['ratio']} of bare Flask >= {budget}",
+                           item["ratio"] >= budget))
+            checks.append((f"{workers} workers, {kind}: p99 {item['p99_ms']} ms < {P99_BUDGET_MS:.0f} ms",
+                           item["p99_ms"] < P99_BUDGET_MS))
         memory = figures["memory"]
-        if memory["master_mb"] > MASTER_RSS_MB:
-            found.append(f"{workers} workers: master {memory['master_mb']} MB (budget {MASTER_RSS_MB})")
-        if max(memory["workers_mb"]) > WORKER_RSS_MB:
-            found.append(f"{workers} workers: a worker at {max(memory['workers_mb'])} MB (budget {WORKER_RSS_MB})")
+        checks.append((f"{workers} workers: master {memory['master_mb']} MB < {MASTER_RSS_MB:.0f} MB",
+                       memory["master_mb"] < MASTER_RSS_MB))
+        checks.append((f"{workers} workers: largest worker {max(memory['workers_mb'])} MB < {WORKER_RSS_MB:.0f} MB",
+                       max(memory["workers_mb"]) < WORKER_RSS_MB))
     if 2 in runs and 4 in runs:
         for kind in BUDGETS:
-            if runs[4][kind]["app_rps"] < runs[2][kind]["app_rps"] * 0.95:
-                found.append(f"{kind}: 4 workers ({runs[4][kind]['app_rps']}/s) slower than 2 "
-                             f"({runs[2][kind]['app_rps']}/s)")
-    return found
+            # "No slower" within 5%: these machines are noisy, and the ratio to bare Flask is measured alongside.
+            four, two = runs[4][kind]["app_rps"], runs[2][kind]["app_rps"]
+            checks.append((f"{kind}: 4 workers {four}/s no slower than 2 workers {two}/s", four >= two * 0.95))
+    return checks
 
 
 def main() -> int:
@@ -316,10 +317,13 @@ def main() -> int:
             print(f"  {kind:<10} {item['ratio']:>6} ({item['app_rps']}/s vs {item['bare_rps']}/s)"
                   f"   {item['p99_ms']:>6} ms   {item['non_2xx']}")
         print(f"  memory: master {figures['memory']['master_mb']} MB, workers {figures['memory']['workers_mb']} MB")
-    found = problems(results)
-    for problem in found:
-        print("OVER BUDGET:", problem)
-    return 1 if found else 0
+    checks = budget_checks(results)
+    print("\nBudgets (issue 15):")
+    for description, passed in checks:
+        print(f"  {'pass' if passed else 'FAIL'}  {description}")
+    failed = sum(not passed for _description, passed in checks)
+    print(f"{len(checks) - failed} of {len(checks)} budgets met.")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

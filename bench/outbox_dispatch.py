@@ -27,11 +27,11 @@ from sqlalchemy import func, select
 
 from bench.scratch import scratch_database
 from config import TestConfig, generate_encryption_key
-from coordinator import create_app
 from coordinator.accounts.models import SYSTEM, Role
 from coordinator.accounts.service import create_user
 from coordinator.commands import upgrade_database
 from coordinator.db import db
+from coordinator.factory import create_app
 from coordinator.notifications.dispatch import DispatchReport, dispatch_outbox, worker_name
 from coordinator.notifications.models import Channel, DeliveryStatus, OutboxMessage
 from coordinator.notifications.service import queue_message

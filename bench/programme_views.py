@@ -47,7 +47,7 @@ from bench.referral_list import PASSWORD, sign_in, time_requests
 from bench.scratch import filled, scratch_database
 from bench.slot_search import Rows, add_user, profile
 from config import TestConfig, generate_encryption_key
-from coordinator import clock, create_app
+from coordinator import clock
 from coordinator.accounts.models import SYSTEM, User
 from coordinator.accounts.service import issue_token, password_hasher
 from coordinator.agreements.models import (
@@ -63,6 +63,7 @@ from coordinator.audit.models import AuditEntry
 from coordinator.consent.models import ConsentDecision, Decision, Method, Scope
 from coordinator.crypto import seal_context, seal_value
 from coordinator.db import db
+from coordinator.factory import create_app
 from coordinator.portal.models import LinkChannel, SecureLink
 from coordinator.prosecution.service import CASES_PER_PAGE
 from coordinator.referrals.models import (

@@ -15,8 +15,8 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from config import TestConfig
-from coordinator import create_app
 from coordinator.commands import upgrade_database
+from coordinator.factory import create_app
 
 POSTGRES_URL = os.environ.get("COORDINATOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

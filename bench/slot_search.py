@@ -41,11 +41,12 @@ from sqlalchemy import func, insert, select
 from bench.referral_list import time_requests
 from bench.scratch import filled, scratch_database
 from config import TestConfig, generate_encryption_key
-from coordinator import clock, create_app
+from coordinator import clock
 from coordinator.accounts.models import SYSTEM, User
 from coordinator.accounts.service import issue_token, password_hasher
 from coordinator.crypto import seal_context
 from coordinator.db import db
+from coordinator.factory import create_app
 from coordinator.referrals.models import CriminalCase, Party, Referral
 from coordinator.roster.intervals import FreeTime, Window, expand, intersect
 from coordinator.roster.models import AvailabilityException, AvailabilityWindow, FacilitatorProfile, Training, Venue

@@ -9,14 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import click
-from alembic import command as alembic_command
-from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from config import generate_encryption_key
-from coordinator import clock, demo
+from coordinator import clock
 from coordinator.accounts import mfa
 from coordinator.accounts import service as accounts
 from coordinator.accounts.models import SYSTEM, Role
@@ -26,10 +23,12 @@ from coordinator.db import db, unit_of_work
 from coordinator.envelope import count_legacy, migrate_to_envelope
 from coordinator.errors import ServiceError
 from coordinator.jobs import JOBS, JOBS_BY_ID
+from coordinator.keygen import generate_key
 from coordinator.retention.run import NotMigrated, RunReport, plan, run_schedule
 from coordinator.scheduler import JobRun, execute_job, process_name, run_scheduler
 
 if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
     from werkzeug.local import LocalProxy
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -53,6 +52,8 @@ def register(app: Flask) -> None:
 
 def alembic_config(connection=None) -> AlembicConfig:
     """Alembic's configuration, pointed at migrations/ and, when given, a live connection."""
+    from alembic.config import Config as AlembicConfig  # noqa: PLC0415 -- heavy, rarely used: not at worker start
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -62,6 +63,8 @@ def alembic_config(connection=None) -> AlembicConfig:
 def upgrade_database(revision: str = "head") -> None:
     """Apply migrations up to `revision` on the current app's database."""
     with db.engine.begin() as connection:
+        from alembic import command as alembic_command  # noqa: PLC0415 -- heavy, rarely used: not at worker start
+
         alembic_command.upgrade(alembic_config(connection), revision)
 
 
@@ -91,6 +94,8 @@ def db_revision(message: str) -> None:
     """Write a new migration from the difference between the models and the database."""
     number = len(list((MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))) + 1
     with db.engine.begin() as connection:
+        from alembic import command as alembic_command  # noqa: PLC0415 -- heavy, rarely used: not at worker start
+
         alembic_command.revision(alembic_config(connection), message=message, autogenerate=True,
                                  rev_id=f"{number:04d}")
 
@@ -158,10 +163,8 @@ def users_deactivate(email: str) -> None:
     click.echo(f"Deactivated {email}.")
 
 
-@keys_cli.command("generate")
-def keys_generate() -> None:
-    """Print a new encryption key (32 random bytes, base64url)."""
-    click.echo(generate_encryption_key())
+# One command, also offered before the service is configured (coordinator/keygen.py).
+keys_cli.add_command(generate_key)
 
 
 @keys_cli.command("rotate")
@@ -243,6 +246,8 @@ def seed_demo(if_empty: bool) -> None:
     """Build the fictional demo programme and print its logins."""
     if current_app.config["ENV_NAME"] == "production":
         raise click.ClickException("Demo data is refused in production.")
+    from coordinator import demo  # noqa: PLC0415 -- heavy, rarely used: not at worker start
+
     with unit_of_work():
         portal_link = demo.seed(if_empty=if_empty)
     if portal_link:

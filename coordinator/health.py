@@ -12,8 +12,6 @@ import logging
 from urllib.parse import urlsplit
 
 import redis
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, current_app, jsonify
 
 from config import ConfigError
@@ -51,6 +49,9 @@ def require_redis(app: Flask) -> None:
 
 def database_state() -> str:
     """`ok`, `unreachable`, or `not_at_head` (migrations not applied, or the code is older than the database)."""
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415 -- heavy, rarely used: not at worker start
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 -- heavy, rarely used: not at worker start
+
     try:
         # The request's own connection: on SQLite a second one would wait for the write lock this request may hold.
         revision = MigrationContext.configure(db.session.connection()).get_current_revision()

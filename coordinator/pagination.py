@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, func
+from sqlalchemy import ColumnElement, Select, func
 
 from coordinator.db import db
 from coordinator.errors import InvalidRequest
@@ -56,13 +56,26 @@ def page_number(page: int | None) -> int:
     return page
 
 
-def paginate(query: Select, page: int | None, per_page: int | None) -> Page:
-    """Run `query` for one page (two statements: the count, then the rows) whatever the page size."""
+def paginate(query: Select, page: int | None, per_page: int | None,
+             reverse_order: Sequence[ColumnElement] | None = None) -> Page:
+    """Run `query` for one page (two statements: the count, then the rows) whatever the page size.
+
+    With `reverse_order` (the query's ORDER BY turned around, a unique key last), a page past the middle is read
+    from the other end, so the database skips at most half the rows: the last page costs what the first does.
+    """
     per_page = clamp_per_page(per_page)
     page = page_number(page)
     counting = query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
     total = db.session.execute(counting).scalar_one()
-    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).scalars().unique().all()
+    start = (page - 1) * per_page
+    if start >= total:
+        return Page(items=[], page=page, per_page=per_page, total=total)  # past the end: nothing to read
+    end = min(start + per_page, total)
+    if reverse_order is not None and start > total - end:
+        backwards = query.order_by(None).order_by(*reverse_order).limit(end - start).offset(total - end)
+        rows: Sequence[Any] = list(reversed(db.session.execute(backwards).scalars().unique().all()))
+    else:
+        rows = db.session.execute(query.limit(per_page).offset(start)).scalars().unique().all()
     return Page(items=rows, page=page, per_page=per_page, total=total)
 
 

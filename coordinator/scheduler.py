@@ -16,17 +16,19 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 from sqlalchemy import Connection, Engine, String, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Field, SQLModel
 
 from coordinator.db import UTCDateTime, db, new_id
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
 
 log = logging.getLogger("coordinator.scheduler")
 ADVISORY_LOCK_KEY = 0x436B5363  # "CkSc": one constant per service, shared by every scheduler process
@@ -45,6 +47,9 @@ class Job:
 
     def trigger(self, config: Mapping[str, Any]) -> IntervalTrigger | CronTrigger:
         """The APScheduler trigger."""
+        from apscheduler.triggers.cron import CronTrigger  # noqa: PLC0415 -- only the scheduler process needs it
+        from apscheduler.triggers.interval import IntervalTrigger  # noqa: PLC0415 -- only the scheduler process needs it
+
         if self.every is not None:
             return IntervalTrigger(seconds=self.every(config), timezone=UTC)
         hour, minute = self._daily_time()
@@ -265,6 +270,8 @@ def run_scheduler(app: Flask, jobs: Sequence[Job], stop: threading.Event | None 
             continue
         log.info("scheduler %s is active", holder)
         standby_logged = False
+        from apscheduler.schedulers.background import BackgroundScheduler  # noqa: PLC0415 -- only the scheduler process needs it
+
         scheduler = BackgroundScheduler(timezone=UTC)
         started = datetime.now(UTC)
         overdue = take_over(app, jobs, holder, started)

@@ -17,8 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from config import TestConfig
-from coordinator import create_app
 from coordinator.commands import upgrade_database
+from coordinator.factory import create_app
 from coordinator.models import starting_rows
 from tests.factories import Browser, Factory
 

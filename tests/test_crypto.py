@@ -4,11 +4,15 @@ referral wrapped by the programme keys, key rotation that re-wraps those keys.""
 from __future__ import annotations
 
 import base64
+import os
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Uuid, bindparam, inspect, select, text
@@ -41,6 +45,7 @@ from tests.factories import LOW_RISK, Factory
 
 BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 BASE64URL_KEY = re.compile(r"^[A-Za-z0-9_-]{43}$")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def marker(label: str) -> str:
@@ -397,6 +402,20 @@ def test_keys_generate_prints_a_32_byte_base64url_key(app):
     assert len(base64.urlsafe_b64decode(key + "=")) == 32
     assert parse_encryption_keys(key) == [base64.urlsafe_b64decode(key + "=")]
     assert second.output.strip() != key
+
+
+def test_keys_generate_works_in_production_with_nothing_configured(tmp_path):
+    """The README's first production step makes the keys start-up demands; every other command still refuses."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "COORDINATOR_ENV": "production"}
+    flask = [sys.executable, "-m", "flask", "--app", str(ROOT / "app.py")]
+    generated = subprocess.run([*flask, "keys", "generate"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                               check=False, timeout=120)
+    assert generated.returncode == 0, generated.stderr
+    key = generated.stdout.strip()
+    assert BASE64URL_KEY.match(key) and parse_encryption_keys(key)
+    refused = subprocess.run([*flask, "keys", "rotate"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                             check=False, timeout=120)
+    assert refused.returncode != 0 and "will not start in production" in refused.stderr
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,11 @@ from collections import Counter
 from sqlalchemy import select
 
 from config import ProductionConfig, generate_encryption_key
-from coordinator import create_app
 from coordinator.accounts.models import User
 from coordinator.audit.models import ACTION_LABELS, AuditEntry
 from coordinator.db import db
 from coordinator.demo import DEMO_PASSWORD, REFERRALS, email_of
+from coordinator.factory import create_app
 from coordinator.referrals.models import Referral, ReferralStatus
 
 

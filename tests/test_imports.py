@@ -64,9 +64,11 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_the_package_has_no_import_cycles():
-    """The package itself (coordinator/__init__.py builds the app) may import anything; nothing imports it."""
+    """The factory (coordinator/factory.py builds the app) may import anything; nothing imports it, and the package
+    itself imports nothing (the gunicorn master imports it for its logger class and must stay small)."""
     graph = import_graph()
-    assert all("coordinator" not in targets for targets in graph.values())
+    assert all("coordinator.factory" not in targets for targets in graph.values())
+    assert graph["coordinator"] == set()
     assert cycles(graph) == []
 
 

@@ -8,7 +8,6 @@ import secrets
 from pathlib import Path
 
 from flask_babel import gettext as _
-from zxcvbn import zxcvbn
 
 from coordinator import clock
 from coordinator.accounts.hashing import password_hasher, password_matches
@@ -53,6 +52,8 @@ def password_problems(password: str, *, email: str = "", name: str = "") -> list
         return [_("This password is on a list of commonly used passwords. Choose another.")]
     if any(word in lowered for word in _personal_words(email, name)):
         return [_("Do not use your name, your email address or the name of the service in your password.")]
+    from zxcvbn import zxcvbn  # noqa: PLC0415 -- heavy, rarely used: not at worker start
+
     strength = zxcvbn(password[:STRENGTH_CHECK_LENGTH], user_inputs=_personal_words(email, name))
     if strength["score"] < MIN_STRENGTH:
         return [_("This password is too easy to guess. Add a few more uncommon words.")]

@@ -11,16 +11,19 @@ import re
 import unicodedata
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, render_template
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from fpdf import FPDF
 
 from coordinator.agreements.models import AGREEMENT_STATUS_LABELS
 from coordinator.cases.report import CourtReportData, court_report
 from coordinator.sessions.models import CIRCLE_STATUS_LABELS
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 bp = Blueprint("court_reports", __name__)
 
@@ -106,6 +109,8 @@ def _date(value) -> str:
 
 def render_pdf(report: CourtReportData) -> bytes:
     """The report on A4, from the same rows as the page."""
+    from fpdf import FPDF  # noqa: PLC0415 -- heavy, rarely used: not at worker start
+
     pdf = FPDF(format="A4")
     pdf.set_margins(20, 20, 20)
     pdf.set_auto_page_break(True, margin=20)

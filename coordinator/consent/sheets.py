@@ -14,8 +14,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from markdown import markdown
-
 from coordinator.consent.models import Scope
 from coordinator.party_i18n import PARTY_LANGUAGES
 
@@ -39,6 +37,8 @@ class Sheet:
 @functools.cache
 def all_sheets() -> dict[tuple[str, str, str], Sheet]:
     """Every sheet on disk, keyed by (scope, version, language)."""
+    from markdown import markdown  # noqa: PLC0415 -- needed once, on first use: not at worker start
+
     sheets = {}
     for scope in Scope:
         for path in sorted((SHEETS_DIR / scope).glob("v*.md")):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import qrcode
-import qrcode.image.svg
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -32,6 +30,8 @@ class LinkForm(FlaskForm):
 
 def qr_svg(url: str) -> str:
     """The link as an SVG QR code, drawn by the server (no script, no external service)."""
+    import qrcode.image.svg  # noqa: PLC0415 -- heavy, rarely used: not at worker start
+
     image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=12, border=2)
     return image.to_string(encoding="unicode")
 

@@ -18,7 +18,7 @@ from coordinator.accounts.models import SYSTEM, Actor, Role
 from coordinator.accounts.service import password_hasher, sha256_hex, users_by_id
 from coordinator.audit.service import record
 from coordinator.consent import gates
-from coordinator.consent.queries import consent_overview
+from coordinator.consent.queries import Overview, consent_overview
 from coordinator.consent.service import contact_gate_failure
 from coordinator.db import atomic, db, get_row
 from coordinator.errors import Forbidden, InvalidRequest
@@ -162,11 +162,14 @@ class Opened:
 
 def peek(token: str) -> Opened:
     """The link behind a token, for the interstitial; reads only, so opening a link changes nothing."""
-    link = db.session.execute(select(SecureLink).where(SecureLink.token_hash == sha256_hex(token))
-                              ).scalar_one_or_none()
-    if link is None or not link.usable(clock.now()):
+    # The link with its party in one round trip: every opening of a link (and every continue) starts here.
+    found = db.session.execute(
+        select(SecureLink, Party).join(Party, Party.id == SecureLink.party_id)
+        .where(SecureLink.token_hash == sha256_hex(token))
+    ).one_or_none()
+    if found is None or not found[0].usable(clock.now()):
         raise LinkUnusable()
-    party = get_row(Party, link.party_id)
+    link, party = found
     if party.role == PartyRole.responsible_party and not gates.contact_allowed(consent_overview(party.referral)):
         raise LinkUnusable()  # survivor-led: no session for the responsible party before the survivor agrees
     return Opened(link, party)
@@ -243,17 +246,21 @@ def resume_portal(token: str | None) -> Visit | None:
     """The party behind a portal cookie, or None once the session ended, ran out or its link stopped."""
     if not token:
         return None
-    portal_session = db.session.execute(
-        select(PortalSession).where(PortalSession.token_hash == sha256_hex(token), PortalSession.ended_at.is_(None))
-    ).scalar_one_or_none()
+    # The session, its link, the party and their referral in one round trip: this runs before every portal page.
+    found = db.session.execute(
+        select(PortalSession, SecureLink, Party, Referral)
+        .join(SecureLink, SecureLink.id == PortalSession.link_id)
+        .join(Party, Party.id == PortalSession.party_id)
+        .join(Referral, Referral.id == Party.referral_id)
+        .where(PortalSession.token_hash == sha256_hex(token), PortalSession.ended_at.is_(None))
+    ).one_or_none()
+    if found is None:
+        return None
+    portal_session, link, party, _referral = found  # the referral is now in the session: party.referral is free
     now = clock.now()
-    if portal_session is None or portal_session.expires_at <= now:
+    if portal_session.expires_at <= now or not link.usable(now):
         return None
-    link = db.session.get(SecureLink, portal_session.link_id)
-    if link is None or not link.usable(now):
-        return None
-    party = db.session.get(Party, portal_session.party_id)
-    return None if party is None else Visit(portal_session, party, link)
+    return Visit(portal_session, party, link)
 
 
 @atomic
@@ -293,10 +300,11 @@ class Standing:
     waiting_for_contact: bool  # the process stopped and they take part again: nothing restarts by itself
 
 
-def standing(visit: Visit) -> Standing:
-    """Where the party stands: withdrawn, or agreeing again while the process stays stopped, or neither."""
+def standing(visit: Visit, overview: Overview | None = None) -> Standing:
+    """Where the party stands: withdrawn, or agreeing again while the process stays stopped, or neither (from the
+    referral's consent `overview` when the caller already read it)."""
     referral, role = visit.party.referral, visit.party.role
-    overview = consent_overview(referral)
+    overview = consent_overview(referral) if overview is None else overview
     restricted = gates.withdrew_participation(overview, role)
     stopped = referral.status == ReferralStatus.closed and referral.status_reason == CloseReason.consent_withdrawn
     return Standing(restricted, not restricted and stopped and gates.participates(overview, role))

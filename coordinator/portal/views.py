@@ -128,8 +128,9 @@ def continue_(token: str):
 def home():
     """What concerns this party: their consent decisions, their appointments, and help."""
     party, referral = g.visit.party, g.visit.party.referral
-    overview = consent_overview(referral)[party.role]
-    standing = service.standing(g.visit)
+    overviews = consent_overview(referral)  # read once: the page and the party's standing both need it
+    overview = overviews[party.role]
+    standing = service.standing(g.visit, overviews)
     views = [] if standing.restricted else upcoming_views(party)
     return render_template("portal/home.html", scopes=PARTY_SCOPES[PartyRole(party.role)], overview=overview,
                            standing=standing, sessions=[(view, describe(view)) for view in views],

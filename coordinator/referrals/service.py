@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from coordinator import clock
 from coordinator.accounts.models import Actor, Role, User
@@ -60,11 +60,12 @@ def load_referral(actor: Actor, referral_id: uuid.UUID | str, *, erased_ok: bool
         key = referral_id if isinstance(referral_id, uuid.UUID) else uuid.UUID(str(referral_id))
     except ValueError:
         raise NotFound(_("Not found.")) from None
+    # One statement: the referral with its case and its two parties, read on every door into a referral.
     referral = db.session.execute(
         select(Referral)
         .where(Referral.id == key, visible_to(actor))
-        .options(selectinload(Referral.parties), selectinload(Referral.case))
-    ).scalar_one_or_none()
+        .options(joinedload(Referral.parties), joinedload(Referral.case))
+    ).unique().scalar_one_or_none()
     if referral is None or (referral.erased_at is not None and not erased_ok):
         raise NotFound(_("Not found."))
     return referral
@@ -98,7 +99,7 @@ def list_referrals(actor: Actor, *, status: str | None = None, q: str | None = N
                 Referral.case_id.in_(select(CriminalCase.id).where(CriminalCase.docket_number == term)),
             )
         )
-    result = paginate(query, page, per_page)
+    result = paginate(query, page, per_page, reverse_order=(Referral.received_at.asc(), Referral.id.asc()))
     if not actor.has_role(Role.prosecutor):  # rows show the survivor's alias: open the page's keys in one query
         preload_data_keys(referral.id for referral in result.items)
     record(actor, "referral.list", details={"page": result.page, "shown": len(result.items),
@@ -107,11 +108,12 @@ def list_referrals(actor: Actor, *, status: str | None = None, q: str | None = N
 
 
 def _list_loads(actor: Actor) -> list:
-    """What a list row shows, loaded in one statement per relation: prosecutors see only the case."""
+    """What a list row shows: the case and facilitators joined into the page's statement (one row each), the
+    parties in one more; prosecutors see only the case."""
     if actor.has_role(Role.prosecutor):
-        return [selectinload(Referral.case)]
-    return [selectinload(Referral.parties), selectinload(Referral.case), selectinload(Referral.lead_facilitator),
-            selectinload(Referral.co_facilitator)]
+        return [joinedload(Referral.case)]
+    return [selectinload(Referral.parties), joinedload(Referral.case), joinedload(Referral.lead_facilitator),
+            joinedload(Referral.co_facilitator)]
 
 
 def next_reference() -> str:

@@ -7,7 +7,6 @@ from datetime import date, datetime
 
 from flask_babel import force_locale, format_date, format_datetime
 from flask_babel import gettext as _
-from fpdf import FPDF
 
 from coordinator.cases.report_views import pdf_font
 from coordinator.retention.export import PartyExport
@@ -26,6 +25,8 @@ def _when(value: datetime | date | None) -> str:
 
 
 def _render(export: PartyExport) -> bytes:
+    from fpdf import FPDF  # noqa: PLC0415 -- heavy, rarely used: not at worker start
+
     pdf = FPDF(format="A4")
     pdf.set_margins(18, 18, 18)
     pdf.set_auto_page_break(True, margin=18)

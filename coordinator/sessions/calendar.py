@@ -16,13 +16,13 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email.utils import parseaddr
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from icalendar import Calendar, Event, vCalAddress
 from sqlalchemy import select
 
 from coordinator import clock, times
@@ -42,6 +42,9 @@ from coordinator.sessions.models import (
     SessionParticipant,
     SessionStatus,
 )
+
+if TYPE_CHECKING:
+    from icalendar import Calendar, Event, vCalAddress
 
 PRODID = "-//Circlekeeper//Sessions//EN"
 UID_DOMAIN = "circlekeeper"
@@ -69,6 +72,8 @@ def event_uid(session: ScheduledSession) -> str:
 
 
 def _calendar(method: str) -> Calendar:
+    from icalendar import Calendar  # noqa: PLC0415 -- heavy, rarely used: not at worker start
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -79,6 +84,8 @@ def _calendar(method: str) -> Calendar:
 
 def _organizer() -> vCalAddress:
     """The service itself (its no-reply sender): RFC 5546 asks for an organizer, and no person should be it."""
+    from icalendar import vCalAddress  # noqa: PLC0415 -- heavy, rarely used: not at worker start
+
     address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1] or f"no-reply@{UID_DOMAIN}.invalid"
     organizer = vCalAddress(f"mailto:{address}")
     organizer.params["cn"] = "Circlekeeper"
@@ -112,6 +119,8 @@ def _arrivals(session: ScheduledSession, participants: Sequence[SessionParticipa
 def _event(session: ScheduledSession, stamp: datetime, attendees: Sequence[User] = (),
            participants: Sequence[SessionParticipant] = ()) -> Event:
     """One VEVENT for a session, as staff see it."""
+    from icalendar import Event, vCalAddress  # noqa: PLC0415 -- heavy, rarely used: not at worker start
+
     event = Event()
     event.add("uid", event_uid(session))
     event.add("sequence", session.sequence)

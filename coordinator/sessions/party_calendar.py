@@ -8,8 +8,6 @@ when they ticked "include the address". No name, reference or role appears, and 
 
 from __future__ import annotations
 
-from icalendar import Calendar, Event
-
 from coordinator import clock
 from coordinator.party_i18n import _p
 from coordinator.sessions.calendar import EVENT_STATUS, PRODID, event_uid
@@ -18,6 +16,8 @@ from coordinator.sessions.party_times import PartyView
 
 def party_ics(view: PartyView, place: tuple[str, str | None] | None = None) -> bytes:
     """The appointment as the party's calendar shows it; `place` (address, entrance) only when they asked for it."""
+    from icalendar import Calendar, Event  # noqa: PLC0415 -- heavy, rarely used: not at worker start
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

@@ -6,8 +6,8 @@ import pytest
 
 import config as settings
 from config import ConfigError, ProductionConfig, config_for_environment, generate_encryption_key
-from coordinator import create_app
 from coordinator.accounts.models import Role
+from coordinator.factory import create_app
 from tests.factories import PASSWORD, Browser
 
 PRODUCTION_SECRETS = ("SECRET_KEY", "COORDINATOR_ENCRYPTION_KEYS", "COORDINATOR_BASE_URL", "COORDINATOR_TIMEZONE")

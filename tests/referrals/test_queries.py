@@ -28,3 +28,37 @@ def test_statements_per_list_request_do_not_grow_with_page_size(factory, browser
         assert len(listed.get_json()["items"]) == size
         costs[size] = (len(page_statements), len(api_statements))
     assert costs[5] == costs[50], costs
+
+
+def _round_trips(statements: list[str]) -> list[str]:
+    """The statements a request sends, without SQLite's BEGIN and the audit append (the audit domain's own cost)."""
+    return [s for s in statements if not s.startswith("BEGIN") and "audit_" not in s]
+
+
+def test_one_referral_over_the_api_costs_a_handful_of_statements(factory, api):
+    """GET /api/v1/referrals/{id}: the token with its owner, the service clock (never in production), the referral
+    with its case and parties, its data key (none for prosecutors). Issue 15 measured 8 before, 11 with the audit."""
+    coordinator, prosecutor = factory.user("coordinator"), factory.user("prosecutor")
+    referral = factory.referral(by=coordinator, prosecutor=prosecutor)
+    for user, budget in ((coordinator, 4), (prosecutor, 3)):
+        client = api(user)
+        assert client.get(f"/api/v1/referrals/{referral.id}").status_code == 200  # the token's first use is noted
+        with counted_statements(client.client.application) as statements:
+            answer = client.get(f"/api/v1/referrals/{referral.id}")
+        assert answer.status_code == 200 and answer.get_json()["id"] == str(referral.id)
+        assert len(_round_trips(statements)) <= budget, _round_trips(statements)
+
+
+def test_a_list_page_over_the_api_costs_a_handful_of_statements(factory, api):
+    """GET /api/v1/referrals: token with owner, clock, count, the page's rows with case and facilitators joined,
+    their parties, their data keys."""
+    coordinator = factory.user("coordinator")
+    pair = factory.user("facilitator"), factory.user("facilitator")
+    for _number in range(3):
+        factory.referral(by=coordinator, facilitators=pair)
+    client = api(coordinator)
+    assert client.get("/api/v1/referrals").status_code == 200
+    with counted_statements(client.client.application) as statements:
+        answer = client.get("/api/v1/referrals")
+    assert len(answer.get_json()["items"]) == 3
+    assert len(_round_trips(statements)) <= 6, _round_trips(statements)

@@ -1,0 +1,44 @@
+"""Pages past the middle are read from the other end (issue 15, item 2): every page, first to last, shows the rows
+the whole ordered list has there, for every role, on the page and in the API, and `page=` keeps its meaning."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def programme(factory):
+    """Seven referrals: a prosecutor on four, a facilitator pair on five; coordinators see all."""
+    coordinator, prosecutor = factory.user("coordinator"), factory.user("prosecutor")
+    pair = factory.user("facilitator"), factory.user("facilitator")
+    for number in range(7):
+        factory.referral(by=coordinator, prosecutor=prosecutor if number % 2 == 0 else None,
+                         facilitators=pair if number < 5 else None)
+    return {"coordinator": (coordinator, 7), "prosecutor": (prosecutor, 4), "facilitator": (pair[0], 5)}
+
+
+@pytest.mark.parametrize("role", ["coordinator", "prosecutor", "facilitator"])
+def test_every_api_page_holds_the_rows_of_the_whole_list_at_its_place(programme, api, role):
+    user, in_scope = programme[role]
+    client = api(user)
+    whole = client.get("/api/v1/referrals?per_page=100").get_json()
+    assert whole["total"] == in_scope and len(whole["items"]) == in_scope
+    expected = [item["id"] for item in whole["items"]]
+    walked = []
+    for page in range(1, 5):
+        answer = client.get(f"/api/v1/referrals?page={page}&per_page=2").get_json()
+        assert (answer["page"], answer["per_page"], answer["total"]) == (page, 2, in_scope)
+        assert [item["id"] for item in answer["items"]] == expected[(page - 1) * 2:page * 2]
+        walked += [item["id"] for item in answer["items"]]
+    assert walked == expected
+    assert client.get("/api/v1/referrals?page=9&per_page=2").get_json()["items"] == []
+
+
+def test_the_last_page_of_the_staff_list_shows_the_oldest_referrals(programme, browser, api, app):
+    coordinator, _total = programme["coordinator"]
+    oldest = api(coordinator).get("/api/v1/referrals?per_page=100").get_json()["items"][-1]["reference"]
+    app.config["PER_PAGE"] = 3
+    staff = browser(coordinator)
+    assert oldest not in staff.get("/referrals").get_data(as_text=True)
+    last = staff.get("/referrals?page=3").get_data(as_text=True)
+    assert oldest in last
