@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -200,7 +201,7 @@ class _Resource:
 
     id: uuid.UUID
     timezone: str
-    windows: tuple[Window, ...]
+    windows: tuple[tuple, ...]  # (weekday, start, end), sorted
     closed: frozenset[date] = frozenset()
 
     @property
@@ -240,8 +241,8 @@ class _Search:
     latest: datetime
     step: timedelta
     origin: datetime = field(init=False)
-    people: list[_Resource] = field(default_factory=list)
-    places: list[_Resource] = field(default_factory=list)
+    people: dict[tuple, list[_Resource]] = field(default_factory=dict)
+    places: dict[tuple, list[_Resource]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.origin = self.earliest.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -270,39 +271,37 @@ class _Search:
         return ranges
 
     def read_resources(self) -> None:
-        """The facilitators' weekly hours and days off, and the venues' opening hours, in three statements."""
+        """The facilitators' weekly hours and days off, and the venues' opening hours, in two statements; each
+        grouped by time zone and weekly pattern."""
         ids = [c.user_id for c in self.candidates]
-        windows: dict[uuid.UUID, list[Window]] = {i: [] for i in ids}
+        windows: dict[uuid.UUID, list[tuple]] = {i: [] for i in ids}
         for user_id, weekday, start_time, end_time in db.session.execute(
                 select(AvailabilityWindow.user_id, AvailabilityWindow.weekday, AvailabilityWindow.start_time,
                        AvailabilityWindow.end_time).where(AvailabilityWindow.user_id.in_(ids))).all():
-            windows[user_id].append(Window(weekday, start_time, end_time))
+            windows[user_id].append((weekday, start_time, end_time))
         closed: dict[uuid.UUID, set[date]] = {i: set() for i in ids}
         for user_id, on in db.session.execute(
                 select(AvailabilityException.user_id, AvailabilityException.on_date)
                 .where(AvailabilityException.user_id.in_(ids), AvailabilityException.unavailable.is_(True))).all():
             closed[user_id].add(on)
-        self.people = [_Resource(c.user_id, c.timezone, tuple(sorted(windows[c.user_id], key=_window_key)),
-                                 frozenset(closed[c.user_id])) for c in self.candidates]
-        self.places = [_Resource(v.id, v.timezone, tuple(sorted(opening_windows(v), key=_window_key)))
-                       for v in self.venues]
+        self.people = _by_pattern(_Resource(c.user_id, c.timezone, tuple(sorted(windows[c.user_id])),
+                                            frozenset(closed[c.user_id])) for c in self.candidates)
+        self.places = _by_pattern(_Resource(v.id, v.timezone, tuple(sorted(map(_window_key, opening_windows(v)))))
+                                  for v in self.venues)
 
-    def free_ranges(self, resources: list[_Resource], within: list[Range]) -> dict[uuid.UUID, list[Range]]:
-        """Each resource's allowed grid indices inside `within`; reservations are read only for those whose weekly
-        hours leave something there."""
+    def free_ranges(self, resources: dict[tuple, list[_Resource]], within: list[Range]) -> dict[uuid.UUID, list[Range]]:
+        """Each resource's allowed grid indices inside `within`. Weekly hours are expanded once per pattern, and
+        reservations are read only for resources whose weekly hours leave something there."""
         if not within:
             return {}
         read_from = self.at(within[0][0]) - self.stagger
         read_to = self.at(within[-1][1]) + self.duration + self.stagger
         weekly: dict[tuple, list[Interval]] = {}
-        hopes: dict[tuple, bool] = {}
-        hopeful = []
-        for resource in resources:
-            if resource.pattern not in weekly:
-                weekly[resource.pattern] = expand(resource.windows, resource.timezone, read_from, read_to)
-                hopes[resource.pattern] = bool(_ranges_meet(self.allowed(weekly[resource.pattern]), within))
-            if hopes[resource.pattern]:
-                hopeful.append(resource)
+        for pattern in resources:
+            timezone, windows = pattern
+            weekly[pattern] = expand([Window(*window) for window in windows], timezone, read_from, read_to)
+        hopeful = [resource for pattern, members in resources.items()
+                   if _ranges_meet(self.allowed(weekly[pattern]), within) for resource in members]
         busy = _busy(list({resource.id for resource in hopeful}), read_from, read_to)
         found = {}
         for resource in hopeful:
@@ -439,6 +438,14 @@ class _Search:
 
 def _window_key(window: Window) -> tuple:
     return window.weekday, window.start, window.end
+
+
+def _by_pattern(resources: Iterable[_Resource]) -> dict[tuple, list[_Resource]]:
+    """Resources grouped by what their weekly free time depends on."""
+    grouped: dict[tuple, list[_Resource]] = {}
+    for resource in resources:
+        grouped.setdefault(resource.pattern, []).append(resource)
+    return grouped
 
 
 def _local_day(day: date, timezone: str) -> Interval:
