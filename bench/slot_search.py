@@ -25,6 +25,7 @@ import json
 import os
 import pstats
 import random
+import signal
 import statistics
 import sys
 import time
@@ -510,6 +511,8 @@ def main() -> int:
     parser.add_argument("--bookings", type=int, default=60, help="timed bookings at the smallest scale (0: none)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the searches")
     args = parser.parse_args()
+    # Stopped from outside, still drop the scratch databases (the `finally` in scratch_database).
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     scales = sorted({int(scale) for scale in args.scales.split(",")})
     if args.requests < 20 or 0 < args.bookings < 50:
         parser.error("time at least 20 searches and 50 bookings (or none)")
