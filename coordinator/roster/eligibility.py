@@ -60,13 +60,15 @@ def roster(case_id: uuid.UUID | None = None) -> list[Candidate]:
         .join(CriminalCase, CriminalCase.docket_number == FacilitatorConflict.docket_number)
         .where(CriminalCase.id == case_id)
     ).scalars()) if case_id else set()
+    # Columns, not entities: slot search reads the whole roster on every search, and loading a thousand
+    # profiles into the session costs more than the search itself.
     rows = db.session.execute(
-        select(FacilitatorProfile).join(User, User.id == FacilitatorProfile.user_id)
+        select(FacilitatorProfile.user_id, FacilitatorProfile.languages, FacilitatorProfile.timezone,
+               FacilitatorProfile.max_active_referrals).join(User, User.id == FacilitatorProfile.user_id)
         .where(User.active.is_(True), User.role == Role.facilitator)
-    ).scalars()
-    return [Candidate(profile.user_id, tuple(profile.languages), profile.timezone,
-                      loads.get(profile.user_id, 0), profile.max_active_referrals,
-                      trained.get(profile.user_id), profile.user_id in conflicted) for profile in rows]
+    ).all()
+    return [Candidate(user_id, tuple(languages), timezone, loads.get(user_id, 0), cap, trained.get(user_id),
+                      user_id in conflicted) for user_id, languages, timezone, cap in rows]
 
 
 def eligible(candidates: list[Candidate], on: date,

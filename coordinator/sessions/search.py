@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import bisect
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
@@ -20,11 +22,11 @@ from coordinator import clock
 from coordinator.db import db
 from coordinator.referrals.models import PartyRole, Referral
 from coordinator.roster.eligibility import Candidate, eligible_for, roster
-from coordinator.roster.intervals import FreeTime, Window, expand, subtract
+from coordinator.roster.intervals import FreeTime, Interval, Window, expand, subtract
 from coordinator.roster.models import AvailabilityException, AvailabilityWindow, Venue
 from coordinator.sessions.models import PARTIES_OF, PartyUnavailability, Reservation, SessionFormat, SessionKind
 
-FIRST_STRETCH = timedelta(days=7)  # how far a search reads free time at first (see _Search)
+FIRST_STRETCH = timedelta(days=1)  # how far a search reads free time at first (see _Search)
 
 
 @dataclass(frozen=True)
@@ -165,16 +167,66 @@ def find_slots(referral: Referral, kind: str, fmt: str, duration: timedelta, sta
     return search.run(limit)
 
 
+Range = tuple[int, int]  # grid indices of slot starts, both ends included
+
+
+def _ranges_meet(first: list[Range], second: list[Range]) -> list[Range]:
+    """The grid indices in both sorted lists of disjoint ranges."""
+    result, i, j = [], 0, 0
+    while i < len(first) and j < len(second):
+        low, high = max(first[i][0], second[j][0]), min(first[i][1], second[j][1])
+        if low <= high:
+            result.append((low, high))
+        if first[i][1] < second[j][1]:
+            i += 1
+        else:
+            j += 1
+    return result
+
+
+def _ranges_join(ranges: list[Range]) -> list[Range]:
+    """Sorted, with overlapping or adjacent ranges joined."""
+    joined: list[list[int]] = []
+    for low, high in sorted(ranges):
+        if joined and low <= joined[-1][1] + 1:
+            joined[-1][1] = max(joined[-1][1], high)
+        else:
+            joined.append([low, high])
+    return [(low, high) for low, high in joined]
+
+
+@dataclass
+class _Resource:
+    """A facilitator or a venue as the search sees it: weekly hours in a time zone, and days off."""
+
+    id: uuid.UUID
+    timezone: str
+    windows: tuple[tuple, ...]  # (weekday, start, end), sorted
+    closed: frozenset[date] = frozenset()
+
+    @property
+    def pattern(self) -> tuple:
+        """What its weekly free time depends on: resources sharing it share the expansion."""
+        return self.timezone, self.windows
+
+
 @dataclass
 class _Search:
-    """One slot search: candidate starts in order, each checked for a pair and a venue.
+    """One slot search as a sweep over sorted lists of the starts each resource allows.
 
-    Free time is read in stretches from the start of the search: a week first, four times as far each time more is
-    needed, up to the horizon. Most searches fill their limit in the first week, and reading all 90 days of every
-    eligible facilitator's windows and reservations is what a search would otherwise spend its time on. The result
-    is the same as reading the whole horizon at once: a free interval that begins inside the loaded stretch begins
-    there in the whole horizon too (only its end may be cut), so the candidate starts before the end of the
-    stretch are all known, and a check whose held span ends inside the stretch gives the same answer.
+    The starts are the points of a grid (`step` apart from midnight UTC; the step divides a day) that are after the
+    notice and leave the session inside the horizon. A start is bookable when the parties are free for the held
+    span, two facilitators (one speaking the survivor's language when needed) and, in person, a venue each have one
+    free interval holding it. Each of those constraints turns into sorted ranges of allowed grid indices; the
+    parties' and the venues' ranges are met first (they are few), so facilitators are only looked at where a slot
+    could still be, and weekly hours are expanded once per time zone and pattern, not once per facilitator. A sweep
+    over the facilitators' range ends then keeps counts of who is free; the pair and the venue are chosen only for
+    the stretches of grid where the counts allow a slot, and the sweep stops at `limit` slots. The result is the
+    first `limit` bookable starts, each with the pair and venue `slot_at` would choose.
+
+    Time is read in stretches: a day first, four times as far each time more is needed. The free time of a stretch
+    is read from the first start it decides less the staggering, to the last one's held span, so no interval is cut
+    where it matters, and nothing is read twice.
     """
 
     candidates: list[Candidate]
@@ -188,88 +240,184 @@ class _Search:
     earliest: datetime
     latest: datetime
     step: timedelta
-    free: dict[uuid.UUID, FreeTime] = field(default_factory=dict)
-    venue_free: dict[uuid.UUID, FreeTime] = field(default_factory=dict)
-    starts: list[datetime] = field(default_factory=list)
-    loaded_until: datetime = field(init=False)
+    origin: datetime = field(init=False)
+    people: dict[tuple, list[_Resource]] = field(default_factory=dict)
+    places: dict[tuple, list[_Resource]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.loaded_until = self.search_start  # nothing is read until `run` loads the first stretch
+        self.origin = self.earliest.replace(hour=0, minute=0, second=0, microsecond=0)
 
-    @property
-    def search_start(self) -> datetime:
-        """Where free time is read from: the earliest start, less the responsible party's earlier arrival."""
-        return self.earliest - self.stagger
+    def grid_after(self, moment: datetime) -> int:
+        """The first grid index at or after `moment`."""
+        return -((self.origin - moment) // self.step)
 
-    @property
-    def search_end(self) -> datetime:
-        """Where free time is read to: the latest start's held span."""
-        return self.latest + self.stagger + self.duration
+    def grid_before(self, moment: datetime) -> int:
+        """The last grid index at or before `moment`."""
+        return (moment - self.origin) // self.step
 
-    def load(self, until: datetime) -> None:
-        """Read free time from the start of the search to `until` (at most the end), and the starts it offers.
+    def at(self, index: int) -> datetime:
+        """The start at a grid index."""
+        return self.origin + index * self.step
 
-        A run of bookable starts can only begin where some constraint lifts: a facilitator's or a venue's free
-        time begins, or a party's unavailable time ends. Those moments are the candidate starts.
-        """
-        self.loaded_until = min(until, self.search_end)
-        self.free = facilitator_free_time(self.candidates, self.search_start, self.loaded_until)
-        self.venue_free = venue_free_time(self.venues, self.search_start, self.loaded_until)
-        lifts = [interval_start for free in (*self.free.values(), *self.venue_free.values())
-                 for interval_start, _end in free.intervals]
-        lifts += [ends for _starts, ends in self.parties.intervals if ends < self.loaded_until]
-        self.starts = sorted({_align(max(moment + self.stagger, self.earliest), self.step) for moment in lifts})
+    def allowed(self, free: list[Interval]) -> list[Range]:
+        """The grid indices whose held span one free interval holds."""
+        before, after = self.stagger, self.duration + self.stagger
+        ranges = []
+        for opens, closes in free:
+            if closes - opens >= before + after:
+                low, high = self.grid_after(opens + before), self.grid_before(closes - after)
+                if low <= high:
+                    ranges.append((low, high))
+        return ranges
 
-    def read_further(self, needed: datetime) -> None:
-        """Read four times as far as before, and at least to `needed`."""
-        self.load(max(needed, self.search_start + 4 * (self.loaded_until - self.search_start)))
+    def read_resources(self) -> None:
+        """The facilitators' weekly hours and days off, and the venues' opening hours, in two statements; each
+        grouped by time zone and weekly pattern."""
+        ids = [c.user_id for c in self.candidates]
+        windows: dict[uuid.UUID, list[tuple]] = {i: [] for i in ids}
+        for user_id, weekday, start_time, end_time in db.session.execute(
+                select(AvailabilityWindow.user_id, AvailabilityWindow.weekday, AvailabilityWindow.start_time,
+                       AvailabilityWindow.end_time).where(AvailabilityWindow.user_id.in_(ids))).all():
+            windows[user_id].append((weekday, start_time, end_time))
+        closed: dict[uuid.UUID, set[date]] = {i: set() for i in ids}
+        for user_id, on in db.session.execute(
+                select(AvailabilityException.user_id, AvailabilityException.on_date)
+                .where(AvailabilityException.user_id.in_(ids), AvailabilityException.unavailable.is_(True))).all():
+            closed[user_id].add(on)
+        self.people = _by_pattern(_Resource(c.user_id, c.timezone, tuple(sorted(windows[c.user_id])),
+                                            frozenset(closed[c.user_id])) for c in self.candidates)
+        self.places = _by_pattern(_Resource(v.id, v.timezone, tuple(sorted(map(_window_key, opening_windows(v)))))
+                                  for v in self.venues)
 
-    def next_start(self, after: datetime | None) -> datetime | None:
-        """The first candidate start (where a constraint lifts) after `after`, or None."""
-        while True:
-            index = 0 if after is None else bisect.bisect_right(self.starts, after)
-            found = self.starts[index] if index < len(self.starts) else None
-            # A start past the loaded stretch may have an earlier one, not read yet, before it.
-            if self.loaded_until >= self.search_end or (found is not None and found < self.loaded_until):
-                return found
-            self.read_further(self.loaded_until)
+    def free_ranges(self, resources: dict[tuple, list[_Resource]], within: list[Range]) -> dict[uuid.UUID, list[Range]]:
+        """Each resource's allowed grid indices inside `within`. Weekly hours are expanded once per pattern, and
+        reservations are read only for resources whose weekly hours leave something there."""
+        if not within:
+            return {}
+        read_from = self.at(within[0][0]) - self.stagger
+        read_to = self.at(within[-1][1]) + self.duration + self.stagger
+        weekly: dict[tuple, list[Interval]] = {}
+        for pattern in resources:
+            timezone, windows = pattern
+            weekly[pattern] = expand([Window(*window) for window in windows], timezone, read_from, read_to)
+        hopeful = [resource for pattern, members in resources.items()
+                   if _ranges_meet(self.allowed(weekly[pattern]), within) for resource in members]
+        busy = _busy(list({resource.id for resource in hopeful}), read_from, read_to)
+        found = {}
+        for resource in hopeful:
+            blocked = busy[resource.id] + [_local_day(day, resource.timezone) for day in resource.closed]
+            free = subtract(weekly[resource.pattern], blocked) if blocked else weekly[resource.pattern]
+            ranges = _ranges_meet(self.allowed(free), within)
+            if ranges:
+                found[resource.id] = ranges
+        return found
+
+    def party_ranges(self, low: int, high: int) -> list[Range]:
+        """The grid indices between `low` and `high` whose held span meets no unavailable time of the parties."""
+        blocked = []
+        for starts, ends in self.parties.intervals:
+            # [s - stagger, s + duration + stagger) meets [starts, ends) for s strictly between these two.
+            first = self.grid_before(starts - self.duration - self.stagger) + 1
+            last = self.grid_after(ends + self.stagger) - 1
+            if first <= last:
+                blocked.append((first, last))
+        ranges, cursor = [], low
+        for first, last in _ranges_join(blocked):
+            if first > cursor:
+                ranges.append((cursor, min(first - 1, high)))
+            cursor = max(cursor, last + 1)
+            if cursor > high:
+                break
+        if cursor <= high:
+            ranges.append((cursor, high))
+        return [(first, last) for first, last in ranges if first <= last]
 
     def run(self, limit: int) -> list[Slot]:
-        """Walk candidate starts and the steps after each, until `limit` slots are found."""
-        self.load(self.search_start + FIRST_STRETCH)
+        """Sweep stretch after stretch until `limit` slots are found or the horizon is done."""
+        low = self.grid_after(self.earliest)
+        last = self.grid_before(self.latest - self.duration)
+        self.read_resources()
         slots: list[Slot] = []
-        seen: set[datetime] = set()
-        start = None
-        while len(slots) < limit and (start := self.next_start(start)) is not None:
-            moment = start
-            while moment + self.duration <= self.latest and moment not in seen and len(slots) < limit:
-                seen.add(moment)
-                slot = self.slot_at(moment)
-                if slot is None:
-                    break
-                slots.append(slot)
-                moment += self.step
-        return sorted(slots, key=lambda slot: slot.start)
+        stretch = FIRST_STRETCH
+        while low <= last and len(slots) < limit:
+            high = min(last, self.grid_before(self.at(low) + stretch))
+            slots += self.sweep(low, high, limit - len(slots))
+            low, stretch = high + 1, stretch * 4
+        return slots
 
-    def slot_at(self, start: datetime) -> Slot | None:
-        """A slot starting at `start`, or None."""
-        end = start + self.duration
-        held_from, held_to = start - self.stagger, end + self.stagger
-        if held_to > self.loaded_until:
-            self.read_further(held_to)
-        if self.parties.clash(start - self.stagger, held_to):
-            return None
-        available = [c for c in self.candidates if self.free[c.user_id].covers(held_from, held_to)]
+    def sweep(self, low: int, high: int, wanted: int) -> list[Slot]:
+        """Up to `wanted` slots between grid indices `low` and `high`, earliest first."""
+        within = self.party_ranges(low, high)
+        venue_ranges: dict[uuid.UUID, list[Range]] = {}
+        if self.places:
+            venue_ranges = self.free_ranges(self.places, within)
+            within = _ranges_meet(within, _ranges_join([r for ranges in venue_ranges.values() for r in ranges]))
+        people = self.free_ranges(self.people, within)
+        if len(people) < 2 or not within:
+            return []
+        # Events: +1 where a facilitator's allowed range begins, -1 after it ends (keyed by candidate position,
+        # as an assigned pair keeps its order).
+        events: list[tuple[int, int, int]] = []
+        for position, candidate in enumerate(self.candidates):
+            for first, last in people.get(candidate.user_id, ()):
+                events += [(first, 1, position), (last + 1, -1, position)]
+        events.sort()
+        free: set[int] = set()
+        speakers = 0
+        slots: list[Slot] = []
+        index = 0
+        while index < len(events) and len(slots) < wanted:
+            moment = events[index][0]
+            while index < len(events) and events[index][0] == moment:
+                _moment, change, position = events[index]
+                if change > 0:
+                    free.add(position)
+                else:
+                    free.discard(position)
+                speakers += change if self.candidates[position].speaks(self.language) else 0
+                index += 1
+            if len(free) < 2 or (self.needs_speaker and speakers < 1):
+                continue
+            until = events[index][0] - 1 if index < len(events) else high
+            slots += self.slots_in(moment, until, [self.candidates[p] for p in sorted(free)], venue_ranges,
+                                   wanted - len(slots))
+        return slots
+
+    def slots_in(self, low: int, high: int, available: list[Candidate], venue_ranges: dict[uuid.UUID, list[Range]],
+                 wanted: int) -> list[Slot]:
+        """Up to `wanted` slots in a stretch of grid where the same facilitators are free."""
         pair = self.pair(available)
         if pair is None:
-            return None
-        venue_id = None
-        if self.venues:
-            venue = next((v for v in self.venues if self.venue_free[v.id].covers(held_from, held_to)), None)
-            if venue is None:
-                return None
-            venue_id = venue.id
-        return Slot(start, end, pair, venue_id)
+            return []
+        slots: list[Slot] = []
+        index = low
+        while index <= high and len(slots) < wanted:
+            venue_id, until = None, high
+            if self.venues:
+                venue, until = self.venue_at(index, high, venue_ranges)
+                if venue is None:
+                    index = until + 1
+                    continue
+                venue_id = venue
+            for moment in range(index, min(until, index + wanted - len(slots) - 1) + 1):
+                start = self.at(moment)
+                slots.append(Slot(start, start + self.duration, pair, venue_id))
+            index = until + 1
+        return slots
+
+    def venue_at(self, index: int, high: int, venue_ranges: dict[uuid.UUID, list[Range]]) -> tuple:
+        """The first venue by name free at a grid index and the last index (up to `high`) the choice holds; or
+        None and the last index before one frees up."""
+        until = high
+        for venue in self.venues:
+            ranges = venue_ranges.get(venue.id, [])
+            position = bisect.bisect_right(ranges, index, key=lambda r: r[0]) - 1
+            if position >= 0 and ranges[position][1] >= index:
+                return venue.id, min(until, ranges[position][1])
+            # An earlier-named venue that frees up later takes over the choice from there.
+            if position + 1 < len(ranges):
+                until = min(until, ranges[position + 1][0] - 1)
+        return None, until
 
     def pair(self, available: list[Candidate]) -> tuple[uuid.UUID, uuid.UUID] | None:
         """The assigned pair when both are free; otherwise the best-placed eligible pair with a speaker."""
@@ -286,3 +434,22 @@ class _Search:
         lead = speakers[0]
         co = next((c for c in ranked if c.user_id != lead.user_id), None)
         return (lead.user_id, co.user_id) if co else None
+
+
+def _window_key(window: Window) -> tuple:
+    return window.weekday, window.start, window.end
+
+
+def _by_pattern(resources: Iterable[_Resource]) -> dict[tuple, list[_Resource]]:
+    """Resources grouped by what their weekly free time depends on."""
+    grouped: dict[tuple, list[_Resource]] = {}
+    for resource in resources:
+        grouped.setdefault(resource.pattern, []).append(resource)
+    return grouped
+
+
+def _local_day(day: date, timezone: str) -> Interval:
+    """A local date as a UTC interval (a day off removes every window on it)."""
+    zone = ZoneInfo(timezone)
+    return (datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC),
+            datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC))
