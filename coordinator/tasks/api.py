@@ -16,6 +16,10 @@ from coordinator.tasks import subscribers as subscribers  # connects what closes
 from coordinator.tasks.models import Task, TaskKind, TaskState
 
 bp = api_blueprint("tasks_api", __name__, "tasks")
+# Multi-line text (coordinator/inputs.py BODY_TEXT_PATTERN) with at least one visible character: a blank reason is
+# no reason.
+TEXT_CHARACTER = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+VISIBLE_TEXT_PATTERN = rf"^{TEXT_CHARACTER}*[^\s\x00-\x1f\x7f-\x9f]{TEXT_CHARACTER}*$"
 
 
 class TaskQuery(BaseModel):
@@ -40,7 +44,8 @@ class DoneIn(Strict):
 class DismissIn(Strict):
     """`POST /api/v1/tasks/{id}/dismiss`: why the task needs nothing more, kept encrypted."""
 
-    reason: str = Field(min_length=1, max_length=service.MAX_NOTE)
+    reason: str = Field(min_length=1, max_length=service.MAX_NOTE, pattern=VISIBLE_TEXT_PATTERN,
+                        description="something visible; lines allowed")
 
 
 class TaskOut(BaseModel):

@@ -40,13 +40,8 @@ DUE_WITHIN: dict[str, timedelta] = {
 
 
 def on_call() -> OnCall:
-    """The programme's on-call setting (one row, made on first use)."""
-    setting = db.session.get(OnCall, ON_CALL_ID)
-    if setting is None:
-        setting = OnCall(id=ON_CALL_ID)
-        db.session.add(setting)
-        db.session.flush()
-    return setting
+    """The programme's on-call setting, as saved (an empty one before anyone set it)."""
+    return db.session.get(OnCall, ON_CALL_ID) or OnCall(id=ON_CALL_ID)
 
 
 def on_call_phone(user: User) -> str | None:
@@ -71,8 +66,10 @@ def set_on_call(actor: Actor, coordinator_id: uuid.UUID | None, phone: str | Non
         raise InvalidRequest.field(_("Check the highlighted fields."), "phone",
                                    _("Enter the number in international form, for example +34 600 000 000."))
     setting = on_call()
+    db.session.add(setting)  # the first time, the row is made now
     setting.coordinator_id, setting.phone = coordinator_id, phone
     setting.updated_at, setting.updated_by_id = clock.now(), actor.id
+    db.session.flush()
     record(actor, "on_call.set", setting, details={"coordinator_id": str(coordinator_id) if coordinator_id else None})
     return setting
 
@@ -97,18 +94,18 @@ def raise_task(kind: TaskKind, *, source: str, referral_id: uuid.UUID | None = N
         due_at=due_at or now + DUE_WITHIN[kind], state=TaskState.open, created_at=now,
     ).on_conflict_do_nothing(index_elements=["kind", "source_key"]))
     if inserted and kind == TaskKind.unsafe_report and setting.coordinator_id is not None:
-        _alert_on_call(setting, task_id, referral_id)
+        _alert_on_call(setting.coordinator_id, setting.phone, task_id, referral_id)
     db.session.flush()
 
 
-def _alert_on_call(setting: OnCall, task_id: uuid.UUID, referral_id: uuid.UUID | None) -> None:
+def _alert_on_call(coordinator_id: uuid.UUID, phone: str | None, task_id: uuid.UUID,
+                   referral_id: uuid.UUID | None) -> None:
     """An unsafe report cannot wait for someone to open the queue: email and text the on-call coordinator."""
-    assert setting.coordinator_id is not None  # nosec B101 - checked by the caller
     params = {"referral_id": str(referral_id)} if referral_id else {}
     for channel in (Channel.email, Channel.sms):
-        if channel == Channel.sms and not setting.phone:
+        if channel == Channel.sms and not phone:
             continue
-        queue_message(channel, "unsafe_reported", recipient_kind="user", recipient_id=setting.coordinator_id,
+        queue_message(channel, "unsafe_reported", recipient_kind="user", recipient_id=coordinator_id,
                       key=f"task:{task_id}:on_call:{channel}", referral_id=referral_id,
                       params=params)
 

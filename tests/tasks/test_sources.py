@@ -8,13 +8,13 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from coordinator import clock
-from coordinator.accounts.models import SYSTEM, User
+from coordinator.accounts.models import SYSTEM
 from coordinator.accounts.service import deactivate_user
 from coordinator.db import db
 from coordinator.jobs import JOBS_BY_ID
 from coordinator.notifications.dispatch import dispatch_outbox
 from coordinator.notifications.models import Channel, OutboxMessage
-from coordinator.notifications.service import notify_staff, retry_parked
+from coordinator.notifications.service import notify_staff, queue_message, retry_parked
 from coordinator.notifications.transports import sms_provider
 from coordinator.portal.models import SecureLink
 from coordinator.portal.service import issue_link
@@ -24,7 +24,7 @@ from coordinator.tasks.models import TaskKind
 from coordinator.tasks.service import raise_task
 from tests.agreements.helpers import activated, held_circle, items
 from tests.factories import LOW_RISK
-from tests.portal.helpers import add_session, decide
+from tests.portal.helpers import Case, add_session, decide
 from tests.retention.helpers import ended_referral, pass_time
 from tests.safety.test_recheck import book_in_person, run_recheck
 from tests.sessions.helpers import bookable
@@ -85,7 +85,6 @@ def test_a_withdrawal_raises_one_task_saying_what_it_cancelled(app, factory):
     cancelled sessions, and nothing about the person."""
     coordinator = factory.user("coordinator")
     pair = (factory.user("facilitator"), factory.user("facilitator"))
-    from tests.portal.helpers import Case
     case = Case(factory.referral(by=coordinator, facilitators=pair, status="screening"), coordinator, pair)
     decide(app, case, "survivor", "participation")
     add_session(app, case, "pre_conference_survivor", days=5)
@@ -157,7 +156,6 @@ def test_a_parked_message_raises_one_task_closed_when_it_is_sent_again(app, fact
 def test_a_link_expiring_before_a_booked_session_raises_one_task_closed_by_a_new_link(app, factory):
     coordinator = factory.user("coordinator")
     pair = (factory.user("facilitator"), factory.user("facilitator"))
-    from tests.portal.helpers import Case
     case = Case(factory.referral(by=coordinator, facilitators=pair, status="screening"), coordinator, pair)
     decide(app, case, "survivor", "participation")
     add_session(app, case, "pre_conference_survivor", days=12)
@@ -208,7 +206,6 @@ def test_texts_go_only_to_the_on_call_coordinator(app, factory):
     coordinator, other = factory.user("coordinator"), factory.user("coordinator")
     put_on_call(app, coordinator, coordinator)
     with app.app_context():
-        from coordinator.notifications.service import queue_message
         for user in (coordinator, other):
             queue_message(Channel.sms, "unsafe_reported", recipient_kind="user", recipient_id=user.id,
                           key=f"sms-test:{user.id}", params={"referral_id": "5b0c2a51-0000-4000-8000-000000000001"})
@@ -216,4 +213,3 @@ def test_texts_go_only_to_the_on_call_coordinator(app, factory):
         report = dispatch_outbox("test")
         assert (report.sent, report.parked) == (1, 1)
         assert [sent["to"] for sent in sms_provider().sent] == ["+34 600 000 009"]
-        assert db.session.get(User, other.id) is not None
