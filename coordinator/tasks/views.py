@@ -22,6 +22,7 @@ from coordinator.tasks.forms import DismissForm, DoneForm, OnCallForm
 from coordinator.tasks.models import STATE_LABELS, TASK_LABELS, TaskState
 
 bp = Blueprint("tasks", __name__)
+PAGE_SIZE = 25  # each task carries its two forms: a shorter page reads better on a phone and renders faster
 
 
 @bp.get("/tasks")
@@ -29,13 +30,14 @@ bp = Blueprint("tasks", __name__)
 def index():
     """Open tasks, unsafe reports first and then by due time; or the closed ones with `?state=done`."""
     state = TaskState.done if request.args.get("state") == TaskState.done else TaskState.open
-    page = service.list_tasks(current_user, state, request.args.get("page", 1, type=int))
+    page = service.list_tasks(current_user, state, request.args.get("page", 1, type=int), PAGE_SIZE)
     referral_ids = {task.referral_id for task in page.items if task.referral_id}
     references = dict(db.session.execute(
         select(Referral.id, Referral.reference).where(Referral.id.in_(referral_ids))).all()) if referral_ids else {}
     owners = users_by_id(task.owner_id for task in page.items if task.owner_id)
     return render_template("tasks/index.html", page=page, state=state, references=references, owners=owners,
-                           labels=TASK_LABELS, state_labels=STATE_LABELS)
+                           labels={kind: str(label) for kind, label in TASK_LABELS.items()},
+                           state_labels={code: str(label) for code, label in STATE_LABELS.items()})
 
 
 def _back():
