@@ -19,7 +19,9 @@ Then, through the whole Flask stack with the in-process test client, it times, a
 referrals, consent, circle and agreement summary), in a signed-in browser session;
 (b) `GET /api/v1/prosecution/cases/{docket}` for one of that prosecutor's cases with ten referrals, with a bearer
 token;
-(c) `GET /statistics`, all time over all 20,000 referrals, in a coordinator's browser session.
+(c) `GET /statistics`, all time over all 20,000 referrals, in a coordinator's browser session;
+(d) `GET /tasks`, the coordinator's queue ("Needs attention", budget 100 ms median), for the coordinator and for
+a facilitator (`time_queue`).
 Every prosecution view appends one audit entry per referral shown; that is part of what is timed.
 `--profile` prints where each of the three spends its time (cProfile).
 """
@@ -41,7 +43,7 @@ from pathlib import Path
 
 os.environ.setdefault("COORDINATOR_ENV", "testing")
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
 
 from bench.referral_list import PASSWORD, sign_in, time_requests
 from bench.scratch import filled, scratch_database
@@ -78,6 +80,7 @@ from coordinator.referrals.models import (
     ReferralStatus,
 )
 from coordinator.sessions.models import ScheduledSession, SessionFormat, SessionKind, SessionStatus
+from coordinator.tasks.models import Task, TaskKind, TaskState
 
 BUDGETS_MS = {"prosecutor page": 100.0, "prosecution api case": 100.0, "statistics page": 500.0}
 S = ReferralStatus
@@ -384,8 +387,56 @@ def run(backend: str, options: dict, requests: int, show_profile: bool) -> list[
                       f"p95 {figures['p95_ms']:7.2f} ms   (budget {budget:.0f} ms median)", flush=True)
                 if show_profile:
                     print(profile(call), flush=True)
+            results += time_queue(app, backend, requests, build_seconds, counts)
         finally:
             app.extensions["db_engine"].dispose()
+    return results
+
+
+QUEUE_BUDGET_MS = 100.0
+
+
+def time_queue(app, backend: str, requests: int, build_seconds: float, counts: dict) -> list[dict]:
+    """The coordinator's queue (docs/design.md section 7a) over the same programme: an open task for about one
+    referral in eight, of every kind (unsafe reports among them), and closed tasks for about half the others. Times
+    `GET /tasks` for the coordinator (every task) and for a busy facilitator (their referrals' tasks); the header's
+    counts are part of every page. Budget: 100 ms median."""
+    rng = random.Random(7)
+    with app.app_context():
+        now, rows = clock.now(), []
+        for referral_id, in db.session.execute(select(Referral.id)).all():
+            roll = rng.random()
+            if roll > 0.6:
+                continue
+            state = TaskState.open if roll < 0.12 else rng.choice((TaskState.done, TaskState.dismissed))
+            kind = rng.choice(list(TaskKind))
+            created = now - timedelta(days=rng.uniform(0, 60))
+            rows.append({"id": uuid.uuid4(), "kind": kind.value, "source_key": f"bench:{referral_id}",
+                         "referral_id": referral_id, "subject_id": None, "owner_id": None, "params": {},
+                         "priority": 0 if kind == TaskKind.unsafe_report else 1, "state": state.value,
+                         "due_at": created + timedelta(days=rng.uniform(0, 7)), "note_enc": None,
+                         "created_at": created, "closed_at": None if state == TaskState.open else now,
+                         "closed_by_id": None})
+        db.session.execute(insert(Task), rows)
+        db.session.execute(text("ANALYZE tasks"))
+        db.session.commit()
+        busiest = db.session.execute(
+            select(User.email).join(Referral, Referral.lead_facilitator_id == User.id)
+            .join(Task, Task.referral_id == Referral.id).where(Task.state == TaskState.open)
+            .group_by(User.email).order_by(func.count().desc()).limit(1)).scalar_one()
+        open_tasks = sum(1 for row in rows if row["state"] == TaskState.open)
+    results = []
+    for who, email in (("coordinator", "coordinator0@bench.example"), ("facilitator", busiest)):
+        browser = sign_in(app, email)
+        page = browser.get("/tasks")
+        assert page.status_code == 200 and 'data-kind="' in page.get_data(as_text=True), page.status_code
+        figures = time_requests(functools.partial(browser.get, "/tasks"), requests)
+        label = f"GET /tasks as a {who} ({open_tasks:,} open tasks in all)"
+        results.append({"backend": backend, "measure": f"queue page ({who})", "request": label, "runs": requests,
+                        **figures, "budget_ms": QUEUE_BUDGET_MS, "budget_on": "median_ms",
+                        "build_seconds": build_seconds, **counts, "tasks": len(rows)})
+        print(f"[{backend}] {label:<58} median {figures['median_ms']:7.2f} ms   "
+              f"p95 {figures['p95_ms']:7.2f} ms   (budget {QUEUE_BUDGET_MS:.0f} ms median)", flush=True)
     return results
 
 

@@ -54,6 +54,8 @@ from coordinator.sessions import api as session_api
 from coordinator.sessions import calendar_views, unavailability_api
 from coordinator.sessions import views as session_views
 from coordinator.statistics import views as statistics_views
+from coordinator.tasks import api as task_api
+from coordinator.tasks import views as task_views
 from coordinator.templating import register_template_helpers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,13 +129,14 @@ def register_blueprints(app: OpenAPI) -> None:
     app.register_blueprint(statistics_views.bp)
     app.register_blueprint(prosecution_views.bp)
     app.register_blueprint(retention_views.bp)
+    app.register_blueprint(task_views.bp)
     app.register_blueprint(portal_views.bp)
     app.register_blueprint(appointment_views.bp)
     app.register_blueprint(translation_views.bp)
     app.register_blueprint(public)
     app.register_blueprint(health_bp)
     for api in (referral_api, consent_api, link_api, safety_api, session_api, unavailability_api, roster_api, venue_api,
-                agreement_api, case_api, identity_api, prosecution_api, retention_api):
+                agreement_api, case_api, identity_api, prosecution_api, retention_api, task_api):
         app.register_api(api.bp)
 
 

@@ -19,6 +19,7 @@ from coordinator.cases.report import prepare_court_reports
 from coordinator.db import db, execute_counted, unit_of_work
 from coordinator.notifications.dispatch import dispatch_outbox, worker_name
 from coordinator.notifications.service import coordinators, notify_staff
+from coordinator.portal.service import flag_links_expiring_before_sessions
 from coordinator.retention.run import run_schedule
 from coordinator.safety.service import alert_unready_circles
 from coordinator.scheduler import Job, JobRun
@@ -76,6 +77,13 @@ def check_overdue_items() -> str:
     return f"{told} overdue items reported"
 
 
+def check_expiring_links() -> str:
+    """Raise a task for each party whose links all expire before their next booked session."""
+    with unit_of_work():
+        flagged = flag_links_expiring_before_sessions()
+    return f"{flagged} parties' links expire before their next session"
+
+
 def prepare_reports() -> str:
     """Prepare court reports for sentencing hearings fourteen days away and tell the coordinators."""
     with unit_of_work():
@@ -110,6 +118,8 @@ JOBS: list[Job] = [
         every=lambda _config: 5 * 60, misfire_grace_seconds=10 * 60),
     Job("check_overdue_items", "Tell facilitators about agreement items that became overdue", check_overdue_items,
         daily_at=(7, 0), misfire_grace_seconds=6 * 3600),
+    Job("check_expiring_links", "Raise a task when a party's links expire before their next booked session",
+        check_expiring_links, daily_at=(6, 30), misfire_grace_seconds=6 * 3600),
     Job("prepare_court_reports", "Prepare court reports for sentencing hearings in fourteen days",
         prepare_reports, daily_at=(7, 15), misfire_grace_seconds=6 * 3600),
     Job("maintain_database", "Refresh planner statistics and prune old job runs", maintain_database,

@@ -36,6 +36,7 @@ from coordinator.sessions.models import (
     SessionFacilitator,
     SessionParticipant,
 )
+from coordinator.tasks.models import OnCall, Task
 
 __all__ = [
     "Acceptance",
@@ -59,6 +60,7 @@ __all__ = [
     "JobRun",
     "LegalHold",
     "MitigationPlan",
+    "OnCall",
     "OutboxMessage",
     "Party",
     "PartyUnavailability",
@@ -82,6 +84,7 @@ __all__ = [
     "StaffNotice",
     "StaffSession",
     "StatusChange",
+    "Task",
     "Training",
     "User",
     "Venue",

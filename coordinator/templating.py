@@ -44,6 +44,7 @@ from coordinator.sessions.models import (
     RESPONSE_LABELS,
     SESSION_STATUS_LABELS,
 )
+from coordinator.tasks.service import open_counts
 
 
 def page_url(page: int) -> str:
@@ -142,5 +143,7 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def per_request():
-        unread = unread_count(current_user) if has_request_context() and current_user.is_authenticated else 0
-        return {"current_locale": str(get_locale()), "unread_notices": unread}
+        signed_in = has_request_context() and current_user.is_authenticated
+        unread = unread_count(current_user) if signed_in else 0
+        return {"current_locale": str(get_locale()), "unread_notices": unread,
+                "open_tasks": open_counts(current_user) if signed_in else (0, 0)}

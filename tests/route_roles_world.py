@@ -30,6 +30,8 @@ from coordinator.roster.venues import create_venue
 from coordinator.safety.models import RiskAssessment
 from coordinator.sessions.calendar import create_feed
 from coordinator.sessions.unavailability import add_unavailability
+from coordinator.tasks.models import Task, TaskKind
+from coordinator.tasks.service import raise_task
 from tests.factories import LOW_RISK, PASSWORD, Browser, book, referral_payload
 
 ROLES = ("anonymous", "admin", "coordinator", "facilitator", "other_facilitator", "prosecutor", "other_prosecutor",
@@ -127,6 +129,9 @@ def fresh(world: World, name: str) -> str:
                                          name=f"Spare {number}", password=PASSWORD)[0].id
         elif name == "token":
             value = issue_link(coordinator, held, "survivor", "handover")[1].rsplit("/", 1)[-1]
+        elif name == "task_id":  # an open task of the referral, for the done and dismiss routes to close
+            raise_task(TaskKind.consent_withdrawn, source=f"route-test:{number}", referral_id=held.id)
+            value = db.session.execute(select(Task.id).where(Task.source_key == f"route-test:{number}")).scalar_one()
         elif name == "session_id":  # an upcoming meeting the survivor is invited to, a day apart from the others
             value = book(coordinator, db.session.get(Referral, world.booking_referral.id), "pre_conference_survivor",
                          clock.now() + timedelta(days=3 + number)).id
@@ -141,7 +146,8 @@ def fresh(world: World, name: str) -> str:
 FIXED = {"day": date(2030, 1, 1).isoformat(), "scope": "participation", "answer": "confirm", "party": "survivor",
          "role": "survivor", "fmt": "json",
          "filename": "css/app.css", "facilitator_id": None}
-FRESH = ("hearing_id", "link_id", "conflict_id", "unavailability_id", "entry_id", "token_id", "token", "session_id")
+FRESH = ("hearing_id", "link_id", "conflict_id", "unavailability_id", "entry_id", "token_id", "token", "session_id",
+         "task_id")
 # Query strings a route needs before it looks at who asks (validation runs first).
 QUERIES = {"sessions_api.slots": "?kind=pre_conference_survivor&format=video"}
 
@@ -186,6 +192,8 @@ def api_body(world: World, endpoint: str) -> dict | None:
     soon = datetime(2031, 6, 1, 10, tzinfo=UTC) + timedelta(days=number)
     return {
         "agreement_api.progress": {"note": "route test"},
+        "tasks_api.mark_done": {"note": "route test"},
+        "tasks_api.dismiss": {"reason": "route test"},
         "agreement_api.acceptances": {"party": "survivor", "method": "in_person"},
         "agreement_api.not_completed": {},
         "roster_api.create_facilitator": {"email": f"new{number}@staff.example", "name": "New", "languages": ["en"]},

@@ -42,6 +42,8 @@ from coordinator.notifications.service import notify_staff
 from coordinator.referrals.models import CloseReason, Party, PartyRole, Referral, ReferralStatus, StatusChange
 from coordinator.referrals.service import load_referral
 from coordinator.referrals.workflow import on_entering, transition
+from coordinator.tasks.models import TaskKind
+from coordinator.tasks.service import close_tasks, raise_task
 
 A = AgreementStatus
 DRAFTERS = (Role.coordinator, Role.facilitator)
@@ -307,6 +309,7 @@ def record_progress(actor: User, item: AgreementItem, status: str | None, note: 
     db.session.flush()
     record(actor, "agreement.progress", entry, referral_id=referral.id,
            details={"item_id": str(item.id), "status": item.status, "paid_cents": paid_cents})
+    close_tasks(actor, [TaskKind.item_overdue], subject_id=item.id)  # progress recorded is the overdue item acted on
     if all(other.status in DONE for other in items_of(agreement)):
         _move(actor, agreement, referral, A.completed)
     return entry
@@ -380,6 +383,8 @@ def notify_overdue_items(today: date | None = None) -> int:
         notify_staff([staff[str(user_id)] for user_id in referral.facilitator_ids if str(user_id) in staff],
                      "agreement_item_overdue", key=f"agreement_item_overdue:{item.id}:{item.due_on}",
                      referral=referral)
+        raise_task(TaskKind.item_overdue, source=f"item:{item.id}:{item.due_on}", referral_id=referral.id,
+                   subject_id=item.id, params={"kind": item.kind})
         item.overdue_notified_on = item.due_on
     db.session.flush()
     return len(fresh)

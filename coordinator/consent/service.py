@@ -17,10 +17,12 @@ from coordinator.consent.queries import consent_overview
 from coordinator.consent.sheets import current_version, find_sheet, sheet_language
 from coordinator.db import atomic, db
 from coordinator.errors import Forbidden, GateFailed, InvalidRequest
-from coordinator.notifications.service import coordinators, notify_staff
+from coordinator.notifications.service import notify_staff
 from coordinator.referrals.models import OPEN, CloseReason, Party, PartyRole, Referral, ReferralStatus
 from coordinator.referrals.workflow import transition
-from coordinator.sessions.cancellation import cancel_upcoming
+from coordinator.sessions.cancellation import cancel_upcoming, upcoming_sessions
+from coordinator.tasks.models import TaskKind
+from coordinator.tasks.service import raise_task
 
 STAFF_METHODS = (Method.in_person, Method.via_advocate)
 # A grant of these after a withdrawal means someone must talk with the party: their withdrawal cancelled things.
@@ -75,7 +77,9 @@ def record_decision(actor: Actor, referral: Referral, *, party: str, scope: str,
                    referral_id=referral.id, details={"party": party, "scope": scope, "method": method,
                                                      "sheet": f"{version}.{language}"})
     if decision == Decision.withdrawn:
-        _carry_out_withdrawal(actor, referral, target, scope)
+        cancelled = _carry_out_withdrawal(actor, referral, target, scope)
+        raise_task(TaskKind.consent_withdrawn, source=f"consent:{entry.id}", referral_id=referral.id,
+                   subject_id=entry.id, params={"party": party, "scope": scope, "cancelled_sessions": cancelled})
     notify_staff(_facilitators(referral), "consent_changed", key=f"consent_changed:{audit.seq}", referral=referral)
     if regrant:
         _ask_for_contact(referral, entry)
@@ -84,10 +88,10 @@ def record_decision(actor: Actor, referral: Referral, *, party: str, scope: str,
 
 def _ask_for_contact(referral: Referral, entry: ConsentDecision) -> None:
     """A grant after a withdrawal reopens nothing by itself (docs/design.md section 7a): the coordinators and the
-    facilitators are asked to contact the party. The key names the decision, so one grant raises one request."""
-    people = {user.id: user for user in [*coordinators(), *_facilitators(referral)]}
-    notify_staff(people.values(), "regrant_after_withdrawal", key=f"regrant_after_withdrawal:{entry.id}",
-                 referral=referral, params={"scope": entry.scope})
+    facilitators are asked to contact the party: a task in their queue. The decision is its source, so one grant
+    raises one task."""
+    raise_task(TaskKind.regrant_after_withdrawal, source=f"consent:{entry.id}", referral_id=referral.id,
+               subject_id=entry.id, params={"scope": entry.scope})
 
 
 def _check_decision(actor: Actor, referral: Referral, party: str, scope: str, decision: str, method: str) -> Party:
@@ -119,13 +123,18 @@ def _facilitators(referral: Referral) -> list[User]:
     return list(users_by_id(referral.facilitator_ids).values())
 
 
-def _carry_out_withdrawal(actor: Actor, referral: Referral, party: Party, scope: str) -> None:
+def _carry_out_withdrawal(actor: Actor, referral: Referral, party: Party, scope: str) -> int:
     """At once (docs/design.md rule 1): the sessions the withdrawal rules out are cancelled, and a party who no longer
-    takes part ends the referral (closing cancels the rest; the cancellation tells people, neutrally)."""
+    takes part ends the referral (closing cancels the rest; the cancellation tells people, neutrally).
+
+    Returns how many sessions it cancelled, for the coordinator's queue."""
     if scope == Scope.share_outcome_with_court:
-        return  # nothing is scheduled on it; the prosecution view stops showing the agreement by itself
+        return 0  # nothing is scheduled on it; the prosecution view stops showing the agreement by itself
     # Without participation, nothing with this party; without contact, nothing with the responsible party.
-    cancel_upcoming(actor, referral, "consent_withdrawn", decided_by=party,
-                    involving=party.role if scope == Scope.participation else PartyRole.responsible_party)
+    cancelled = len(cancel_upcoming(actor, referral, "consent_withdrawn", decided_by=party,
+                                    involving=party.role if scope == Scope.participation
+                                    else PartyRole.responsible_party))
     if scope == Scope.participation and referral.status in OPEN:
+        cancelled += len(upcoming_sessions(referral))  # closing cancels these
         transition(actor, referral, ReferralStatus.closed, reason=CloseReason.consent_withdrawn, automatic=True)
+    return cancelled

@@ -30,6 +30,8 @@ from coordinator.notifications.models import Channel, DeliveryStatus, OutboxMess
 from coordinator.notifications.transports import DeliveryFailed, Email, email_transport, sms_provider
 from coordinator.party_i18n import party_language
 from coordinator.referrals.models import Party, PartyRole
+from coordinator.tasks.models import TaskKind
+from coordinator.tasks.service import on_call_phone, raise_task
 
 log = logging.getLogger("coordinator.notifications")
 MAX_BACKOFF = timedelta(hours=1)
@@ -171,7 +173,7 @@ def _render(message: OutboxMessage, recipient: User | Party | None) -> Email | T
     party = isinstance(recipient, Party)
     with force_locale(_language(recipient)):
         if message.channel == Channel.sms:
-            phone = recipient.phone if isinstance(recipient, Party) else None
+            phone = recipient.phone if isinstance(recipient, Party) else on_call_phone(recipient)
             if not phone or kind.sms is None:
                 raise DeliveryFailed("no_phone_number", permanent=True)
             return Text(phone, str(kind.sms) % {"link": link}, message.idempotency_key)
@@ -216,6 +218,8 @@ def _record_outcomes(worker: str, failures: dict[uuid.UUID, DeliveryFailed | Non
         message.last_error = failure.reason[:200]
         if failure.permanent or message.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
             message.status = DeliveryStatus.parked
+            raise_task(TaskKind.message_parked, source=f"message:{message.id}", referral_id=message.referral_id,
+                       subject_id=message.id, params={"channel": message.channel, "template": message.template})
             report.parked += 1
         else:
             backoff = timedelta(seconds=config["OUTBOX_RETRY_BASE_SECONDS"] * 2 ** (message.attempts - 1))

@@ -103,6 +103,8 @@ MESSAGES: dict[str, MessageKind] = {
             code="unsafe_reported",
             subject=_l("Someone reported feeling unsafe"),
             notice=_l("A party of referral %(reference)s reported feeling unsafe. Please act now."),
+            # A staff text: only the on-call coordinator gets one (coordinator/tasks/service.py `raise_task`).
+            sms=_l("Circlekeeper: someone reported feeling unsafe. Please act now: %(link)s"),
             path=_referral_page,
         ),
         MessageKind(

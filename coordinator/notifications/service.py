@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from blinker import Namespace
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,6 +21,10 @@ from coordinator.notifications.messages import MESSAGES
 from coordinator.notifications.models import Channel, DeliveryStatus, OutboxMessage, StaffNotice
 from coordinator.pagination import Page, paginate
 from coordinator.referrals.models import Referral
+
+# A coordinator retried or discarded a parked message; the queue (coordinator/tasks/subscribers.py) closes its task.
+# The sender is the message; kwargs: actor.
+parked_message_handled = Namespace().signal("parked-message-handled")
 
 
 def queue_message(channel: Channel, template: str, *, recipient_kind: str, recipient_id: uuid.UUID,
@@ -178,6 +183,7 @@ def retry_parked(actor: Actor, message_id: uuid.UUID | str) -> OutboxMessage:
     message.next_attempt_at = clock.now()
     message.last_error = None
     record(actor, "outbox.retry", message, referral_id=message.referral_id)
+    parked_message_handled.send(message, actor=actor)
     return message
 
 
@@ -188,4 +194,5 @@ def discard_parked(actor: Actor, message_id: uuid.UUID | str) -> OutboxMessage:
     message.status = DeliveryStatus.discarded
     message.link = None
     record(actor, "outbox.discard", message, referral_id=message.referral_id)
+    parked_message_handled.send(message, actor=actor)
     return message

@@ -29,6 +29,8 @@ from coordinator.portal.models import LinkChannel, PortalSession, SecureLink
 from coordinator.referrals.models import CloseReason, Party, PartyRole, Referral, ReferralStatus
 from coordinator.referrals.service import load_referral
 from coordinator.sessions.models import UPCOMING, ScheduledSession, SessionParticipant
+from coordinator.tasks.models import TaskKind
+from coordinator.tasks.service import close_tasks, raise_task
 
 ISSUERS = (Role.coordinator, Role.facilitator)
 PIN = re.compile(r"^\d{4,8}$")
@@ -72,7 +74,33 @@ def renew_links(party: Party) -> int:
         db.session.flush()
         record(SYSTEM, "link.renew", party, referral_id=party.referral_id,
                details={"links": len(links), "until": until.isoformat()})
+        close_tasks(SYSTEM, [TaskKind.link_expiring], subject_id=party.id)  # the link now lasts past the session
     return len(links)
+
+
+def flag_links_expiring_before_sessions() -> int:
+    """Raise a task for each party whose every usable link expires before their next booked session begins (a
+    link renewed when the session was announced cannot do that; one issued earlier by hand, or a session moved
+    later, can). One task per link and expiry; renewing or issuing a link closes it. Returns how many parties."""
+    now = clock.now()
+    next_arrival = (select(SessionParticipant.party_id, func.min(SessionParticipant.arrive_at).label("arrive_at"))
+                    .join(ScheduledSession, ScheduledSession.id == SessionParticipant.session_id)
+                    .where(ScheduledSession.status.in_(UPCOMING), ScheduledSession.starts_at > now)
+                    .group_by(SessionParticipant.party_id).subquery())
+    last_expiry = (select(SecureLink.party_id, func.max(SecureLink.expires_at).label("expires_at"))
+                   .where(SecureLink.revoked_at.is_(None), SecureLink.locked_at.is_(None), SecureLink.expires_at > now)
+                   .group_by(SecureLink.party_id).subquery())
+    rows = db.session.execute(
+        select(Party.id, Party.referral_id, last_expiry.c.expires_at)
+        .join(next_arrival, next_arrival.c.party_id == Party.id)
+        .join(last_expiry, last_expiry.c.party_id == Party.id)
+        .where(last_expiry.c.expires_at < next_arrival.c.arrive_at)
+    ).all()
+    for party_id, referral_id, expires_at in rows:
+        raise_task(TaskKind.link_expiring, source=f"link:{party_id}:{expires_at.isoformat()}",
+                   referral_id=referral_id, subject_id=party_id,
+                   due_at=max(now, expires_at - timedelta(days=1)))
+    return len(rows)
 
 
 @atomic
@@ -111,6 +139,7 @@ def issue_link(actor: Actor, referral: Referral, party: str, channel: str, *, me
                       key=f"link:{link.id}", referral_id=referral.id, link=link_url(token), params=params)
     if message == "session_invitation":  # the announcement of a session renews what the party already holds
         renew_links(target)
+    close_tasks(actor, [TaskKind.link_expiring], subject_id=target.id)  # a new link lasts past their sessions
     return link, link_url(token)
 
 

@@ -39,6 +39,8 @@ from coordinator.retention.schedule import (
     with_hold_facts,
 )
 from coordinator.sessions.models import PartyUnavailability
+from coordinator.tasks.models import TaskKind
+from coordinator.tasks.service import close_tasks, raise_task
 
 MAX_REASON = 1000
 
@@ -84,6 +86,7 @@ def set_legal_hold(actor: User, referral: Referral, reason: str) -> LegalHold:
     db.session.add(hold)
     db.session.flush()
     record(actor, "legal_hold.set", hold, referral_id=referral.id, details={"replaced": replaced is not None})
+    close_tasks(actor, [TaskKind.erasure_due], referral_ids=[referral.id])  # a hold answers the warning
     return hold
 
 
@@ -145,6 +148,7 @@ def erase(actor: Actor, referrals: list[Referral], basis: ErasureBasis) -> None:
     db.session.execute(update(OutboxMessage).where(OutboxMessage.referral_id.in_(ids)).values(params={})
                        .execution_options(synchronize_session=False))
     destroy_data_keys(ids)
+    close_tasks(actor, TaskKind, referral_ids=ids)  # nothing is left to act on
     for referral in referrals:
         referral.erased_at = now
     db.session.flush()
@@ -233,5 +237,7 @@ def notify_upcoming_erasures() -> int:
         staff = coordinators() if staff is None else staff
         notify_staff(staff, "erasure_due", key=f"erasure_due:{candidate.referral_id}:{candidate.due_at.date()}",
                      referral=referral, params={"due": candidate.due_at.date().isoformat()})
+        raise_task(TaskKind.erasure_due, source=f"erasure:{candidate.referral_id}:{candidate.due_at.date()}",
+                   referral_id=candidate.referral_id, due_at=candidate.due_at - timedelta(days=1))
         told += 1
     return told

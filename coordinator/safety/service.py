@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from coordinator import clock
-from coordinator.accounts.models import Actor, Role, User
+from coordinator.accounts.models import SYSTEM, Actor, Role, User
 from coordinator.accounts.service import sha256_hex, users_by_id
 from coordinator.audit.service import record
 from coordinator.db import atomic, db, get_row
@@ -32,6 +32,8 @@ from coordinator.safety.models import (
 from coordinator.safety.readiness import CirclePlan, unmet_for
 from coordinator.sessions.cancellation import cancel_upcoming
 from coordinator.sessions.models import UPCOMING, ScheduledSession, SessionKind
+from coordinator.tasks.models import TaskKind
+from coordinator.tasks.service import close_tasks, raise_task
 
 SAFETY_STAFF = (Role.coordinator, Role.facilitator)
 
@@ -63,6 +65,7 @@ def record_assessment(actor: User, referral: Referral, answers: dict[str, str],
     db.session.flush()
     record(actor, "risk.assess", assessment, referral_id=referral.id,
            details={"level": result.level.value, "score": result.score, "version": instrument.version})
+    close_tasks(actor, [TaskKind.unsafe_report], referral_ids=[referral.id])  # the new assessment answers the report
     return assessment
 
 
@@ -189,6 +192,8 @@ def report_incident(actor: Actor, referral: Referral, kind: str, description: st
         cancel_upcoming(actor, referral, "safety", decided_by=actor if isinstance(actor, Party) else None)
     staff = {user.id: user for user in [*coordinators(), *users_by_id(referral.facilitator_ids).values()]}
     notify_staff(staff.values(), "unsafe_reported", key=f"safety_incident:{entry.seq}", referral=referral)
+    raise_task(TaskKind.unsafe_report, source=f"incident:{incident.id}", referral_id=referral.id,
+               subject_id=incident.id, params={"kind": kind, "reported_by": actor.audit_ref[0]})
     return incident
 
 
@@ -231,4 +236,9 @@ def alert_unready_circles() -> tuple[int, int]:
             codes = "+".join(sorted(item.code for item in unmet))
             notify_staff(users_by_id(referral.facilitator_ids).values(), "circle_not_ready",
                          key=f"circle_not_ready:{circle.id}:{sha256_hex(codes)[:16]}", referral=referral)
+            raise_task(TaskKind.circle_not_ready, source=f"circle:{circle.id}:{sha256_hex(codes)[:16]}",
+                       referral_id=referral.id, subject_id=circle.id, params={"codes": sorted(codes.split("+"))},
+                       due_at=max(clock.now(), circle.starts_at - timedelta(days=1)))
+        else:  # ready again: whatever made it unready has been dealt with
+            close_tasks(SYSTEM, [TaskKind.circle_not_ready], subject_id=circle.id)
     return len(circles), failed

@@ -1,21 +1,21 @@
 """After a withdrawal the portal tells the truth: appointments cancelled, the process stopped, and the party may
 contact the programme to start again. A new grant reopens nothing by itself: coordinators and facilitators are asked
-to contact the party (notice `regrant_after_withdrawal`), and the party is told someone will."""
+to contact the party (a task `regrant_after_withdrawal` in their queue), and the party is told someone will."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from coordinator.db import db
-from coordinator.notifications.models import OutboxMessage, StaffNotice
 from coordinator.referrals.models import Referral
+from coordinator.tasks.models import Task
 from tests.portal.helpers import add_session, decide, inside
 
 
-def notices(app, template: str) -> list[StaffNotice]:
-    """The staff notices of one kind."""
+def tasks(app, kind: str) -> list[Task]:
+    """The queue's tasks of one kind."""
     with app.app_context():
-        return list(db.session.execute(select(StaffNotice).where(StaffNotice.template == template)).scalars())
+        return list(db.session.execute(select(Task).where(Task.kind == kind)).scalars())
 
 
 def test_after_withdrawing_the_page_says_what_happened_and_how_to_start_again(app, case, phone):
@@ -33,8 +33,8 @@ def test_after_withdrawing_the_page_says_what_happened_and_how_to_start_again(ap
 
 
 def test_a_new_grant_after_a_withdrawal_reopens_nothing_and_asks_staff_to_make_contact(app, case, phone):
-    """The referral stays closed; the coordinator and the facilitators get one notice each (in the app and by
-    email), keyed by the decision; the page says someone will contact her. A second grant adds nothing."""
+    """The referral stays closed; one task in the queue (the coordinators' and the referral's facilitators'),
+    sourced by the decision; the page says someone will contact her. A second grant adds nothing."""
     decide(app, case, "survivor", "participation")
     decide(app, case, "survivor", "participation", "withdrawn")
     visitor = inside(app, case, phone)
@@ -47,25 +47,20 @@ def test_a_new_grant_after_a_withdrawal_reopens_nothing_and_asks_staff_to_make_c
     assert 'data-standing="waiting"' in home and "se pondrá en contacto con usted" in home
     with app.app_context():
         referral = db.session.get(Referral, case.referral.id)
-        emails = list(db.session.execute(select(OutboxMessage).where(
-            OutboxMessage.template == "regrant_after_withdrawal")).scalars())
     assert (referral.status, referral.status_reason) == ("closed", "consent_withdrawn")
-    told = notices(app, "regrant_after_withdrawal")
-    assert {notice.user_id for notice in told} == {case.coordinator.id, *(user.id for user in case.facilitators)}
-    assert len({notice.key.split(":user:")[0] for notice in told}) == 1
-    assert told[0].key.startswith("regrant_after_withdrawal:") and told[0].params["scope"] == "participation"
-    assert str(case.referral.id) == told[0].params["referral_id"]
-    assert len(emails) == 3 and all(message.params.keys() == {"referral_id", "scope"} for message in emails)
+    raised = tasks(app, "regrant_after_withdrawal")
+    assert len(raised) == 1 and raised[0].state == "open" and raised[0].referral_id == case.referral.id
+    assert raised[0].source_key.startswith("consent:") and raised[0].params == {"scope": "participation"}
 
     decide(app, case, "survivor", "participation")  # agreeing again while already agreeing: nothing new
-    assert len(notices(app, "regrant_after_withdrawal")) == 3
+    assert len(tasks(app, "regrant_after_withdrawal")) == 1
 
 
 def test_a_first_grant_asks_nobody_to_make_contact(app, case):
     """Only a grant that follows a withdrawal raises the request."""
     decide(app, case, "survivor", "participation")
     decide(app, case, "survivor", "contact_other_party")
-    assert notices(app, "regrant_after_withdrawal") == []
+    assert tasks(app, "regrant_after_withdrawal") == []
     decide(app, case, "survivor", "contact_other_party", "withdrawn")
     decide(app, case, "survivor", "contact_other_party")
-    assert len(notices(app, "regrant_after_withdrawal")) == 3
+    assert len(tasks(app, "regrant_after_withdrawal")) == 1
