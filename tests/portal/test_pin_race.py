@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from coordinator.audit.models import AuditEntry
 from coordinator.db import db
+from coordinator.portal import service
 from coordinator.portal.models import SecureLink
 from tests.conftest import BACKEND, make_app
 from tests.portal.helpers import Phone, link_for
@@ -18,8 +19,6 @@ GUESSERS = 20
 
 def _guess_in_a_process(database_url: str, settings: dict, path: str, barrier, results) -> None:
     """One thief on their own phone: take the page's CSRF token, wait for the others, send one wrong PIN."""
-    from coordinator.portal import service
-
     app = make_app(database_url, **settings)
     checked = 0
     pin_matches = service._pin_matches
