@@ -55,6 +55,7 @@ ACTION_LABELS: dict[str, LazyString] = {
     "link.revoke": _l("Revoked a private link"),
     "link.locked": _l("A private link was locked"),
     "link.pin_set": _l("A PIN was set"),
+    "link.pin_failed": _l("A wrong PIN was entered"),
     "portal.open": _l("A party opened their page"),
     "portal.place": _l("A party opened the place of their appointment"),
     "portal.calendar": _l("A party downloaded their appointment to a calendar"),

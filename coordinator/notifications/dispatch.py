@@ -1,7 +1,10 @@
 """The outbox dispatcher: claim due messages, send them, record each outcome (at least once, never twice at once).
 
 It runs as a job and owns its transactions: the claim commits before anything is sent, so no lock is held while
-talking to a mail server, and outcomes commit once the batch is through.
+talking to a mail server. A batch is sent over OUTBOX_CONNECTIONS parallel SMTP connections, each thread with its
+own database session; each message's claim is renewed just before it is sent and its outcome committed as soon as
+it has left, so a crashed dispatcher leaves at most one message sent but unrecorded, and a standby takes the rest
+once their lease (OUTBOX_CLAIM_LEASE_SECONDS, under a minute) has run out.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import socket
 import threading
 import uuid
@@ -18,16 +22,22 @@ from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, text, update
 
 from coordinator import clock
 from coordinator.accounts.models import User
 from coordinator.consent.gates import contact_allowed
 from coordinator.consent.queries import consent_overview
-from coordinator.db import db
+from coordinator.db import db, execute_counted
 from coordinator.notifications.messages import MESSAGE_CONTEXT, MESSAGES
 from coordinator.notifications.models import Channel, DeliveryStatus, OutboxMessage
-from coordinator.notifications.transports import DeliveryFailed, Email, email_transport, sms_provider
+from coordinator.notifications.transports import (
+    DeliveryFailed,
+    Email,
+    EmailTransport,
+    email_transport,
+    sms_provider,
+)
 from coordinator.party_i18n import party_language
 from coordinator.referrals.models import Party, PartyRole
 from coordinator.tasks.models import TaskKind
@@ -84,34 +94,138 @@ def claim_due(worker: str, limit: int) -> list[uuid.UUID]:
 
 
 def dispatch_batch(worker: str) -> DispatchReport:
-    """Claim, send and record one batch."""
+    """Claim one batch and send it over parallel connections while it is rendered, committing each outcome as it
+    comes."""
     ids = claim_due(worker, current_app.config["OUTBOX_BATCH_SIZE"])
     if not ids:
         return DispatchReport()
     messages = list(db.session.execute(
-        select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.next_attempt_at)
+        select(OutboxMessage).where(OutboxMessage.id.in_(ids))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.created_at)
     ).scalars())
     recipients = _recipients(messages)
     failures: dict[uuid.UUID, DeliveryFailed | None] = {}
-    ready: list[tuple[uuid.UUID, Email | Text]] = []
-    for message in messages:
-        try:
-            ready.append((message.id, _render(message, recipients.get((message.recipient_kind,
-                                                                         message.recipient_id)))))
-        except DeliveryFailed as failure:
-            failures[message.id] = failure
-    db.session.rollback()  # end the read transaction: nothing is locked while talking to the outside
-    with email_transport() as mail:
-        for message_id, rendered in ready:
+    senders = _Senders(worker, min(current_app.config["OUTBOX_CONNECTIONS"], len(messages)))
+    try:
+        for message in messages:
             try:
-                if isinstance(rendered, Email):
-                    mail.send(rendered)
-                else:
-                    sms_provider().send(rendered.to, rendered.body, rendered.key)
-                failures[message_id] = None
+                senders.put(message.id, message.recipient_id,
+                            _render(message, recipients.get((message.recipient_kind, message.recipient_id))))
             except DeliveryFailed as failure:
-                failures[message_id] = failure
-    return _record_outcomes(worker, failures)
+                failures[message.id] = failure
+            # Rendering only reads; ending its transaction after each message (objects stay loaded) lets the
+            # senders' commits in between: on SQLite every transaction holds the write lock (BEGIN IMMEDIATE).
+            db.session.commit()
+    finally:
+        db.session.rollback()  # nothing is locked while talking to the outside
+        report = senders.finish()
+    report.claimed = len(ids)
+    if failures:
+        report += _settle(worker, failures)
+    log.info("outbox batch: %d sent, %d to retry, %d parked", report.sent, report.retrying, report.parked)
+    return report
+
+
+class _Senders:
+    """Threads, each with its own SMTP connection and database session, sending what the batch's renderer hands them.
+
+    One recipient's messages all go to the same thread, so they arrive in the order they were queued (a cancellation
+    never overtakes the invitation it cancels). The threads share one handover gate (`transports._Connection`):
+    messages travel in parallel, but only one at a time is between leaving and being recorded, so a crash re-sends
+    at most one message.
+    """
+
+    def __init__(self, worker: str, connections: int) -> None:
+        self.worker = worker
+        # The proxy's target, for the threads to push their own contexts of.
+        self.app = current_app._get_current_object()  # type: ignore[attr-defined]
+        self.gate, self.guard = threading.Lock(), threading.Lock()
+        # Each SMTP step may wait this long; four of them fit in a lease, so a live send never outlasts its claim.
+        self.timeout = min(15.0, self.app.config["OUTBOX_CLAIM_LEASE_SECONDS"] / 5)
+        self.report = DispatchReport()
+        self.errors: list[BaseException] = []
+        self.queues: list[queue.SimpleQueue[tuple[uuid.UUID, Email | Text] | None]] = [
+            queue.SimpleQueue() for _ in range(max(connections, 1))]
+        self.threads = [threading.Thread(target=self._run, args=(pending,), name=f"outbox-{number}", daemon=True)
+                        for number, pending in enumerate(self.queues)]
+        for thread in self.threads:
+            thread.start()
+
+    def put(self, message_id: uuid.UUID, recipient_id: uuid.UUID, rendered: Email | Text) -> None:
+        """Hand one rendered message to its recipient's connection."""
+        self.queues[recipient_id.int % len(self.queues)].put((message_id, rendered))
+
+    def finish(self) -> DispatchReport:
+        """Wait until every handed message is sent and recorded; re-raise what broke a thread."""
+        for pending in self.queues:
+            pending.put(None)
+        for thread in self.threads:
+            thread.join()
+        if self.errors:
+            raise self.errors[0]  # what was not recorded stays claimed and is sent again once its lease runs out
+        return self.report
+
+    def _run(self, pending: queue.SimpleQueue[tuple[uuid.UUID, Email | Text] | None]) -> None:
+        try:
+            with self.app.app_context():
+                mail: EmailTransport | None = None
+                try:
+                    while (item := pending.get()) is not None:
+                        if mail is None and isinstance(item[1], Email):  # connect only when there is mail
+                            mail = email_transport(self.gate, self.timeout).__enter__()
+                        report = _send_one(self.worker, mail, *item)
+                        with self.guard:
+                            self.report += report
+                finally:
+                    if mail is not None:
+                        mail.__exit__(None, None, None)
+        except BaseException as error:  # re-raised by the dispatching thread in finish()
+            self.errors.append(error)
+
+
+def _send_one(worker: str, mail: EmailTransport | None, message_id: uuid.UUID, rendered: Email | Text
+              ) -> DispatchReport:
+    """Renew the message's claim, send it, and commit its outcome at once."""
+    if not _renew_claim(worker, message_id):
+        return DispatchReport()  # our lease ran out and another dispatcher has it now
+    if isinstance(rendered, Text):
+        # A text carries its idempotency key, with which a provider refuses a repeat: it needs no handover gate.
+        try:
+            sms_provider().send(rendered.to, rendered.body, rendered.key)
+            failure = None
+        except DeliveryFailed as refused:
+            failure = refused
+        return _settle(worker, {message_id: failure})
+    if mail is None:
+        raise RuntimeError("an email to send without an email transport")
+    settled: list[DispatchReport] = []
+    mail.send(rendered, lambda failure: settled.append(_settle(worker, {message_id: failure})))
+    return settled[0]
+
+
+def _relaxed_commit() -> None:
+    """Let this transaction's commit return before PostgreSQL has flushed it to disk.
+
+    The outcome is still committed, visible and safe from a dispatcher's crash, which is what the outbox guards
+    against; only a crash of the database server itself could forget the last fraction of a second of outcomes (and
+    re-send those messages). Waiting for the disk inside the handover gate would make every message wait for it.
+    """
+    if db.dialect == "postgresql":
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+def _renew_claim(worker: str, message_id: uuid.UUID) -> bool:
+    """Start the message's lease again just before it is sent (the lease is per message); False if it is not ours."""
+    _relaxed_commit()
+    renewed = execute_counted(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker,
+               OutboxMessage.status == DeliveryStatus.sending)
+        .values(claimed_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return renewed == 1
 
 
 @dataclass(frozen=True)
@@ -196,18 +310,32 @@ def _render(message: OutboxMessage, recipient: User | Party | None) -> Email | T
         )
 
 
-def _record_outcomes(worker: str, failures: dict[uuid.UUID, DeliveryFailed | None]) -> DispatchReport:
+def _settle(worker: str, outcomes: dict[uuid.UUID, DeliveryFailed | None]) -> DispatchReport:
+    """Record outcomes of messages this worker still holds, and commit."""
     config = current_app.config
     now = clock.now()
-    report = DispatchReport(claimed=len(failures))
+    report = DispatchReport()
+    _relaxed_commit()
+    if len(outcomes) == 1 and None in outcomes.values():  # one message that left: one statement, no loading
+        report.sent = execute_counted(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(outcomes)), OutboxMessage.claimed_by == worker,
+                   OutboxMessage.status == DeliveryStatus.sending)
+            # a secret link is not kept once it has left
+            .values(status=DeliveryStatus.sent, sent_at=now, last_error=None, link_enc=None, claimed_at=None,
+                    claimed_by=None)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        return report
     rows = db.session.execute(
         select(OutboxMessage)
-        .where(OutboxMessage.id.in_(list(failures)), OutboxMessage.claimed_by == worker,
+        .where(OutboxMessage.id.in_(list(outcomes)), OutboxMessage.claimed_by == worker,
                OutboxMessage.status == DeliveryStatus.sending)
         .with_for_update()
     ).scalars()
     for message in rows:
-        failure = failures[message.id]
+        failure = outcomes[message.id]
         message.claimed_at = message.claimed_by = None
         if failure is None:
             message.status, message.sent_at, message.last_error = DeliveryStatus.sent, now, None
@@ -226,8 +354,6 @@ def _record_outcomes(worker: str, failures: dict[uuid.UUID, DeliveryFailed | Non
             message.status, message.next_attempt_at = DeliveryStatus.queued, now + min(backoff, MAX_BACKOFF)
             report.retrying += 1
     db.session.commit()
-    if report.claimed:
-        log.info("outbox batch: %d sent, %d to retry, %d parked", report.sent, report.retrying, report.parked)
     return report
 
 

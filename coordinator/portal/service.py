@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from coordinator import clock
 from coordinator.accounts.models import SYSTEM, Actor, Role
@@ -223,20 +224,58 @@ def open_portal(token: str, pin: str | None, language: str | None) -> Opening:
     if opened.needs_pin:
         if not pin:
             return Opening(pin_required=True)
+        failures = _take_guess(link, now)  # counted before it is checked, so parallel guesses cannot pass the limit
         if not _pin_matches(link, pin):
-            return _count_wrong_pin(link, party, now)
+            return _count_wrong_pin(link, party, now, failures)
         link.pin_failures = 0
+    _take_use(link, now)
     session_token = secrets.token_urlsafe(32)
     chosen = party_language(language if offered(language) else party.preferred_language).code
     portal_session = PortalSession(
         link_id=link.id, party_id=party.id, token_hash=sha256_hex(session_token), language=chosen, started_at=now,
         expires_at=now + timedelta(minutes=current_app.config["PORTAL_SESSION_MINUTES"]),
     )
-    link.last_used_at = now
     db.session.add(portal_session)
     db.session.flush()
     record(party, "portal.open", link, referral_id=link.referral_id)
     return Opening(token=session_token)
+
+
+def _usable_now(now: datetime) -> ColumnElement[bool]:
+    # SecureLink.usable() as SQL, so the check and the change are one statement.
+    return and_(SecureLink.revoked_at.is_(None), SecureLink.locked_at.is_(None), SecureLink.expires_at > now)
+
+
+def _take_guess(link: SecureLink, now: datetime) -> int:
+    """Count one PIN guess in one UPDATE ... RETURNING, before the PIN is checked; returns the new count.
+
+    The statement holds the link's row until the request ends, so parallel guesses queue and each sees the count
+    the one before left: at most MAX_PIN_FAILURES guesses are ever checked (reading, adding one and writing back let
+    twelve of fifteen parallel guesses through). A link locked or out of guesses meanwhile is unusable.
+    """
+    failures = db.session.execute(
+        update(SecureLink)
+        .where(SecureLink.id == link.id, _usable_now(now), SecureLink.pin_failures < MAX_PIN_FAILURES)
+        .values(pin_failures=SecureLink.pin_failures + 1)
+        .returning(SecureLink.pin_failures)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if failures is None:
+        raise LinkUnusable()
+    set_committed_value(link, "pin_failures", failures)
+    return failures
+
+
+def _take_use(link: SecureLink, now: datetime) -> None:
+    """Mark the link used, in one statement that also checks it is still usable (revoked or locked meanwhile)."""
+    used = db.session.execute(
+        update(SecureLink).where(SecureLink.id == link.id, _usable_now(now))
+        .values(last_used_at=now).returning(SecureLink.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if used is None:
+        raise LinkUnusable()
+    set_committed_value(link, "last_used_at", now)
 
 
 def _pin_matches(link: SecureLink, pin: str) -> bool:
@@ -248,11 +287,12 @@ def _pin_matches(link: SecureLink, pin: str) -> bool:
         return False
 
 
-def _count_wrong_pin(link: SecureLink, party: Party, now: datetime) -> Opening:
-    """One more wrong PIN; the fifth locks the link and tells the coordinators and facilitators."""
-    link.pin_failures += 1
-    if link.pin_failures < MAX_PIN_FAILURES:
-        return Opening(pin_required=True, pins_left=MAX_PIN_FAILURES - link.pin_failures)
+def _count_wrong_pin(link: SecureLink, party: Party, now: datetime, failures: int) -> Opening:
+    """A wrong PIN (already counted by `_take_guess`); the fifth locks the link and tells the coordinators and
+    facilitators."""
+    record(party, "link.pin_failed", link, referral_id=link.referral_id, details={"failures": failures})
+    if failures < MAX_PIN_FAILURES:
+        return Opening(pin_required=True, pins_left=MAX_PIN_FAILURES - failures)
     link.locked_at = now
     _end_sessions_of(link, now)
     entry = record(party, "link.locked", link, referral_id=link.referral_id)

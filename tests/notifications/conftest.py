@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from email import message_from_bytes, policy
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 
 class Inbox:
@@ -26,7 +28,7 @@ class Inbox:
         self.messages.append({"to": list(envelope.rcpt_tos), "message": message,
                               "subject": str(message["Subject"]), "text": message.get_body(("plain",)).get_content(),
                               "html": message.get_body(("html",)).get_content(),
-                              "message_id": str(message["Message-ID"])})
+                              "message_id": str(message["Message-ID"]), "peer": session.peer})
         return "250 Message accepted"
 
     def to(self, address: str) -> list[dict]:
@@ -34,18 +36,43 @@ class Inbox:
         return [message for message in self.messages if address in message["to"]]
 
 
+class SlowSmtp(SMTP):
+    """An SMTP session that waits `delay` seconds before each reply: a relay some distance away."""
+
+    delay = 0.0
+
+    async def push(self, status):
+        if self.delay and str(status)[3:4] != "-":  # once per reply, not per line of a multi-line one
+            await asyncio.sleep(self.delay)
+        await super().push(status)
+
+
+class SlowController(Controller):
+    """aiosmtpd's controller serving SlowSmtp sessions."""
+
+    def __init__(self, *args, delay: float = 0.0, **kwargs):
+        self.delay = delay
+        super().__init__(*args, **kwargs)
+
+    def factory(self):
+        server = SlowSmtp(self.handler, **self.SMTP_kwargs)
+        server.delay = self.delay
+        return server
+
+
 class SmtpServer:
     """Start, stop and restart the server on one port, to play a mail server going down and coming back."""
 
-    def __init__(self):
+    def __init__(self, delay: float = 0.0):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.inbox = Inbox()
         self.controller = None
+        self.delay = delay
 
     def start(self) -> None:
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller = SlowController(self.inbox, hostname="127.0.0.1", port=self.port, delay=self.delay)
         self.controller.start()
 
     def stop(self) -> None:
