@@ -75,7 +75,8 @@ class Factory:
             db.session.commit()
             return plaintext
 
-    def referral(self, *, by=None, prosecutor=None, facilitators=None, status: str | None = None, **overrides):
+    def referral(self, *, by=None, prosecutor=None, facilitators=None, status: str | None = None,
+                 caseload_override: str | None = None, **overrides):
         """A referral received by a coordinator, optionally assigned and walked to `status` through the services.
 
         Nothing is inserted by hand: a circle is booked and held, an agreement drafted and accepted, and what had to
@@ -95,7 +96,8 @@ class Factory:
             with clock.travel(origin):
                 referral = referrals.create_referral(actor, ReferralIn.model_validate(referral_payload(**overrides)))
                 if facilitators:
-                    referrals.assign_facilitators(actor, referral, facilitators[0].id, facilitators[1].id)
+                    referrals.assign_facilitators(actor, referral, facilitators[0].id, facilitators[1].id,
+                                                  caseload_override)
                 for target, reason in walk_to(status):
                     if target == "preparation":
                         grant_consents(actor, referral)
