@@ -68,8 +68,9 @@ def record_overrides(actor: Actor, referral: Referral, full: list[AtCap], reason
     if not actor.has_role(Role.coordinator):
         raise Forbidden(_("Only coordinators may assign over a caseload cap."))
     now = clock.now()
+    decided_by = uuid.UUID(str(actor.audit_ref[1]))
     overrides = [CaseloadOverride(user_id=item.user.id, referral_id=referral.id, caseload=item.caseload,
-                                  cap=item.cap, reason=reason, decided_by_id=uuid.UUID(str(actor.audit_ref[1])), decided_at=now)
+                                  cap=item.cap, reason=reason, decided_by_id=decided_by, decided_at=now)
                  for item in full]
     db.session.add_all(overrides)
     db.session.flush()
