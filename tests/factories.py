@@ -76,11 +76,13 @@ class Factory:
             return plaintext
 
     def referral(self, *, by=None, prosecutor=None, facilitators=None, status: str | None = None,
-                 caseload_override: str | None = None, **overrides):
+                 caseload_override: str | None = "test set-up: over the cap on purpose", **overrides):
         """A referral received by a coordinator, optionally assigned and walked to `status` through the services.
 
         Nothing is inserted by hand: a circle is booked and held, an agreement drafted and accepted, and what had to
         happen in the past (preparation meetings, a held circle) is recorded at that time with `clock.travel`.
+        Tests that pile referrals on one pair go over the caseload cap: the factory gives a reason, recorded only
+        then (tests/referrals/test_caseload.py checks the refusal without one).
         """
         by = by or self.user(Role.coordinator)
         if prosecutor is not None:
