@@ -22,6 +22,9 @@ token;
 (c) `GET /statistics`, all time over all 20,000 referrals, in a coordinator's browser session;
 (d) `GET /tasks`, the coordinator's queue ("Needs attention", budget 100 ms median), for the coordinator and for
 a facilitator (`time_queue`).
+(e) `GET /audit`, the programme audit page, over a trail of ten entries per referral (200,000, added in bulk by
+`add_audit_trail`): the newest page, one referral's file, and one coordinator's views of files in the last month
+(budget 100 ms median); each search appends its own audit entry, which is timed too.
 Every prosecution view appends one audit entry per referral shown; that is part of what is timed.
 `--profile` prints where each of the three spends its time (cProfile).
 """
@@ -61,7 +64,7 @@ from coordinator.agreements.models import (
     ItemKind,
     ItemStatus,
 )
-from coordinator.audit.models import AuditEntry
+from coordinator.audit.models import AuditEntry, AuditHead
 from coordinator.consent.models import ConsentDecision, Decision, Method, Scope
 from coordinator.crypto import seal_context, seal_value
 from coordinator.db import db
@@ -388,6 +391,7 @@ def run(backend: str, options: dict, requests: int, show_profile: bool) -> list[
                 if show_profile:
                     print(profile(call), flush=True)
             results += time_queue(app, backend, requests, build_seconds, counts)
+            results += time_audit_search(app, coordinator, backend, requests, show_profile, build_seconds, counts)
         finally:
             app.extensions["db_engine"].dispose()
     return results
@@ -437,6 +441,70 @@ def time_queue(app, backend: str, requests: int, build_seconds: float, counts: d
                         "build_seconds": build_seconds, **counts, "tasks": len(rows)})
         print(f"[{backend}] {label:<58} median {figures['median_ms']:7.2f} ms   "
               f"p95 {figures['p95_ms']:7.2f} ms   (budget {QUEUE_BUDGET_MS:.0f} ms median)", flush=True)
+    return results
+
+
+AUDIT_ENTRIES_PER_REFERRAL = 10  # received, viewed, consent, links, sessions...: a modest file's trail
+AUDIT_SEARCH_BUDGET_MS = 100.0
+
+
+def add_audit_trail(app) -> tuple[int, str, str]:
+    """Append AUDIT_ENTRIES_PER_REFERRAL entries per referral in bulk, by the staff and the parties, spread over each
+    referral's life (hashes are not chained: nothing here verifies the chain). Returns how many, one reference, and
+    the coordinator's id."""
+    rng = random.Random(7)
+    actions = ("referral.view", "referral.view", "referral.view", "consent.grant", "consent.view", "link.issue",
+               "session.book", "risk.view", "referral.transition", "agreement.view")
+    with app.app_context():
+        now = clock.now()
+        coordinator_id = db.session.execute(select(User.id).where(User.email == "coordinator0@bench.example")
+                                            ).scalar_one()
+        staff = list(db.session.execute(select(User.id).where(User.role == "facilitator")).scalars())
+        referrals = db.session.execute(select(Referral.id, Referral.reference, Referral.received_at)).all()
+        head = db.session.get(AuditHead, 1)
+        seq = head.last_seq
+        rows = []
+        for referral_id, _reference, received in referrals:
+            for action in actions[:AUDIT_ENTRIES_PER_REFERRAL]:
+                seq += 1
+                actor = rng.choice((coordinator_id, *rng.sample(staff, 2)))
+                rows.append({"seq": seq, "at": received + (now - received) * rng.random(), "actor_type": "user",
+                             "actor_id": str(actor), "action": action, "object_type": "referrals",
+                             "object_id": str(referral_id), "referral_id": referral_id, "details": {},
+                             "prev_hash": "0" * 64, "hash": "0" * 64})
+        for start in range(0, len(rows), 20_000):
+            db.session.execute(insert(AuditEntry), rows[start:start + 20_000])
+        head.last_seq = seq
+        db.session.commit()
+        return len(rows), referrals[len(referrals) // 2][1], str(coordinator_id)
+
+
+def time_audit_search(app, coordinator, backend: str, requests: int, show_profile: bool, build_seconds: float,
+                      counts: dict) -> list[dict]:
+    """(d) The programme audit page (`GET /audit`) over the whole programme's trail: the newest page, one referral's
+    file, and one person's views in a month; each search appends its own audit entry, which is timed too."""
+    added, reference, coordinator_id = add_audit_trail(app)
+    total = audit_entries(app)
+    month_ago = (clock.now() - timedelta(days=30)).date().isoformat()
+    searches = (
+        ("audit search newest", "GET /audit (newest page)", "/audit"),
+        ("audit search file", f"GET /audit?reference={reference}", f"/audit?reference={reference}"),
+        ("audit search person", "GET /audit?user=&action=referral.view&since= (a month)",
+         f"/audit?user={coordinator_id}&action=referral.view&since={month_ago}"),
+    )
+    results = []
+    for measure, label, url in searches:
+        call = functools.partial(coordinator.get, url)
+        page = call()
+        assert page.status_code == 200 and "data-audit-entry=" in page.get_data(as_text=True), url
+        figures = time_requests(call, requests)
+        results.append({"backend": backend, "measure": measure, "request": label, "runs": requests, **figures,
+                        "budget_ms": AUDIT_SEARCH_BUDGET_MS, "budget_on": "median_ms", "build_seconds": build_seconds,
+                        **counts, "audit entries": total, "audit entries added": added})
+        print(f"[{backend}] {label:<58} median {figures['median_ms']:7.2f} ms   p95 {figures['p95_ms']:7.2f} ms   "
+              f"(budget {AUDIT_SEARCH_BUDGET_MS:.0f} ms median; {total:,} audit entries)", flush=True)
+        if show_profile:
+            print(profile(call), flush=True)
     return results
 
 

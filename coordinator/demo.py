@@ -96,6 +96,8 @@ REFERRALS: list[DemoReferral] = [
     ("Amara", "fr", "B. Laurent", "montclair", "TJ-2026-0350", "Traite des êtres humains", "trial",
      ("lucie", "chidi"), [S.screening, (S.closed, CloseReason.not_suitable)], 63),
 ]
+# Given with every demo assignment; recorded only where it puts someone over their cap (the seventh for "facilitator").
+DEMO_OVERRIDE_REASON = "Knows the case from a previous referral; a lighter case moves to another keeper next month."
 # Hearings of the demo's cases, in days from today: Nadia's sentencing is two weeks away (a court report is due).
 HEARINGS = {"CR-2026-0154": [(HearingKind.plea, -40), (HearingKind.sentencing, 14)],
             "CR-2026-0270": [(HearingKind.trial, 30)],
@@ -258,7 +260,9 @@ def seed(if_empty: bool = False) -> str | None:
         with clock.travel(now - timedelta(days=days)):
             referral = create_referral(coordinator, data)
             if pair:
-                assign_facilitators(coordinator, referral, staff[pair[0]].id, staff[pair[1]].id)
+                # The demo shows one facilitator assigned over their cap, with the coordinator's reason on the roster.
+                assign_facilitators(coordinator, referral, staff[pair[0]].id, staff[pair[1]].id,
+                                    override_reason=DEMO_OVERRIDE_REASON)
         walk(coordinator, referral, path, days)
         for kind, offset in HEARINGS.get(docket, []):
             db.session.add(Hearing(case_id=referral.case_id, kind=kind, on_date=clock.today() + timedelta(days=offset),

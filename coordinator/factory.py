@@ -18,6 +18,7 @@ from coordinator.accounts.sessions import resume_session
 from coordinator.agreements import api as agreement_api
 from coordinator.agreements import views as agreement_views
 from coordinator.api import SECURITY_SCHEMES, ErrorEnvelope, public, validation_error_response
+from coordinator.audit import views as audit_views
 from coordinator.cases import api as case_api
 from coordinator.cases import identity_api, identity_views, report_views
 from coordinator.cases import views as case_views
@@ -27,6 +28,7 @@ from coordinator.crypto import Keyring
 from coordinator.db import db
 from coordinator.error_handlers import register_error_handlers
 from coordinator.extensions import babel, csrf, limiter, login_manager
+from coordinator.feedback import register_feedback
 from coordinator.health import bp as health_bp
 from coordinator.health import require_redis
 from coordinator.inputs import register_input_checks
@@ -127,6 +129,7 @@ def register_blueprints(app: OpenAPI) -> None:
     app.register_blueprint(identity_views.bp)
     app.register_blueprint(report_views.bp)
     app.register_blueprint(statistics_views.bp)
+    app.register_blueprint(audit_views.bp)
     app.register_blueprint(prosecution_views.bp)
     app.register_blueprint(retention_views.bp)
     app.register_blueprint(task_views.bp)
@@ -146,6 +149,7 @@ def register_hooks(app: OpenAPI) -> None:
     register_input_checks(app)
     register_error_handlers(app)
     register_template_helpers(app)
+    register_feedback(app)
 
 
 def register_commands(app: OpenAPI) -> None:

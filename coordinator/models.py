@@ -21,6 +21,7 @@ from coordinator.retention.models import LegalHold
 from coordinator.roster.models import (
     AvailabilityException,
     AvailabilityWindow,
+    CaseloadOverride,
     FacilitatorConflict,
     FacilitatorProfile,
     Training,
@@ -50,6 +51,7 @@ __all__ = [
     "AvailabilityWindow",
     "CalendarFeed",
     "CaseStageChange",
+    "CaseloadOverride",
     "ConsentDecision",
     "CourtReport",
     "CriminalCase",

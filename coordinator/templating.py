@@ -18,6 +18,7 @@ from coordinator.agreements.models import (
     ITEM_STATUS_LABELS,
 )
 from coordinator.audit.models import ACTION_LABELS
+from coordinator.audit.search import action_label
 from coordinator.cases.models import HEARING_KIND_LABELS
 from coordinator.consent.models import METHOD_LABELS, SCOPE_LABELS
 from coordinator.consent.models import STATUS_LABELS as CONSENT_STATUS_LABELS
@@ -28,6 +29,7 @@ from coordinator.party_i18n import PARTY_LANGUAGES, _p, language_for_locale
 from coordinator.portal.models import CHANNEL_LABELS
 from coordinator.referrals.models import (
     BASIS_LABELS,
+    MOVE_LABELS,
     PARTY_LABELS,
     PROSECUTION_STAGE_LABELS,
     REASON_LABELS,
@@ -108,6 +110,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         shown_timezone=shown_timezone,
         AUDIT_ACTION_LABELS=ACTION_LABELS,
+        audit_action_label=action_label,
         CONSENT_SCOPE_LABELS=SCOPE_LABELS,
         CONSENT_STATUS_LABELS=CONSENT_STATUS_LABELS,
         CONSENT_METHOD_LABELS=METHOD_LABELS,
@@ -125,6 +128,7 @@ def register_template_helpers(app: Flask) -> None:
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         ROLE_LABELS=ROLE_LABELS,
         STATUS_LABELS=STATUS_LABELS,
+        MOVE_LABELS=MOVE_LABELS,
         REASON_LABELS=REASON_LABELS,
         SOURCE_LABELS=SOURCE_LABELS,
         STAGE_LABELS=STAGE_LABELS,

@@ -75,11 +75,14 @@ class Factory:
             db.session.commit()
             return plaintext
 
-    def referral(self, *, by=None, prosecutor=None, facilitators=None, status: str | None = None, **overrides):
+    def referral(self, *, by=None, prosecutor=None, facilitators=None, status: str | None = None,
+                 caseload_override: str | None = "test set-up: over the cap on purpose", **overrides):
         """A referral received by a coordinator, optionally assigned and walked to `status` through the services.
 
         Nothing is inserted by hand: a circle is booked and held, an agreement drafted and accepted, and what had to
         happen in the past (preparation meetings, a held circle) is recorded at that time with `clock.travel`.
+        Tests that pile referrals on one pair go over the caseload cap: the factory gives a reason, recorded only
+        then (tests/referrals/test_caseload.py checks the refusal without one).
         """
         by = by or self.user(Role.coordinator)
         if prosecutor is not None:
@@ -95,7 +98,8 @@ class Factory:
             with clock.travel(origin):
                 referral = referrals.create_referral(actor, ReferralIn.model_validate(referral_payload(**overrides)))
                 if facilitators:
-                    referrals.assign_facilitators(actor, referral, facilitators[0].id, facilitators[1].id)
+                    referrals.assign_facilitators(actor, referral, facilitators[0].id, facilitators[1].id,
+                                                  caseload_override)
                 for target, reason in walk_to(status):
                     if target == "preparation":
                         grant_consents(actor, referral)

@@ -58,6 +58,8 @@ TABLE: dict[str, str] = {
     "GET /api/v1/tasks": "l f o o o f f l l",
     "GET /api/v1/venues": "l o o o o f f l l",
     "GET /api/v1/venues/<venue_id>": "l o o o o f f l l",
+    "GET /audit": "l f o f f f f l l",
+    "GET /audit/export.csv": "l f o f f f f l l",
     "GET /calendar/feed": "l f f o o f f l l",
     "GET /calendar/feed/<token>.ics": "o o o o o o o o o",  # the token is the key
     "GET /calendar/week": "l f o o o f f l l",

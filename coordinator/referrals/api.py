@@ -139,7 +139,7 @@ def assign_facilitators(path: ReferralPath, body: FacilitatorsIn):
     """Assign the lead and the co-facilitator (coordinators)."""
     actor = api_actor()
     referral = service.load_referral(actor, path.referral_id)
-    service.assign_facilitators(actor, referral, body.lead, body.co)
+    service.assign_facilitators(actor, referral, body.lead, body.co, body.override_reason)
     return referral_json(referral, actor)
 
 

@@ -159,8 +159,11 @@ class TransitionForm(FlaskForm):
     note = TextAreaField(_l("Note (optional, encrypted)"), validators=[Optional(), Length(max=2000)])
 
     def with_reasons(self, reasons: tuple[str, ...]) -> TransitionForm:
-        """Offer the reason codes of one move."""
+        """Offer the reason codes of one move; each move's fields get their own ids, so every label finds its list."""
         self.reason.choices = select_options((code, REASON_LABELS[code]) for code in reasons)
+        for name in ("to", "reason", "note"):
+            field = self[name]
+            field.id = field.label.field_id = f"{name}-{self.to.data}"
         return self
 
 
@@ -169,6 +172,10 @@ class AssignForm(FlaskForm):
 
     lead = SelectField(_l("Lead facilitator"), validate_choice=False)
     co = SelectField(_l("Co-facilitator"), validate_choice=False)
+    override_reason = StringField(_l("Reason to assign over the caseload cap"),
+                                  validators=[Optional(), Length(max=200)],
+                                  description=_l("Only when someone is at their cap. Say why, without names; it is "
+                                                 "shown on the roster and audited."))
 
 
 def unanswered_gaps(data: ReferralIn) -> list[tuple[str, str]]:

@@ -95,6 +95,20 @@ STATUS_LABELS: dict[str, LazyString] = {
     ReferralStatus.closed: _l("Closed"),
 }
 
+# A button that moves a referral names the action, not the state it ends in ("Pause", never "Paused").
+MOVE_LABELS: dict[str, LazyString] = {
+    ReferralStatus.screening: _l("Start screening"),
+    ReferralStatus.preparation: _l("Start preparation"),
+    ReferralStatus.ready: _l("Mark as ready for a circle"),
+    ReferralStatus.circle_scheduled: _l("Mark the circle as scheduled"),
+    ReferralStatus.circle_held: _l("Mark the circle as held"),
+    ReferralStatus.monitoring: _l("Start monitoring the agreement"),
+    ReferralStatus.completed: _l("Complete"),
+    ReferralStatus.paused: _l("Pause"),
+    ReferralStatus.closed: _l("Close"),
+    ReferralStatus.received: _l("Return to received"),
+}
+
 REASON_LABELS: dict[str, LazyString] = {
     CloseReason.not_suitable: _l("Not suitable for a circle"),
     CloseReason.consent_withdrawn: _l("Consent withdrawn"),

@@ -118,6 +118,8 @@ class FacilitatorsIn(Strict):
 
     lead: uuid.UUID
     co: uuid.UUID
+    override_reason: visible_line(200) | None = Field(  # type: ignore[valid-type]
+        default=None, description="why a facilitator at their caseload cap is assigned anyway (no names)")
 
 
 class ListQuery(BaseModel):

@@ -34,6 +34,7 @@ from coordinator.referrals.models import (
     StatusChange,
 )
 from coordinator.referrals.schemas import PartyIn, ReferralIn
+from coordinator.roster import caseload
 from coordinator.roster.models import FacilitatorConflict
 
 REFERRERS = (Role.coordinator, Role.prosecutor)
@@ -178,8 +179,8 @@ def active_facilitators() -> list[User]:
 
 @atomic
 def assign_facilitators(actor: Actor, referral: Referral, lead_id: uuid.UUID | str,
-                        co_id: uuid.UUID | str) -> Referral:
-    """Assign the lead and the co-facilitator (coordinators only)."""
+                        co_id: uuid.UUID | str, override_reason: str | None = None) -> Referral:
+    """Assign the lead and the co-facilitator (coordinators only); a newcomer at their caseload cap needs a reason."""
     if not actor.has_role(Role.coordinator):
         raise Forbidden(_("Only coordinators assign facilitators."))
     if referral.status in TERMINAL:
@@ -207,12 +208,21 @@ def assign_facilitators(actor: Actor, referral: Referral, lead_id: uuid.UUID | s
     if fields:
         raise InvalidRequest(_("Check the highlighted fields."), fields)
     newcomers = [user for user in chosen.values() if user.id not in referral.facilitator_ids]
+    reason = caseload.clean_reason(override_reason)
+    full = caseload.at_cap(newcomers)
+    if full and not reason:
+        raise Conflict(" ".join([item.message for item in full]
+                                + [_("Choose someone else, or give a reason to assign over the cap.")]),
+                       {"code": "caseload_cap", "facilitators": [
+                           {"id": str(item.user.id), "caseload": item.caseload, "cap": item.cap} for item in full]})
     referral.lead_facilitator_id = chosen["lead"].id
     referral.co_facilitator_id = chosen["co"].id
     referral.updated_at = clock.now()
     db.session.flush()
     entry = record(actor, "referral.assign", referral, referral_id=referral.id,
                    details={"lead": str(referral.lead_facilitator_id), "co": str(referral.co_facilitator_id)})
+    if full:
+        caseload.record_overrides(actor, referral, full, reason)
     notify_staff(newcomers, "referral_assigned", key=f"referral_assigned:{entry.seq}", referral=referral)
     return referral
 

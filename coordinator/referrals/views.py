@@ -10,6 +10,7 @@ from coordinator import clock
 from coordinator.accounts.models import Role
 from coordinator.accounts.service import users_by_id
 from coordinator.agreements.queries import agreement_panel
+from coordinator.audit.search import actor_labels
 from coordinator.audit.service import referral_trail
 from coordinator.cases.identity import find_cases
 from coordinator.cases.report import reports_of
@@ -110,7 +111,8 @@ def _detail_page(referral, status: int = 200, transition_errors: list[str] | Non
     if current_user.has_role(Role.prosecutor):
         return render_template("referrals/detail_prosecution.html", referral=referral,
                                consent=participation_only(consent_overview(referral))), status
-    moves = [(move, TransitionForm(to=move.target).with_reasons(move.reasons))
+    # Never the posted data: after a refused move, each form must still carry its own target.
+    moves = [(move, TransitionForm(formdata=None, to=move.target).with_reasons(move.reasons))
              for move in workflow.next_moves(referral, current_user)]
     trail = referral_trail(referral.id) if current_user.has_role(Role.coordinator) else []
     history = service.status_history(referral)
@@ -130,6 +132,7 @@ def _detail_page(referral, status: int = 200, transition_errors: list[str] | Non
         assign_form=assign_form,
         history=history,
         trail=trail,
+        trail_actors=actor_labels(trail),
         actors=actors,
         consents=consent_overview(referral, decisions),
         decisions=decisions,
@@ -177,7 +180,7 @@ def transition(referral_id: str):
     except (Conflict, GateFailed, InvalidRequest) as error:
         return _detail_page(referral, error.status, messages_of(error))
     flash(_("The referral is now: %(status)s.", status=STATUS_LABELS[referral.status]), "success")
-    return redirect(url_for("referrals.detail", referral_id=referral.id))
+    return redirect(url_for("referrals.detail", referral_id=referral.id, _anchor="status-heading"))
 
 
 @bp.post("/<referral_id>/facilitators")
@@ -188,14 +191,16 @@ def assign(referral_id: str):
     form = _assign_form(referral, request.form)
     if form.validate_on_submit():
         try:
-            service.assign_facilitators(current_user, referral, form.lead.data, form.co.data)
+            service.assign_facilitators(current_user, referral, form.lead.data, form.co.data,
+                                        form.override_reason.data)
         except InvalidRequest as error:
             show_field_errors(form, error)
         except Conflict as error:
             form.form_errors.append(error.message)
+            form.over_cap = (error.details or {}).get("code") == "caseload_cap"
         else:
             flash(_("Facilitators are assigned."), "success")
-            return redirect(url_for("referrals.detail", referral_id=referral.id))
+            return redirect(url_for("referrals.detail", referral_id=referral.id, _anchor="facilitators-heading"))
     return _detail_page(referral, 400, assign_form=form)
 
 

@@ -49,6 +49,11 @@ def caseloads(user_ids: Iterable[uuid.UUID] | None = None) -> dict[uuid.UUID, in
     return dict(db.session.execute(query).all())
 
 
+def within_cap(caseload: int, cap: int) -> bool:
+    """True when a facilitator with `caseload` open referrals may take one more: the one caseload rule."""
+    return caseload < cap
+
+
 def roster(case_id: uuid.UUID | None = None) -> list[Candidate]:
     """Every active facilitator with a profile, with caseload, training and (for a case) conflict."""
     loads = caseloads()
@@ -76,7 +81,7 @@ def eligible(candidates: list[Candidate], on: date,
     """Those who may take a circle on `on`; someone already assigned to the referral keeps their place."""
     return [c for c in candidates
             if c.trained_until is not None and c.trained_until >= on and not c.conflicted
-            and (c.caseload < c.cap or c.user_id in assigned_to)]
+            and (within_cap(c.caseload, c.cap) or c.user_id in assigned_to)]
 
 
 def eligible_for(referral: Referral, on: date) -> list[Candidate]:

@@ -68,6 +68,23 @@ class FacilitatorConflict(SQLModel, table=True):
     docket_number: str = Field(sa_type=String(64), index=True)
     declared_at: datetime = Field(sa_type=UTCDateTime)
 
+class CaseloadOverride(SQLModel, table=True):
+    """A coordinator's decision to assign a facilitator to a referral although it put them over their caseload cap.
+
+    The reason is staff text about workload (the form asks for no names); the audit entry holds only ids and counts.
+    """
+
+    __tablename__ = "caseload_overrides"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    referral_id: uuid.UUID = Field(foreign_key="referrals.id", index=True)
+    caseload: int  # open referrals before this assignment
+    cap: int
+    reason: str = Field(sa_type=String(200))
+    decided_by_id: uuid.UUID = Field(foreign_key="users.id")
+    decided_at: datetime = Field(sa_type=UTCDateTime)
+
 class Training(SQLModel, table=True):
     """One training of a facilitator, valid until a date."""
 

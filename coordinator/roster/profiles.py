@@ -25,6 +25,7 @@ from coordinator.audit.service import record
 from coordinator.db import atomic, db
 from coordinator.errors import Forbidden, InvalidRequest, NotFound
 from coordinator.inputs import day_or_none
+from coordinator.roster.caseload import override_reasons
 from coordinator.roster.eligibility import caseloads
 from coordinator.roster.models import (
     FacilitatorProfile,
@@ -84,6 +85,7 @@ class FacilitatorEntry:
     cap: int
     caseload: int
     trainings: dict[str, date]
+    overrides: tuple[str, ...] = ()  # reasons given for assignments over the cap that still hold
 
     @property
     def id(self) -> uuid.UUID:
@@ -111,11 +113,13 @@ def _entries(users: list[User]) -> list[FacilitatorEntry]:
     for row in db.session.execute(select(Training).where(Training.user_id.in_(ids))).scalars():
         trainings[row.user_id][row.kind] = row.valid_until
     loads = caseloads(ids)
+    reasons = override_reasons(ids)
     entries = []
     for user in users:
         profile = profiles.get(user.id) or FacilitatorProfile(user_id=user.id)
         entries.append(FacilitatorEntry(user, tuple(profile.languages), profile.timezone,
-                                        profile.max_active_referrals, loads.get(user.id, 0), trainings[user.id]))
+                                        profile.max_active_referrals, loads.get(user.id, 0), trainings[user.id],
+                                        tuple(reasons.get(user.id, ()))))
     return entries
 
 

@@ -11,7 +11,8 @@ def test_statements_per_list_request_do_not_grow_with_page_size(factory, browser
     prosecutor = factory.user("prosecutor")
     pairs = [(factory.user("facilitator"), factory.user("facilitator")) for _ in range(5)]
     for number in range(50):
-        factory.referral(by=coordinator, prosecutor=prosecutor, facilitators=pairs[number % 5])
+        factory.referral(by=coordinator, prosecutor=prosecutor, facilitators=pairs[number % 5],
+                         caseload_override="ten each: over the cap on purpose")
     staff, client = browser(coordinator), api(coordinator)
     app = client.client.application
 
