@@ -7,20 +7,17 @@ so they are counted like any other.
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, and_, case, delete, exists, func, insert, literal, or_, select, true, union_all
 
 from coordinator import clock
 from coordinator.agreements.models import Agreement
-from coordinator.consent.models import PARTY_SCOPES, ConsentDecision
-from coordinator.consent.status import derive_status
+from coordinator.consent.models import PARTY_SCOPES, ConsentDecision, Decision, Scope
 from coordinator.db import db
 from coordinator.portal.models import SecureLink
 from coordinator.referrals.models import Party, PartyRole, Referral
@@ -81,7 +78,7 @@ def rebuild_rollup() -> datetime:
     rows = [{"grain": grain, "period_start": start, "figure": figure, "category": category, "count": count}
             for (grain, start, figure, category), count in _with_months(counts).items() if count]
     for start in range(0, len(rows), 2_000):
-        db.session.execute(insert(StatisticsCount), rows[start:start + 2_000])
+        db.session.execute(insert(StatisticsCount.__table__), rows[start:start + 2_000])  # type: ignore[arg-type]
     state = db.session.get(StatisticsRefresh, 1)
     assert state is not None  # written by the migration  # nosec B101
     state.refreshed_at = now
@@ -109,38 +106,55 @@ def _stream(statement) -> Iterator:
 
 
 def _consent_outcomes(now: datetime) -> Iterator[tuple[datetime, str, int, int]]:
-    """(received_at, category, asked, granted) for every party and scope that has a status other than
-    `not_requested`, each derived by the one status function from that party's decisions."""
-    invited = set(db.session.execute(select(SecureLink.party_id).distinct()).scalars())
-    decided: set[tuple] = set()
-    decisions = _stream(
-        select(ConsentDecision.party_id, ConsentDecision.scope, ConsentDecision.decision,
-               ConsentDecision.decided_at, ConsentDecision.expires_at, Party.role, Referral.received_at)
+    """(received_at, category, asked, granted) per referral, party role and scope that was asked.
+
+    Counted by the database, grouped per referral, so the rebuild reads one row per referral rather than every
+    decision. The rule is the one of coordinator/consent/status.py `derive_status` (the latest decision wins; a grant
+    counts until it expires; a party sent a link is asked even before deciding); tests/statistics/
+    test_consent_rates.py holds these counts to that function for any history.
+    """
+    # The latest decision of each party and scope: its time from the (party, scope, time) index, then the row.
+    # Two decisions of one party and scope in the same microsecond do not happen (each is its own request).
+    latest = (select(ConsentDecision.party_id, ConsentDecision.scope,
+                     func.max(ConsentDecision.decided_at).label("decided_at"))
+              .group_by(ConsentDecision.party_id, ConsentDecision.scope).subquery())
+    still_granted = and_(ConsentDecision.decision == Decision.granted,
+                         or_(ConsentDecision.expires_at.is_(None), ConsentDecision.expires_at > now))
+    pairs = [(role.value, scope.value) for role in PartyRole for scope in PARTY_SCOPES[role]]
+    columns = []
+    for role, scope in pairs:
+        this_pair = and_(Party.role == role, ConsentDecision.scope == scope)
+        columns += [func.sum(case((this_pair, 1), else_=0)),
+                    func.sum(case((and_(this_pair, still_granted), 1), else_=0))]
+    # One row per referral, so the rebuild reads as many rows as there are referrals asked.
+    for received_at, *sums in _stream(
+        select(Referral.received_at, *columns)
+        .select_from(latest)
+        .join(ConsentDecision, and_(ConsentDecision.party_id == latest.c.party_id,
+                                    ConsentDecision.scope == latest.c.scope,
+                                    ConsentDecision.decided_at == latest.c.decided_at))
         .join(Party, Party.id == ConsentDecision.party_id)
         .join(Referral, Referral.id == ConsentDecision.referral_id)
-        .order_by(ConsentDecision.party_id, ConsentDecision.scope)
-    )
-    for (party_id, scope), group in itertools.groupby(decisions, key=attrgetter("party_id", "scope")):
-        rows = list(group)
-        role, received_at = rows[0].role, rows[0].received_at
-        if party_id in invited:
-            decided.add((party_id, scope))
+        .group_by(Referral.id, Referral.received_at)
+    ):
+        for index, (role, scope) in enumerate(pairs):
+            if sums[2 * index]:
+                yield received_at, consent_category(role, scope), int(sums[2 * index]), int(sums[2 * index + 1])
+    # Parties given a link who have not decided on a scope yet were asked too (their status is `pending`).
+    linked = select(SecureLink.party_id).distinct().subquery()
+    scopes = union_all(*(select(literal(scope.value).label("scope")) for scope in Scope)).subquery()
+    for received_at, role, scope, asked in _stream(
+        select(Referral.received_at, Party.role, scopes.c.scope, func.count())
+        .select_from(linked)
+        .join(Party, Party.id == linked.c.party_id)
+        .join(Referral, Referral.id == Party.referral_id)
+        .join(scopes, true())
+        .where(~exists().where(ConsentDecision.party_id == linked.c.party_id,
+                               ConsentDecision.scope == scopes.c.scope))
+        .group_by(Referral.id, Referral.received_at, Party.role, scopes.c.scope)
+    ):
         if scope in PARTY_SCOPES[PartyRole(role)]:
-            yield received_at, consent_category(role, scope), *_outcome(rows, now, party_id in invited)
-    if invited:
-        # Parties sent a link who have not decided on a scope: asked all the same (their status is `pending`).
-        for party_id, role, received_at in _stream(
-            select(Party.id, Party.role, Referral.received_at).join(Referral, Referral.id == Party.referral_id)
-            .where(Party.id.in_(select(SecureLink.party_id)))
-        ):
-            for scope in PARTY_SCOPES[PartyRole(role)]:
-                if (party_id, scope.value) not in decided:
-                    yield received_at, consent_category(role, scope.value), *_outcome([], now, True)
-
-
-def _outcome(decisions: Iterable, now: datetime, invited: bool) -> tuple[int, int]:
-    state = derive_status(decisions, now, invited)  # type: ignore[arg-type]  # rows carry the columns it reads
-    return int(state.status != "not_requested"), int(state.granted)
+            yield received_at, consent_category(role, scope), asked, 0
 
 
 def _with_months(counts: Counter[tuple[date, str, str]]) -> Counter[tuple[str, date, str, str]]:
