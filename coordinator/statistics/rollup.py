@@ -77,8 +77,9 @@ def rebuild_rollup() -> datetime:
     db.session.execute(delete(StatisticsCount))
     rows = [{"grain": grain, "period_start": start, "figure": figure, "category": category, "count": count}
             for (grain, start, figure, category), count in _with_months(counts).items() if count]
+    table = StatisticsCount.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
     for start in range(0, len(rows), 2_000):
-        db.session.execute(insert(StatisticsCount.__table__), rows[start:start + 2_000])  # type: ignore[arg-type]
+        db.session.execute(insert(table), rows[start:start + 2_000])
     state = db.session.get(StatisticsRefresh, 1)
     assert state is not None  # written by the migration  # nosec B101
     state.refreshed_at = now

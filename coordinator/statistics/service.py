@@ -149,7 +149,8 @@ def _median(days: Counter[int]) -> float | None:
     if not total:
         return None
     middle = sorted({(total - 1) // 2, total // 2})
-    found, seen = [], 0
+    found: list[int] = []
+    seen = 0
     for value in sorted(days):
         seen += days[value]
         while len(found) < len(middle) and middle[len(found)] < seen:

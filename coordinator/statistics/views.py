@@ -100,8 +100,8 @@ def refresh():
     """Count the programme again now, instead of waiting for the job."""
     refresh_statistics(current_user)
     flash(_("The statistics were counted again just now."), "success")
-    period = {name: request.args[name] for name in ("since", "until") if request.args.get(name)}
-    return redirect(url_for("statistics.index", **period))
+    return redirect(url_for("statistics.index", since=request.args.get("since") or None,
+                            until=request.args.get("until") or None))
 
 
 def _period_details(since: date | None, until: date | None) -> dict:
