@@ -1,5 +1,6 @@
 """Benchmark: the prosecution's views and the programme statistics on a large programme (budgets: 100 ms median
-for the prosecutor's case list and a case in the API, 500 ms median for the statistics page).
+for the prosecutor's case list and a case in the API, 150 ms median for the statistics page, and the statistics
+page at 100,000 referrals within 1.5 times its median at 20,000).
 
 Run with `.venv/bin/python -m bench.programme_views --backend sqlite` (or `postgresql`, or `both`, the default).
 Each run builds a fresh database in a separate process, with bulk core inserts of fictional rows: 20,000 referrals
@@ -19,7 +20,10 @@ Then, through the whole Flask stack with the in-process test client, it times, a
 referrals, consent, circle and agreement summary), in a signed-in browser session;
 (b) `GET /api/v1/prosecution/cases/{docket}` for one of that prosecutor's cases with ten referrals, with a bearer
 token;
-(c) `GET /statistics`, all time over all 20,000 referrals, in a coordinator's browser session;
+(c) `GET /statistics`, all time over all 20,000 referrals, in a coordinator's browser session. The page reads the
+statistics rollup, which the `refresh_statistics` job rebuilds: its rebuild is timed once (not budgeted: it runs in
+the scheduler every few minutes). Then a second programme of 100,000 referrals (10,000 cases) is built and only the
+statistics page is timed again; its median must stay within 1.5 times the one at 20,000 (`--no-growth` skips it).
 (d) `GET /tasks`, the coordinator's queue ("Needs attention", budget 100 ms median), for the coordinator and for
 a facilitator (`time_queue`).
 (e) `GET /audit`, the programme audit page, over a trail of ten entries per referral (200,000, added in bulk by
@@ -69,6 +73,7 @@ from coordinator.consent.models import ConsentDecision, Decision, Method, Scope
 from coordinator.crypto import seal_context, seal_value
 from coordinator.db import db
 from coordinator.factory import create_app
+from coordinator.jobs import JOBS_BY_ID
 from coordinator.portal.models import LinkChannel, SecureLink
 from coordinator.prosecution.service import CASES_PER_PAGE
 from coordinator.referrals.models import (
@@ -85,7 +90,11 @@ from coordinator.referrals.models import (
 from coordinator.sessions.models import ScheduledSession, SessionFormat, SessionKind, SessionStatus
 from coordinator.tasks.models import Task, TaskKind, TaskState
 
-BUDGETS_MS = {"prosecutor page": 100.0, "prosecution api case": 100.0, "statistics page": 500.0}
+BUDGETS_MS = {"prosecutor page": 100.0, "prosecution api case": 100.0, "statistics page": 150.0}
+# The statistics page at STATISTICS_GROWTH_OPTIONS may cost at most this times its cost at the default programme.
+STATISTICS_GROWTH_LIMIT = 1.5
+STATISTICS_GROWTH_OPTIONS = {"referrals": 100_000, "cases": 10_000, "own_cases": 400, "prosecutors": 40,
+                             "facilitators": 100}
 S = ReferralStatus
 # How the referrals spread over the statuses (weights), and how many days ago those in each status were received.
 STATUS_WEIGHTS = {S.received: 6, S.screening: 6, S.preparation: 10, S.ready: 6, S.circle_scheduled: 8,
@@ -346,8 +355,18 @@ def check_views(app, prosecutor, api, headers: dict, coordinator, built: dict, p
     assert statistics_page.status_code == 200, statistics_page.status_code
 
 
-def run(backend: str, options: dict, requests: int, show_profile: bool) -> list[dict]:
-    """Build one backend's database, then time the prosecutor's page, a case in the API and the statistics."""
+def rollup_seconds(app) -> float:
+    """One rebuild of the statistics rollup, as its job runs it, in seconds."""
+    with app.app_context():
+        started = time.perf_counter()
+        JOBS_BY_ID["refresh_statistics"].run()
+        return round(time.perf_counter() - started, 2)
+
+
+def run(backend: str, options: dict, requests: int, show_profile: bool,
+        only: tuple[str, ...] | None = None) -> list[dict]:
+    """Build one backend's database, then time the prosecutor's page, a case in the API and the statistics
+    (or only the measures named in `only`)."""
     key = generate_encryption_key()
     results = []
     with scratch_database(backend) as database_url:
@@ -371,6 +390,8 @@ def run(backend: str, options: dict, requests: int, show_profile: bool) -> list[
             coordinator = sign_in(app, built["emails"]["coordinator"])
             api = app.test_client()
             headers = {"Authorization": f"Bearer {built['tokens']['prosecutor']}"}
+            rebuilt = rollup_seconds(app)
+            print(f"[{backend}] statistics rollup rebuilt in {rebuilt} s (the refresh_statistics job)", flush=True)
             check_views(app, prosecutor, api, headers, coordinator, built, page_referrals)
             measures = (
                 ("prosecutor page", f"GET /prosecution ({page_cases} cases, {page_referrals} referrals)",
@@ -381,11 +402,13 @@ def run(backend: str, options: dict, requests: int, show_profile: bool) -> list[
                  functools.partial(coordinator.get, "/statistics")),
             )
             for measure, label, call in measures:
+                if only is not None and measure not in only:
+                    continue
                 figures = time_requests(call, requests)
                 budget = BUDGETS_MS[measure]
                 results.append({"backend": backend, "measure": measure, "request": label, "runs": requests,
                                 **figures, "budget_ms": budget, "budget_on": "median_ms",
-                                "build_seconds": build_seconds, **counts})
+                                "build_seconds": build_seconds, "rollup_seconds": rebuilt, **counts})
                 print(f"[{backend}] {label:<58} median {figures['median_ms']:7.2f} ms   "
                       f"p95 {figures['p95_ms']:7.2f} ms   (budget {budget:.0f} ms median)", flush=True)
                 if show_profile:
@@ -514,19 +537,45 @@ def main() -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--requests", type=int, default=50, help="timed requests per view")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of each view")
+    parser.add_argument("--no-growth", action="store_true",
+                        help="skip the statistics page at 100,000 referrals")
     args = parser.parse_args()
     options = {"referrals": 20_000, "cases": 2_000, "own_cases": 400, "prosecutors": 40, "facilitators": 100}
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     results = [row for backend in backends for row in run(backend, options, args.requests, args.profile)]
+    over = [row for row in results if row[row["budget_on"]] > row["budget_ms"]]
+    if not args.no_growth:
+        over += statistics_growth(backends, results, args.requests, args.profile)
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
     (out / "programme_views.json").write_text(json.dumps(results, indent=2))
-    over = [row for row in results if row[row["budget_on"]] > row["budget_ms"]]
     for row in over:
-        print(f"OVER BUDGET: {row['backend']} {row['measure']}: {row['budget_on']} {row[row['budget_on']]} ms "
-              f"> {row['budget_ms']:.0f} ms", file=sys.stderr)
-    print(f"{'All' if not over else 'Not all'} medians within budget (prosecution views 100 ms, statistics 500 ms).")
+        print(f"OVER BUDGET: {row['backend']} {row['measure']}: {row['budget_on']} {row[row['budget_on']]} "
+              f"> {row['budget_ms']}", file=sys.stderr)
+    print(f"{'All' if not over else 'Not all'} within budget (prosecution views 100 ms, statistics 150 ms median "
+          f"and at most {STATISTICS_GROWTH_LIMIT}x from 20,000 to 100,000 referrals).")
     return 1 if over else 0
+
+
+def statistics_growth(backends: list[str], results: list[dict], requests: int, show_profile: bool) -> list[dict]:
+    """Time the statistics page on the larger programme; returns the rows over the growth limit (also added to
+    `results`)."""
+    over = []
+    for backend in backends:
+        [base] = [row for row in results if row["backend"] == backend and row["measure"] == "statistics page"]
+        [large] = run(backend, STATISTICS_GROWTH_OPTIONS, requests, show_profile, only=("statistics page",))
+        ratio = round(large["median_ms"] / base["median_ms"], 2)
+        row = {**large, "measure": "statistics growth", "ratio": ratio, "budget_ms": STATISTICS_GROWTH_LIMIT,
+               "budget_on": "ratio", "base_median_ms": base["median_ms"]}
+        results.append(row)
+        print(f"[{backend}] statistics page at {large['referrals']:,} / {base['referrals']:,} referrals: "
+              f"{large['median_ms']:.2f} / {base['median_ms']:.2f} ms median = {ratio}x "
+              f"(limit {STATISTICS_GROWTH_LIMIT}x)", flush=True)
+        if ratio > STATISTICS_GROWTH_LIMIT:
+            over.append(row)
+        if large["median_ms"] > BUDGETS_MS["statistics page"]:
+            over.append(large)
+    return over
 
 
 if __name__ == "__main__":

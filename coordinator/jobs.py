@@ -24,6 +24,7 @@ from coordinator.retention.run import run_schedule
 from coordinator.safety.service import alert_unready_circles
 from coordinator.scheduler import Job, JobRun
 from coordinator.sessions.reminders import send_due_reminders
+from coordinator.statistics.rollup import rebuild_rollup
 
 JOB_RUNS_KEPT = timedelta(days=14)
 
@@ -96,6 +97,13 @@ def apply_retention() -> str:
     return run_schedule().summary()
 
 
+def refresh_statistics() -> str:
+    """Rebuild the statistics rollup, so the page reads counts instead of every record."""
+    with unit_of_work():
+        as_of = rebuild_rollup()
+    return f"counted as of {as_of.isoformat(timespec='seconds')}"
+
+
 def maintain_database() -> str:
     """Refresh the query planner's statistics (SQLite; PostgreSQL's autovacuum does it) and prune old job runs."""
     with unit_of_work():
@@ -122,6 +130,8 @@ JOBS: list[Job] = [
         check_expiring_links, daily_at=(6, 30), misfire_grace_seconds=6 * 3600),
     Job("prepare_court_reports", "Prepare court reports for sentencing hearings in fourteen days",
         prepare_reports, daily_at=(7, 15), misfire_grace_seconds=6 * 3600),
+    Job("refresh_statistics", "Count the programme statistics again", refresh_statistics,
+        every=lambda config: config["STATISTICS_REFRESH_SECONDS"], misfire_grace_seconds=10 * 60),
     Job("maintain_database", "Refresh planner statistics and prune old job runs", maintain_database,
         daily_at=(3, 30), misfire_grace_seconds=6 * 3600),
     Job("apply_retention", "Announce erasures due within 30 days and erase what the retention schedule marks due",

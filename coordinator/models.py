@@ -37,6 +37,7 @@ from coordinator.sessions.models import (
     SessionFacilitator,
     SessionParticipant,
 )
+from coordinator.statistics.models import StatisticsCount, StatisticsRefresh
 from coordinator.tasks.models import OnCall, Task
 
 __all__ = [
@@ -85,6 +86,8 @@ __all__ = [
     "SignInThrottle",
     "StaffNotice",
     "StaffSession",
+    "StatisticsCount",
+    "StatisticsRefresh",
     "StatusChange",
     "Task",
     "Training",
@@ -94,6 +97,7 @@ __all__ = [
 
 
 def starting_rows() -> list[tuple[type, dict]]:
-    """The rows every database starts with (written by the migrations): the audit head and the scheduler lease."""
+    """The rows every database starts with (written by the migrations): audit head, scheduler lease, rollup state."""
     return [(AuditHead, {"id": 1, "last_seq": 0, "last_hash": GENESIS_HASH}),
-            (SchedulerLease, {"id": 1, "holder": None, "renewed_at": None})]
+            (SchedulerLease, {"id": 1, "holder": None, "renewed_at": None}),
+            (StatisticsRefresh, {"id": 1, "refreshed_at": None})]

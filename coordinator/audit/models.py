@@ -83,6 +83,8 @@ ACTION_LABELS: dict[str, LazyString] = {
     "agreement.progress": _l("Recorded progress on the agreement"),
     "agreement.transition": _l("Changed the agreement's status"),
     "statistics.view": _l("Viewed the programme statistics"),
+    "statistics.export": _l("Exported the programme statistics"),
+    "statistics.refresh": _l("Counted the programme statistics again"),
     "court_report.view": _l("Viewed the court report"),
     "court_report.prepare": _l("Prepared a court report for a sentencing hearing"),
     "case.hearing_add": _l("Recorded a hearing of the criminal case"),

@@ -3,15 +3,18 @@
 Each chart is an image to assistive technology (`role="img"`, a `<title>` and an `aria-label` that reads out every
 number); pages show the same numbers in a table beside it. Colours are presentation attributes with at least 3:1
 contrast against white (WCAG 2.2 SC 1.4.11), and text is the page's ink colour.
+
+Numbers go through coordinator/statistics/disclosure.py: a count below 5 draws no bar and reads "fewer than 5", a
+rate over fewer than 5 draws no fill, so no length in the SVG gives a small count away either.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from flask_babel import format_percent
-from flask_babel import gettext as _
 from markupsafe import Markup, escape
+
+from coordinator.statistics.disclosure import count_text, enough, rate_text, suppressed
 
 # Narrow on purpose: the SVG scales to its container (see .chart in app.css), and text must stay legible on a phone.
 WIDTH = 360  # the viewBox width
@@ -34,15 +37,15 @@ TONES = {
 }
 
 
-def bar_chart(title: str, rows: Sequence[tuple[str, float]], formatter: Callable[[float], str] = str) -> Markup:
-    """Horizontal bars, one per (label, value), scaled to the largest value; `formatter` writes the values."""
-    largest = max((value for _label, value in rows), default=0)
+def bar_chart(title: str, rows: Sequence[tuple[str, int]]) -> Markup:
+    """Horizontal bars, one per (label, count), scaled to the largest count; a suppressed count draws no bar."""
+    largest = max((value for _label, value in rows if not suppressed(value)), default=0)
     scale = (WIDTH - VALUE_SPACE) / largest if largest else 0
     parts, readout = [], []
     for index, (label, value) in enumerate(rows):
         top = index * ROW
-        length = max(value * scale, 2) if value > 0 else 0
-        text = formatter(value)
+        length = max(value * scale, 2) if value > 0 and not suppressed(value) else 0
+        text = count_text(value)
         parts += [_text(0, top + 15, label),
                   _rect(0, top + 21, length, BAR_HEIGHT, BAR),
                   _text(length + 8, top + 35, text)]
@@ -53,7 +56,7 @@ def bar_chart(title: str, rows: Sequence[tuple[str, float]], formatter: Callable
 def percentage_bars(title: str, groups: Sequence[tuple[str, Sequence[tuple[str, int, int]]]]) -> Markup:
     """0-100 % bars, one per (label, part, whole) under each group's heading, with "62 % (5 of 8)" beside them.
 
-    A zero whole reads "no data"; an empty heading draws no heading line.
+    A zero whole reads "no data", a whole below 5 gives no rate; an empty heading draws no heading line.
     """
     track = WIDTH - VALUE_SPACE
     parts, readout, top = [], [], 0
@@ -62,10 +65,10 @@ def percentage_bars(title: str, groups: Sequence[tuple[str, Sequence[tuple[str, 
             parts.append(_text(0, top + 17, heading, bold=True))
             top += HEADING
         for label, part, whole in rows:
-            text = percentage_text(part, whole)
+            text = rate_text(part, whole)
             parts += [_text(0, top + 15, label),
                       _rect(0, top + 21, track, BAR_HEIGHT, TRACK, edge=TRACK_EDGE)]
-            if whole and part:
+            if enough(whole) and part:
                 parts.append(_rect(0, top + 21, track * part / whole, BAR_HEIGHT, BAR))
             parts.append(_text(track + 8, top + 35, text))
             readout.append(f"{heading}, {label}: {text}" if heading else f"{label}: {text}")
@@ -74,30 +77,26 @@ def percentage_bars(title: str, groups: Sequence[tuple[str, Sequence[tuple[str, 
 
 
 def stacked_bar(title: str, segments: Sequence[tuple[str, int, str]]) -> Markup:
-    """One bar split into (label, value, tone) segments in proportion, with a legend line per segment."""
+    """One bar split into (label, value, tone) segments in proportion, with a legend line per segment.
+
+    Over fewer than 5 in all nothing is drawn in proportion; a suppressed segment is left out of the bar.
+    """
     total = sum(value for _label, value, _tone in segments)
     parts = [_rect(0, 0, WIDTH, 30, TRACK, edge=TRACK_EDGE)]
     readout, offset = [], 0.0
     for label, value, tone in segments:
-        if total and value:
+        if enough(total) and value and not suppressed(value):
             length = WIDTH * value / total
             # A white edge keeps neighbouring segments apart for readers who cannot tell the colours apart.
             parts.append(_rect(offset, 0, length, 30, TONES[tone], edge="#ffffff",
-                               title=f"{label}: {percentage_text(value, total)}"))
+                               title=f"{label}: {rate_text(value, total)}"))
             offset += length
     for index, (label, value, tone) in enumerate(segments):
         top = 44 + index * 26
-        text = f"{label}: {percentage_text(value, total)}"
+        text = f"{label}: {rate_text(value, total)}"
         parts += [_rect(0, top, 16, 16, TONES[tone]), _text(24, top + 13, text)]
         readout.append(text)
     return _svg(title, readout, 44 + len(segments) * 26, parts)
-
-
-def percentage_text(part: int, whole: int) -> str:
-    """ "62 % (5 of 8)" in the reader's language, or "no data" when the whole is zero."""
-    if not whole:
-        return _("no data")
-    return _("%(percent)s (%(part)d of %(whole)d)", percent=format_percent(part / whole), part=part, whole=whole)
 
 
 def _svg(title: str, readout: list[str], height: int, parts: list[str]) -> Markup:

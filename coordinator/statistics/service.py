@@ -1,32 +1,28 @@
 """Programme statistics for coordinators: counts and rates over referrals, never a reference, name or id.
 
-Every figure comes from a fixed number of aggregate queries, whatever the number of referrals.
+Every figure is read from the rollup (coordinator/statistics/rollup.py) in one query, whatever the number of
+referrals; the rollup is rebuilt by the `refresh_statistics` job and on a coordinator's demand.
 """
 
 from __future__ import annotations
 
-import statistics
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, true, union_all
 
-from coordinator import clock
 from coordinator.accounts.models import Actor, Role
-from coordinator.agreements.models import Agreement, AgreementStatus
-from coordinator.consent.models import PARTY_SCOPES, ConsentDecision, Decision, Scope
-from coordinator.db import db
+from coordinator.agreements.models import AgreementStatus
+from coordinator.audit.service import record
+from coordinator.consent.models import PARTY_SCOPES
 from coordinator.errors import Forbidden, InvalidRequest
 from coordinator.inputs import EARLIEST, LATEST, out_of_range_message
-from coordinator.portal.models import SecureLink
-from coordinator.referrals.models import Party, PartyRole, Referral, ReferralStatus
-from coordinator.sessions.models import ScheduledSession, SessionKind, SessionStatus
+from coordinator.referrals.models import PartyRole, ReferralStatus
+from coordinator.statistics.rollup import consent_category, counts_for, rebuild_rollup, refreshed_at
 
 # The dates a period may start or end on: far enough apart for any programme, near enough to convert safely.
 
@@ -76,6 +72,7 @@ class ProgrammeStatistics:
     days_to_circle: Mapping[int | None, int]
     agreements_by_status: Mapping[str, int]
     completion: Ratio
+    as_of: datetime
 
     @property
     def referrals_total(self) -> int:
@@ -97,122 +94,72 @@ class ProgrammeStatistics:
         return next(rate.ratio for rate in self.consent_rates if rate.party == party and rate.scope == scope)
 
 
-def programme_statistics(actor: Actor, since: date | None = None, until: date | None = None, *,
-                         now: datetime | None = None) -> ProgrammeStatistics:
-    """Coordinators only: the programme's aggregates over referrals received between `since` and `until`."""
-    if not actor.has_role(Role.coordinator):
-        raise Forbidden(_("Only coordinators can see the programme statistics."))
+def programme_statistics(actor: Actor, since: date | None = None, until: date | None = None) -> ProgrammeStatistics:
+    """Coordinators only: the programme's aggregates over referrals received between `since` and `until`.
+
+    They stand as of the rollup's last rebuild (`as_of`); a programme never counted is counted first.
+    """
+    _require_coordinator(actor)
     for name, day in (("since", since), ("until", until)):
         if day is not None and not EARLIEST <= day <= LATEST:
             raise InvalidRequest.field(_("Check the highlighted fields."), name, out_of_range_message())
     if since is not None and until is not None and since > until:
         raise InvalidRequest.field(_("Check the highlighted fields."), "until",
                                    _("The end date must be on or after the start date."))
-    in_period = _period_condition(since, until)
-    days = _days_to_first_circle(in_period)
-    agreements = _agreements_by_status(in_period)
+    as_of = refreshed_at() or rebuild_rollup()
+    counts = counts_for(since, until)
+    days = Counter({int(category): count for (figure, category), count in counts.items()
+                    if figure == "days_to_circle"})
+    agreements = MappingProxyType({status.value: counts[("agreement", status.value)] for status in AgreementStatus})
     return ProgrammeStatistics(
         since=since,
         until=until,
-        referrals_by_status=_referrals_by_status(in_period),
-        consent_rates=_consent_rates(in_period, now or clock.now()),
-        median_days_to_circle=round(statistics.median(days), 1) if days else None,
-        circles_counted=len(days),
+        referrals_by_status=MappingProxyType({status.value: counts[("status", status.value)]
+                                              for status in ReferralStatus}),
+        consent_rates=tuple(
+            ConsentRate(role.value, scope.value, Ratio(counts[("granted", consent_category(role.value, scope.value))],
+                                                       counts[("asked", consent_category(role.value, scope.value))]))
+            for role in PartyRole for scope in PARTY_SCOPES[role]),
+        median_days_to_circle=_median(days),
+        circles_counted=days.total(),
         days_to_circle=_bucketed(days),
         agreements_by_status=agreements,
         completion=Ratio(agreements[AgreementStatus.completed],
                          agreements[AgreementStatus.completed] + agreements[AgreementStatus.not_completed]),
+        as_of=as_of,
     )
 
 
-def _period_condition(since: date | None, until: date | None) -> ColumnElement[bool]:
-    # The dates are the programme's days (like due dates): [start of `since`, start of the day after `until`).
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    conditions: list[ColumnElement[bool]] = []
-    if since is not None:
-        conditions.append(Referral.received_at >= datetime.combine(since, time(), zone).astimezone(UTC))
-    if until is not None:
-        end = datetime.combine(until + timedelta(days=1), time(), zone).astimezone(UTC)
-        conditions.append(Referral.received_at < end)
-    return and_(true(), *conditions)
+def refresh_statistics(actor: Actor) -> datetime:
+    """Coordinators only: count the programme again now (audited); returns the time the figures stand for."""
+    _require_coordinator(actor)
+    as_of = rebuild_rollup()
+    record(actor, "statistics.refresh")
+    return as_of
 
 
-def _referrals_by_status(in_period: ColumnElement[bool]) -> Mapping[str, int]:
-    counts: dict[str, int] = dict(db.session.execute(
-        select(Referral.status, func.count()).where(in_period).group_by(Referral.status)
-    ).all())
-    return MappingProxyType({status.value: counts.get(status.value, 0) for status in ReferralStatus})
+def _require_coordinator(actor: Actor) -> None:
+    if not actor.has_role(Role.coordinator):
+        raise Forbidden(_("Only coordinators can see the programme statistics."))
 
 
-def _consent_rates(in_period: ColumnElement[bool], now: datetime) -> tuple[ConsentRate, ...]:
-    """Granted = the party's latest decision for the scope is a grant still valid; asked = any decision, or invited.
-
-    Counted by the database (two queries), so the cost does not grow with what Python would have to read.
-    """
-    # The latest decision of each party and scope: its time from the (party, scope, time) index, then the row.
-    # Two decisions of one party and scope in the same microsecond do not happen (each is its own request).
-    latest = (select(ConsentDecision.party_id, ConsentDecision.scope,
-                     func.max(ConsentDecision.decided_at).label("decided_at"))
-              .group_by(ConsentDecision.party_id, ConsentDecision.scope).subquery())
-    still_granted = and_(ConsentDecision.decision == Decision.granted,
-                         or_(ConsentDecision.expires_at.is_(None), ConsentDecision.expires_at > now))
-    decided = {(role, scope): (total, granted or 0) for role, scope, total, granted in db.session.execute(
-        select(Party.role, ConsentDecision.scope, func.count(), func.sum(case((still_granted, 1), else_=0)))
-        .select_from(latest)
-        .join(ConsentDecision, and_(ConsentDecision.party_id == latest.c.party_id,
-                                    ConsentDecision.scope == latest.c.scope,
-                                    ConsentDecision.decided_at == latest.c.decided_at))
-        .join(Party, Party.id == ConsentDecision.party_id)
-        .join(Referral, Referral.id == ConsentDecision.referral_id)
-        .where(in_period)
-        .group_by(Party.role, ConsentDecision.scope)
-    )}
-    # Parties given a link who have not decided on a scope yet were asked too (their status is `pending`).
-    linked = select(SecureLink.party_id).distinct().subquery()
-    scopes = union_all(*(select(literal(scope.value).label("scope")) for scope in Scope)).subquery()
-    undecided = {(role, scope): count for role, scope, count in db.session.execute(
-        select(Party.role, scopes.c.scope, func.count())
-        .select_from(linked)
-        .join(Party, Party.id == linked.c.party_id)
-        .join(Referral, Referral.id == Party.referral_id)
-        .join(scopes, true())
-        .where(in_period, ~exists().where(ConsentDecision.party_id == linked.c.party_id,
-                                          ConsentDecision.scope == scopes.c.scope))
-        .group_by(Party.role, scopes.c.scope)
-    )}
-    rates = []
-    for role in PartyRole:
-        for scope in PARTY_SCOPES[role]:
-            total, granted = decided.get((role.value, scope.value), (0, 0))
-            rates.append(ConsentRate(role.value, scope.value,
-                                     Ratio(int(granted), total + undecided.get((role.value, scope.value), 0))))
-    return tuple(rates)
+def _median(days: Counter[int]) -> float | None:
+    """The median of whole days, from how many referrals took each number of days."""
+    total = days.total()
+    if not total:
+        return None
+    middle = sorted({(total - 1) // 2, total // 2})
+    found: list[int] = []
+    seen = 0
+    for value in sorted(days):
+        seen += days[value]
+        while len(found) < len(middle) and middle[len(found)] < seen:
+            found.append(value)
+    return round(sum(found) / len(found), 1)
 
 
-def _days_to_first_circle(in_period: ColumnElement[bool]) -> list[float]:
-    """Days from each referral's receipt to its first held circle, for the referrals that had one."""
-    rows = db.session.execute(
-        select(Referral.received_at, func.min(ScheduledSession.starts_at))
-        .join(ScheduledSession, ScheduledSession.referral_id == Referral.id)
-        .where(in_period, ScheduledSession.kind == SessionKind.circle, ScheduledSession.status == SessionStatus.held)
-        .group_by(Referral.id, Referral.received_at)
-    ).all()
-    return [max(0.0, (first_circle - received).total_seconds() / 86400) for received, first_circle in rows]
-
-
-def _bucketed(days: list[float]) -> Mapping[int | None, int]:
+def _bucketed(days: Counter[int]) -> Mapping[int | None, int]:
     counts = dict.fromkeys(DAYS_BUCKETS, 0)
-    for value in days:
-        whole_days = int(value)  # days completed, so 30.5 days is still "up to 30 days"
-        counts[next(bound for bound in DAYS_BUCKETS if bound is None or whole_days <= bound)] += 1
+    for value, count in days.items():
+        counts[next(bound for bound in DAYS_BUCKETS if bound is None or value <= bound)] += count
     return MappingProxyType(counts)
-
-
-def _agreements_by_status(in_period: ColumnElement[bool]) -> Mapping[str, int]:
-    counts: dict[str, int] = dict(db.session.execute(
-        select(Agreement.status, func.count())
-        .join(Referral, Referral.id == Agreement.referral_id)
-        .where(in_period)
-        .group_by(Agreement.status)
-    ).all())
-    return MappingProxyType({status.value: counts.get(status.value, 0) for status in AgreementStatus})

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 
-from flask import Blueprint, render_template, request
-from flask_babel import format_decimal, format_percent
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime, format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -20,11 +22,13 @@ from coordinator.inputs import EARLIEST, LATEST, DayField, out_of_range_message
 from coordinator.pages import role_required
 from coordinator.referrals.models import PARTY_LABELS, STATUS_LABELS, PartyRole, ReferralStatus
 from coordinator.statistics import charts
+from coordinator.statistics.disclosure import MINIMUM, count_text, enough, rate, rate_text
 from coordinator.statistics.service import (
     DAYS_BUCKET_LABELS,
     DAYS_BUCKETS,
     ProgrammeStatistics,
     programme_statistics,
+    refresh_statistics,
 )
 
 bp = Blueprint("statistics", __name__, url_prefix="/statistics")
@@ -72,11 +76,69 @@ def index():
     form = PeriodForm(request.args)
     since, until = form.period()
     stats = programme_statistics(current_user, since, until)
-    record(current_user, "statistics.view", details={"since": since and since.isoformat(),
-                                                     "until": until and until.isoformat()})
+    record(current_user, "statistics.view", details=_period_details(since, until))
     return render_template("statistics/index.html", form=form, stats=stats, figures=figures(stats),
-                           format_decimal=format_decimal, format_percent=format_percent,
-                           percentage_text=charts.percentage_text)
+                           count_text=count_text, rate_text=rate_text, enough=enough, minimum=MINIMUM,
+                           format_decimal=format_decimal, format_percent=format_percent)
+
+
+@bp.get("/export.csv")
+@role_required(Role.coordinator)
+def export():
+    """The page's figures as CSV, with the same suppression; exporting is audited like viewing."""
+    since, until = PeriodForm(request.args).period()
+    stats = programme_statistics(current_user, since, until)
+    record(current_user, "statistics.export", details=_period_details(since, until))
+    name = f"statistics-{since or 'start'}-{until or 'now'}.csv"
+    return Response(export_csv(stats), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.post("/refresh")
+@role_required(Role.coordinator)
+def refresh():
+    """Count the programme again now, instead of waiting for the job."""
+    refresh_statistics(current_user)
+    flash(_("The statistics were counted again just now."), "success")
+    return redirect(url_for("statistics.index", since=request.args.get("since") or None,
+                            until=request.args.get("until") or None))
+
+
+def _period_details(since: date | None, until: date | None) -> dict:
+    return {"since": since and since.isoformat(), "until": until and until.isoformat()}
+
+
+def export_csv(stats: ProgrammeStatistics) -> str:
+    """One line per figure: section, item, count, of how many, rate; small counts and rates suppressed."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("Section"), _("Item"), _("Count"), _("Of"), _("Rate")])
+    writer.writerow([_("Period"), stats.since or "", stats.until or "", "", ""])
+    writer.writerow([_("Counted at"), format_datetime(stats.as_of), "", "", ""])
+    data = figures(stats)
+    writer.writerow([_("Referrals received"), "", count_text(stats.referrals_total), "", ""])
+    for label, value in data["statuses"][1]:
+        writer.writerow([_("Referrals by status"), label, count_text(value), "", ""])
+    for party, scopes in data["consent"][1]:
+        for label, part, whole in scopes:
+            writer.writerow([_("Consent granted, of the parties asked"), f"{party}: {label}", count_text(part),
+                             count_text(whole), _rate_cell(part, whole)])
+    median = stats.median_days_to_circle if enough(stats.circles_counted) else None
+    writer.writerow([_("Median days from referral to first circle"), "", "" if median is None else median,
+                     count_text(stats.circles_counted), ""])
+    for label, value in data["days"][1]:
+        writer.writerow([_("Referrals by days from referral to first circle"), label, count_text(value), "", ""])
+    for label, value, _tone in data["agreements"][1]:
+        writer.writerow([_("Agreements by status"), label, count_text(value), count_text(stats.agreements_total),
+                         _rate_cell(value, stats.agreements_total)])
+    writer.writerow([_("Agreements completed"), "", count_text(stats.completion.part),
+                     count_text(stats.completion.whole), _rate_cell(stats.completion.part, stats.completion.whole)])
+    return out.getvalue()
+
+
+def _rate_cell(part: int, whole: int) -> str:
+    fraction = rate(part, whole)
+    return "" if fraction is None else format_percent(fraction)
 
 
 def figures(stats: ProgrammeStatistics) -> dict:
@@ -88,9 +150,9 @@ def figures(stats: ProgrammeStatistics) -> dict:
     agreements = [(str(AGREEMENT_STATUS_LABELS[status]), stats.agreements_by_status[status], AGREEMENT_TONES[status])
                   for status in AgreementStatus]
     return {
-        "statuses": (charts.bar_chart(_("Referrals by status"), statuses, format_decimal), statuses),
+        "statuses": (charts.bar_chart(_("Referrals by status"), statuses), statuses),
         "consent": (charts.percentage_bars(_("Consent granted, of the parties asked"), consent), consent),
-        "days": (charts.bar_chart(_("Referrals by days from referral to first circle"), days, format_decimal), days),
+        "days": (charts.bar_chart(_("Referrals by days from referral to first circle"), days), days),
         "agreements": (charts.stacked_bar(_("Agreements by status"), agreements), agreements),
     }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import date, timedelta
 
@@ -21,6 +23,8 @@ from coordinator.portal.service import issue_link
 from coordinator.referrals.models import Party, Referral
 from coordinator.sessions.models import ScheduledSession
 from coordinator.statistics import charts
+from coordinator.statistics.disclosure import rate_text
+from coordinator.statistics.rollup import rebuild_rollup
 from coordinator.statistics.service import Ratio, programme_statistics
 from tests.agreements.helpers import activated, drafted, held_circle, share_with_court
 from tests.queries import counted_statements
@@ -119,7 +123,9 @@ def programme(app, factory):
 
 
 def statistics_as(app, user, since=None, until=None):
+    """The statistics after counting the programme again (as the job does)."""
     with app.app_context():
+        rebuild_rollup()
         return programme_statistics(db.session.merge(user), since, until)
 
 
@@ -207,18 +213,22 @@ def test_the_page_shows_the_numbers_and_server_drawn_charts(app, browser, progra
     html = page_text(response)
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img"') == 4
     assert html.count("<title>") >= 5  # the page's and each chart's
-    assert "<script" not in html and "style=" not in html
+    # Drawn on the server: the only script on the page is the shared, deferred feedback focus (progressive).
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/js/feedback.js" defer>'] and "style=" not in html
     assert "Referrals by status" in html and "Agreements by status" in html
-    assert 'aria-label="Referrals by status. Received: 1; Screening: 1; Preparation: 1;' in html
-    assert "32.5" in html  # the median
-    assert "50%" in html and "1 of 2" in html  # the completion rate
-    assert "67%" in html and "4 of 6" in html  # survivors who agreed to take part
-    assert "Survivor, Taking part: 67% (4 of 6);" in html and "Responsible party, Taking part: 80% (4 of 5);" in html
-    assert "Median: 32.5 days, over 4 referrals whose circle was held." in html
-    assert "Up to 30 days: 2; 31 to 60 days: 1; 61 to 90 days: 0; More than 90 days: 1." in html
-    assert "Completed: 25% (1 of 4)" in html
-    assert '<td class="stat-table__number">2</td>' in html  # two referrals closed, in the table
+    # Nine referrals, but no status has five: each reads "fewer than 5", and a closed referral's two too.
+    assert '<dd class="stat-card__value">9</dd>' in html
+    assert 'aria-label="Referrals by status. Received: fewer than 5; Screening: fewer than 5; ' \
+           'Preparation: fewer than 5; Ready for a circle: 0;' in html
+    assert "32.5" not in html and "too few for a median" in html  # four circles held
+    assert "67%" in html and "fewer than 5 of 6" in html  # survivors who agreed to take part, of six asked
+    assert "Survivor, Taking part: 67% (fewer than 5 of 6);" in html
+    assert "Responsible party, Taking part: 80% (fewer than 5 of 5);" in html
+    assert "Up to 30 days: fewer than 5; 31 to 60 days: fewer than 5; 61 to 90 days: 0; " \
+           "More than 90 days: fewer than 5." in html
+    assert "Completed: no rate: fewer than 5" in html  # four agreements
     assert "All referrals received so far." in html
+    assert "Counted at" in html
 
 
 def test_no_reference_or_alias_reaches_the_page(app, browser, programme):
@@ -269,8 +279,10 @@ def test_the_page_filters_by_period(app, browser, programme):
     assert "Referrals received from" in html and "All time" in html
 
     html = page_text(page.get(f"/statistics?since={today - timedelta(days=60)}&until={today}"))
-    assert 'aria-label="Referrals by status. Received: 1; Screening: 1; Preparation: 1; Ready for a circle: 0; ' \
-           'Circle scheduled: 0; Circle held: 1; Monitoring the agreement: 1; Completed: 0;' in html
+    assert 'aria-label="Referrals by status. Received: fewer than 5; Screening: fewer than 5; Preparation: fewer ' \
+           'than 5; Ready for a circle: 0; Circle scheduled: 0; Circle held: fewer than 5; Monitoring the agreement: ' \
+           'fewer than 5; Completed: 0;' in html
+    assert '<dd class="stat-card__value">8</dd>' in html
 
 
 @pytest.mark.parametrize("query", ["since=not-a-date", "until=2026-02-30", "since=2026-03-02&until=2026-03-01",
@@ -282,7 +294,7 @@ def test_an_invalid_period_is_explained_and_all_time_is_shown(app, browser, prog
     assert "The period could not be used, so the statistics cover all time." in html
     assert 'aria-invalid="true"' in html
     assert "All referrals received so far." in html
-    assert "Referrals by status. Received: 1;" in html  # all nine referrals are counted
+    assert '<dd class="stat-card__value">9</dd>' in html  # all nine referrals are counted
 
 
 def test_the_number_of_queries_does_not_grow_with_the_programme(app, factory, browser):
@@ -310,37 +322,117 @@ def test_the_number_of_queries_does_not_grow_with_the_programme(app, factory, br
             else:
                 factory.referral(by=coordinator, status="preparation" if index % 3 == 1 else "screening")
 
+    def count_again() -> None:
+        with app.app_context():
+            rebuild_rollup()
+            db.session.commit()
+
     add(3)
+    count_again()
     few_service, few_page = queries_for_service(), queries_for_page()
     add(27)
+    count_again()
     with app.app_context():
         assert len(db.session.execute(select(Referral.id)).all()) == 30
-    assert queries_for_service() == few_service == 5
+    assert queries_for_service() == few_service == 2  # when the rollup was counted, then its sums
     assert queries_for_page() == few_page
 
 
 def test_charts_escape_labels_and_carry_their_accessible_name(app):
     with app.test_request_context():
-        svg = charts.bar_chart("Odd <title>", [("<script>alert(1)</script>", 3), ("B & C", 0)])
+        svg = charts.bar_chart("Odd <title>", [("<script>alert(1)</script>", 30), ("B & C", 0)])
         assert isinstance(svg, Markup)
         assert "<script>" not in svg and "&lt;script&gt;" in svg and "B &amp; C" in svg
         assert 'role="img"' in svg and "<title>Odd &lt;title&gt;</title>" in svg
-        assert 'aria-label="Odd &lt;title&gt;. &lt;script&gt;alert(1)&lt;/script&gt;: 3; B &amp; C: 0."' in svg
+        assert 'aria-label="Odd &lt;title&gt;. &lt;script&gt;alert(1)&lt;/script&gt;: 30; B &amp; C: 0."' in svg
         assert "http" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")
 
-        bars = charts.percentage_bars("Rates", [("Survivor", [("Yes", 1, 4), ("None asked", 0, 0)]),
-                                                 ("", [("Other", 2, 2)])])
-        assert "25% (1 of 4)" in bars and "no data" in bars and "100% (2 of 2)" in bars
+        bars = charts.percentage_bars("Rates", [("Survivor", [("Yes", 10, 40), ("None asked", 0, 0)]),
+                                                 ("", [("Other", 20, 20)])])
+        assert "25% (10 of 40)" in bars and "no data" in bars and "100% (20 of 20)" in bars
         assert 'width="57.5"' in bars  # a quarter of the 230-unit track
         assert 'font-weight="700" fill="#1d2327">Survivor</text>' in bars
-        assert "Survivor, Yes: 25% (1 of 4); Survivor, None asked: no data; Other: 100% (2 of 2)." in bars
+        assert "Survivor, Yes: 25% (10 of 40); Survivor, None asked: no data; Other: 100% (20 of 20)." in bars
 
-        stacked = charts.stacked_bar("Agreements", [("Done", 3, "good"), ("Not done", 1, "bad")])
+        stacked = charts.stacked_bar("Agreements", [("Done", 30, "good"), ("Not done", 10, "bad")])
         assert 'width="270.0"' in stacked and 'width="90.0"' in stacked
-        assert "Done: 75% (3 of 4)" in stacked and 'role="img"' in stacked
+        assert "Done: 75% (30 of 40)" in stacked and 'role="img"' in stacked
 
 
 def test_chart_numbers_follow_the_readers_language(app):
     with app.test_request_context(headers={"Accept-Language": "fr"}), force_locale("fr"):
-        text = charts.percentage_text(1, 3)
+        text = rate_text(10, 30)
     assert "33" in text and "%" in text
+
+
+# A count from 1 to 4 standing on its own: not part of a larger number, a decimal, a time or a percentage.
+SMALL_COUNT = re.compile(r"(?<![\d.,:])[1-4](?![\d.,:%])")
+
+
+def visible_text(markup: str) -> str:
+    """The text of some markup with its aria-labels, tags removed."""
+    labels = " ".join(re.findall(r'aria-label="([^"]*)"', markup))
+    return re.sub(r"<[^>]+>", " ", markup) + " " + labels
+
+
+def test_no_count_from_1_to_4_reaches_the_page_or_its_charts(app, browser, programme):
+    html = page_text(browser(programme).get("/statistics"))
+    main = html[html.index('<main id="main"'):html.index("</main>")]
+    main = re.sub(r'<p class="muted" data-statistics-as-of>.*?</p>', "", main, flags=re.S)  # the time counted
+    main = re.sub(r'<input type="hidden" name="csrf_token"[^>]*>', "", main)
+    assert "fewer than 5" in main
+    charts_svg = re.findall(r"<svg .*?</svg>", main, flags=re.S)
+    assert len(charts_svg) == 4
+    for svg in charts_svg:
+        assert not SMALL_COUNT.search(visible_text(svg)), visible_text(svg)
+    text = visible_text(re.sub(r"<svg .*?</svg>", "", main, flags=re.S))
+    assert not SMALL_COUNT.search(text), SMALL_COUNT.search(text)
+
+
+def test_a_suppressed_count_draws_no_bar_and_a_small_group_no_rate(app):
+    with app.test_request_context():
+        svg = charts.bar_chart("Counts", [("Few", 3), ("Many", 10)])
+        assert 'width="0.0"' in svg and 'width="230.0"' in svg and "Few: fewer than 5; Many: 10." in svg
+        bars = charts.percentage_bars("Rates", [("", [("Small group", 2, 4)])])
+        assert bars.count('fill="#0b5a57"') == 0 and "no rate: fewer than 5" in bars
+        stacked = charts.stacked_bar("Agreements", [("Done", 30, "good"), ("Not done", 2, "bad")])
+        assert stacked.count("<title>Not done") == 0 and "Not done: 6% (fewer than 5 of 32)" in stacked
+
+
+def test_the_csv_export_has_the_same_figures_and_suppression(app, browser, programme):
+    response = browser(programme).get("/statistics/export.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(page_text(response))))
+    assert rows[0] == ["Section", "Item", "Count", "Of", "Rate"]
+    figures = {(row[0], row[1]): row[2:] for row in rows[1:]}
+    assert figures[("Referrals received", "")] == ["9", "", ""]
+    assert figures[("Referrals by status", "Received")] == ["fewer than 5", "", ""]
+    assert figures[("Referrals by status", "Ready for a circle")] == ["0", "", ""]
+    assert figures[("Consent granted, of the parties asked", "Survivor: Taking part")] == ["fewer than 5", "6", "67%"]
+    assert figures[("Median days from referral to first circle", "")] == ["", "fewer than 5", ""]
+    assert figures[("Agreements completed", "")] == ["fewer than 5", "fewer than 5", ""]
+    for row in rows[3:]:  # after the period and the time counted
+        assert not any(SMALL_COUNT.fullmatch(cell) for cell in row), row
+        assert not SMALL_COUNT.search(" ".join(row[2:])), row
+
+
+def test_the_export_is_audited_and_for_coordinators_only(app, browser, programme, factory):
+    browser(programme).get("/statistics/export.csv?until=2026-12-31")
+    with app.app_context():
+        entry = db.session.execute(select(AuditEntry).where(AuditEntry.action == "statistics.export")).scalar_one()
+    assert entry.details == {"since": None, "until": "2026-12-31"} and entry.referral_id is None
+    assert browser(factory.user("facilitator")).get("/statistics/export.csv").status_code == 403
+
+
+def test_counting_again_on_demand_shows_what_changed(app, browser, programme, factory):
+    page = browser(programme)
+    assert '<dd class="stat-card__value">9</dd>' in page_text(page.get("/statistics"))
+    factory.referral(by=programme)
+    assert '<dd class="stat-card__value">9</dd>' in page_text(page.get("/statistics"))  # as counted before
+    response = page.post("/statistics/refresh?since=2020-01-01")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/statistics?since=2020-01-01")
+    assert '<dd class="stat-card__value">10</dd>' in page_text(page.get("/statistics"))
+    assert page.post("/statistics/refresh", csrf=False).status_code == 400
+    with app.app_context():
+        assert db.session.execute(select(AuditEntry).where(AuditEntry.action == "statistics.refresh")).scalar_one()
