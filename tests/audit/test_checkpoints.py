@@ -11,7 +11,7 @@ from sqlalchemy import select
 from config import generate_signing_key
 from coordinator.accounts.models import SYSTEM
 from coordinator.audit.models import AuditEntry, AuditVerified
-from coordinator.audit.service import entry_hash, record
+from coordinator.audit.service import entry_hash, record, referral_trail
 from coordinator.db import db
 from tests.audit.test_chain import ENTRIES, append_entries, chain, execute, reported_seq
 from tests.conftest import make_app
@@ -184,3 +184,25 @@ def test_entries_are_chained_at_commit_and_dropped_with_a_rollback(app):
         db.session.commit()
     assert [(entry.seq, entry.action) for entry in chain(app)] == [(1, "test.kept"), (2, "test.savepoint_released")]
     assert run(app, "verify").exit_code == 0
+
+
+def test_the_checkpoint_job_writes_a_signed_line(app, checkpoint_file):
+    """The scheduler's `checkpoint_audit_chain` verifies and signs the head, like the command."""
+    append_entries(app)
+    result = app.test_cli_runner().invoke(args=["jobs", "run", "checkpoint_audit_chain"])
+    assert result.exit_code == 0, result.output
+    assert f"checkpoint at entry {ENTRIES}" in result.output
+    assert json.loads(checkpoint_file.read_text())["seq"] == ENTRIES
+
+
+def test_a_list_writes_one_entry_naming_every_referral_shown(app, factory, api):
+    """GET /api/v1/referrals: one `referral.list` entry with every id on the page, in each referral's trail."""
+    coordinator = factory.user("coordinator")
+    referrals = [factory.referral(by=coordinator) for _ in range(3)]
+    assert api(coordinator).get("/api/v1/referrals").status_code == 200
+    [entry] = [entry for entry in chain(app) if entry.action == "referral.list"]
+    assert entry.referral_id is None
+    assert set(entry.details["ids"]) == {str(referral.id) for referral in referrals}
+    with app.app_context():
+        for referral in referrals:
+            assert entry.seq in {trail.seq for trail in referral_trail(referral.id)}
