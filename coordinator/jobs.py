@@ -47,11 +47,14 @@ def expire_access() -> str:
 def check_audit_chain() -> str:
     """Verify the whole audit chain against the latest signed checkpoint; when it is broken, alert every coordinator
     (once a day)."""
+    # The walk reads one snapshot (REPEATABLE READ on PostgreSQL): its outcome is recorded in a transaction of its
+    # own, or chaining that entry would trip over the head moved by requests meanwhile.
     with unit_of_work():
         try:
             report = verify_all(full=True)
         except CheckpointError as error:
             report = ChainReport(0, None, str(error))
+    with unit_of_work():
         record(SYSTEM, "audit.verify", details={"intact": report.intact, "checked": report.checked,
                                                  "bad_seq": report.bad_seq})
         if not report.intact:

@@ -140,3 +140,31 @@ def test_threads_auditing_at_once_lose_nothing(app):
         group = details[first:first + per_transaction]
         assert [d["p"] for d in group] == list(range(per_transaction))
         assert len({(d["worker"], d["n"]) for d in group}) == 1
+
+
+def test_verification_while_requests_append_sees_one_consistent_chain(app):
+    """Entries committed while the daily verification walks the chain neither break it nor fail the job's own
+    entry (PostgreSQL reads one snapshot)."""
+    with app.app_context():
+        for number in range(300):
+            record(SYSTEM, "test.before", details={"n": number})
+        db.session.commit()
+    stop = threading.Event()
+
+    def append_meanwhile() -> None:
+        while not stop.is_set():
+            with app.app_context():
+                record(SYSTEM, "test.meanwhile")
+                db.session.commit()
+
+    appender = threading.Thread(target=append_meanwhile)
+    appender.start()
+    try:
+        outputs = [app.test_cli_runner().invoke(args=["jobs", "run", "verify_audit_chain"]).output
+                   for _ in range(3)]
+    finally:
+        stop.set()
+        appender.join(TIMEOUT_SECONDS)
+    assert all("verify_audit_chain: ok: intact," in output for output in outputs), outputs
+    with app.app_context():
+        assert verify_chain().intact
