@@ -27,6 +27,8 @@ from coordinator.db import Row, db
 
 PENDING = "audit_pending"  # session.info key: [(entry, referral ids it names, transaction it was recorded in)]
 ROLLED_BACK = "audit_rolled_back"  # session.info key: savepoints rolled back in this transaction
+# What json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False) writes, without a new encoder per call.
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 def record(
@@ -137,7 +139,8 @@ def _forget_ended(session: OrmSession, transaction: SessionTransaction) -> None:
 
 def entry_hash(entry: Any) -> str:
     """SHA-256 over the entry's content and its predecessor's hash (an AuditEntry or a row of its columns)."""
-    at = entry.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text as strftime("%Y-%m-%dT%H:%M:%S.%fZ") in UTC, made faster: a full verify hashes every entry.
+    at = entry.at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
     content = [
         entry.seq,
         at,
@@ -150,8 +153,7 @@ def entry_hash(entry: Any) -> str:
         entry.details or {},
         entry.prev_hash,
     ]
-    payload = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_canonical(content).encode("utf-8")).hexdigest()
 
 
 def about_referral(referral_id: uuid.UUID) -> Any:
