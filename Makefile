@@ -54,6 +54,7 @@ bench: $(VENV)/.dev-deps translations
 	$(BIN)/python -m bench.outbox_dispatch $(OUTBOX_BENCH_ARGS)
 	$(BIN)/python -m bench.slot_search $(SLOT_BENCH_ARGS)
 	$(BIN)/python -m bench.programme_views $(PROGRAMME_BENCH_ARGS)
+	$(BIN)/python -m bench.audit_verify $(AUDIT_BENCH_ARGS)
 	$(MAKE) --no-print-directory bench-http
 
 # The service as production runs it (gunicorn, PostgreSQL, Redis) under load from wrk, against a bare Flask app.

@@ -61,6 +61,25 @@ def generate_encryption_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
 
 
+def generate_signing_key() -> str:
+    """Return a new Ed25519 private key (its 32-byte seed), base64url-encoded as COORDINATOR_AUDIT_SIGNING_KEY
+    expects."""
+    return generate_encryption_key()
+
+
+def parse_signing_key(value: str) -> bytes:
+    """Decode COORDINATOR_AUDIT_SIGNING_KEY: 32 bytes, base64url (standard base64 accepted too)."""
+    text = value.strip()
+    try:
+        key = base64.urlsafe_b64decode(text.replace("+", "-").replace("/", "_") + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise ConfigError("COORDINATOR_AUDIT_SIGNING_KEY is not base64.") from None
+    if len(key) != 32:
+        raise ConfigError(f"COORDINATOR_AUDIT_SIGNING_KEY is {len(key)} bytes, not 32 (an Ed25519 private key's "
+                          "seed; `flask --app app audit generate-key` prints one).")
+    return key
+
+
 def parse_encryption_keys(value: str) -> list[bytes]:
     """Decode the comma-separated keys (newest first); each must be 32 bytes, base64url-encoded."""
     keys = []
@@ -182,6 +201,9 @@ class Config:
         self.SECRET_KEY = env.get("SECRET_KEY")
         self.COORDINATOR_ENCRYPTION_KEYS = env.get("COORDINATOR_ENCRYPTION_KEYS")
         self.COORDINATOR_BASE_URL = env.get("COORDINATOR_BASE_URL")
+        # The audit chain's head is signed with this key and anchored outside the database (docs/design.md rule 7).
+        self.COORDINATOR_AUDIT_SIGNING_KEY = env.get("COORDINATOR_AUDIT_SIGNING_KEY")
+        self.AUDIT_CHECKPOINT_PATH = env.get("COORDINATOR_AUDIT_CHECKPOINT_PATH") or self.default_checkpoint_path()
         self.DATABASE_URL = normalise_database_url(
             env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'circlekeeper.db'}"
         )
@@ -217,6 +239,10 @@ class Config:
         self.fill_missing_secrets()
         self.check()
 
+    def default_checkpoint_path(self) -> str | None:
+        """Where signed audit checkpoints go unless COORDINATOR_AUDIT_CHECKPOINT_PATH says (JSON lines)."""
+        return str(INSTANCE_DIR / "audit-checkpoints.jsonl")
+
     def fill_missing_secrets(self) -> None:
         """Production never invents a secret; other environments may."""
 
@@ -224,7 +250,8 @@ class Config:
         """Refuse to start without the secrets a safe service needs."""
         missing = [
             name
-            for name in ("SECRET_KEY", "COORDINATOR_ENCRYPTION_KEYS", "COORDINATOR_BASE_URL")
+            for name in ("SECRET_KEY", "COORDINATOR_ENCRYPTION_KEYS", "COORDINATOR_BASE_URL",
+                         "COORDINATOR_AUDIT_SIGNING_KEY")
             if not getattr(self, name)
         ] + (["COORDINATOR_TIMEZONE"] if self.REQUIRE_TIMEZONE and not self.COORDINATOR_TIMEZONE else [])
         keys, base_url = self.COORDINATOR_ENCRYPTION_KEYS, self.COORDINATOR_BASE_URL
@@ -234,6 +261,7 @@ class Config:
                 + ". Set them in the environment (see README.md, 'Production')."
             )
         self.ENCRYPTION_KEYS = parse_encryption_keys(keys)
+        self.AUDIT_SIGNING_KEY = parse_signing_key(self.COORDINATOR_AUDIT_SIGNING_KEY or "")
         if not is_canonical_timezone(self.BABEL_DEFAULT_TIMEZONE):
             raise ConfigError(f"COORDINATOR_TIMEZONE: {self.BABEL_DEFAULT_TIMEZONE!r} is not a canonical IANA time "
                               "zone such as Europe/Madrid.")
@@ -265,6 +293,7 @@ class DevelopmentConfig(Config):
         generated = {
             "SECRET_KEY": stored.get("SECRET_KEY") or secrets.token_urlsafe(48),
             "COORDINATOR_ENCRYPTION_KEYS": stored.get("COORDINATOR_ENCRYPTION_KEYS") or generate_encryption_key(),
+            "COORDINATOR_AUDIT_SIGNING_KEY": stored.get("COORDINATOR_AUDIT_SIGNING_KEY") or generate_signing_key(),
         }
         if generated != stored:
             INSTANCE_DIR.mkdir(exist_ok=True)
@@ -272,6 +301,8 @@ class DevelopmentConfig(Config):
             path.write_text(json.dumps(generated, indent=2))
         self.SECRET_KEY = self.SECRET_KEY or generated["SECRET_KEY"]
         self.COORDINATOR_ENCRYPTION_KEYS = self.COORDINATOR_ENCRYPTION_KEYS or generated["COORDINATOR_ENCRYPTION_KEYS"]
+        self.COORDINATOR_AUDIT_SIGNING_KEY = (self.COORDINATOR_AUDIT_SIGNING_KEY
+                                              or generated["COORDINATOR_AUDIT_SIGNING_KEY"])
         self.COORDINATOR_BASE_URL = self.COORDINATOR_BASE_URL or "http://127.0.0.1:5000"
 
 
@@ -288,11 +319,17 @@ class TestConfig(Config):
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1
     _process_key = generate_encryption_key()
+    _process_signing_key = generate_signing_key()
+
+    def default_checkpoint_path(self) -> str | None:
+        """No checkpoints unless a test names a file: tests share a process, not a chain."""
+        return None
 
     def fill_missing_secrets(self) -> None:
         """Tests may pass their own keys; otherwise one key per test process."""
         self.SECRET_KEY = self.SECRET_KEY or "testing-secret-key"
         self.COORDINATOR_ENCRYPTION_KEYS = self.COORDINATOR_ENCRYPTION_KEYS or self._process_key
+        self.COORDINATOR_AUDIT_SIGNING_KEY = self.COORDINATOR_AUDIT_SIGNING_KEY or self._process_signing_key
         self.COORDINATOR_BASE_URL = self.COORDINATOR_BASE_URL or "http://localhost"
 
 

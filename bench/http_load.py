@@ -45,7 +45,7 @@ from sqlalchemy import select
 
 from bench.programme_views import build as build_programme
 from bench.scratch import filled, scratch_database
-from config import TestConfig, generate_encryption_key
+from config import TestConfig, generate_encryption_key, generate_signing_key
 from coordinator import clock
 from coordinator.accounts.models import SYSTEM, Role, User
 from coordinator.accounts.service import issue_token
@@ -217,7 +217,8 @@ def run(options) -> dict:
                           parties=options.parties)
             env = {**os.environ, "COORDINATOR_ENV": "production", "DATABASE_URL": url, "SECRET_KEY": secret_key,
                    "COORDINATOR_ENCRYPTION_KEYS": key, "COORDINATOR_BASE_URL": "https://circles.example.org",
-                   "REDIS_URL": REDIS_URL, "COORDINATOR_TRUSTED_PROXIES": "1", "COORDINATOR_TIMEZONE": "Europe/Madrid"}
+                   "REDIS_URL": REDIS_URL, "COORDINATOR_TRUSTED_PROXIES": "1", "COORDINATOR_TIMEZONE": "Europe/Madrid",
+                   "COORDINATOR_AUDIT_SIGNING_KEY": generate_signing_key()}
             signer = create_app(TestConfig({"DATABASE_URL": url, "SECRET_KEY": secret_key,
                                             "COORDINATOR_ENCRYPTION_KEYS": key}))
             serializer = signer.session_interface.get_signing_serializer(signer)

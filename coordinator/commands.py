@@ -17,13 +17,14 @@ from coordinator import clock
 from coordinator.accounts import mfa
 from coordinator.accounts import service as accounts
 from coordinator.accounts.models import SYSTEM, Role
-from coordinator.audit.service import record, verify_chain
+from coordinator.audit.checkpoints import CheckpointError, latest_checkpoint, verify_all, verify_and_checkpoint
+from coordinator.audit.service import record
 from coordinator.crypto import rewrap_data_keys, rotate_all
 from coordinator.db import db, unit_of_work
 from coordinator.envelope import count_legacy, migrate_to_envelope
 from coordinator.errors import ServiceError
 from coordinator.jobs import JOBS, JOBS_BY_ID
-from coordinator.keygen import generate_key
+from coordinator.keygen import generate_audit_key, generate_key
 from coordinator.retention.run import NotMigrated, RunReport, plan, run_schedule
 from coordinator.scheduler import JobRun, execute_job, process_name, run_scheduler
 
@@ -205,14 +206,46 @@ def keys_migrate_to_envelope(batch_size: int) -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Exit 0 when the audit chain is intact; otherwise name the first bad entry and exit 1."""
-    report = verify_chain()
-    if report.intact:
+@click.option("--full", is_flag=True, help="Check every entry, not only those after the last verified one.")
+def audit_verify(full: bool) -> None:
+    """Exit 0 when the audit chain is intact and holds the latest signed checkpoint; otherwise name the first bad
+    entry (or the missing tail) and exit 1."""
+    try:
+        with unit_of_work():
+            report = verify_all(full=full)
+            checkpoint = latest_checkpoint()
+    except CheckpointError as error:
+        click.echo(f"Audit checkpoint not trusted: {error}", err=True)
+        raise SystemExit(1) from None
+    if not report.intact:
+        click.echo(f"Audit chain broken at entry {report.bad_seq}: {report.problem}", err=True)
+        raise SystemExit(1)
+    if report.start_seq == 1:
         click.echo(f"Audit chain intact: {report.checked} entries.")
-        return
-    click.echo(f"Audit chain broken at entry {report.bad_seq}: {report.problem}", err=True)
-    raise SystemExit(1)
+    else:
+        click.echo(f"Audit chain intact: {report.checked} entries checked after entry {report.start_seq - 1}, "
+                   f"the last verified; {report.last_seq} in all (--full checks every one).")
+    click.echo(f"Latest signed checkpoint: entry {checkpoint.seq} at {checkpoint.at}, held by the chain."
+               if checkpoint else "No signed checkpoint yet: run `flask --app app audit checkpoint`.")
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Verify the chain, then sign its head and append it to the checkpoint file and the log."""
+    try:
+        with unit_of_work():
+            report, checkpoint = verify_and_checkpoint()
+    except CheckpointError as error:
+        click.echo(f"Audit checkpoint not trusted: {error}", err=True)
+        raise SystemExit(1) from None
+    if checkpoint is None:
+        click.echo(f"Audit chain broken at entry {report.bad_seq}: {report.problem}. No checkpoint written.",
+                   err=True)
+        raise SystemExit(1)
+    click.echo(f"Checkpoint signed: entry {checkpoint.seq} at {checkpoint.at}.")
+
+
+audit_cli.add_command(generate_audit_key)  # also offered before the service is configured (coordinator/keygen.py)
 
 
 @clock_cli.command("set")

@@ -14,7 +14,8 @@ from coordinator import clock
 from coordinator.accounts.models import SYSTEM
 from coordinator.accounts.service import expire_stale_access
 from coordinator.agreements.service import notify_overdue_items
-from coordinator.audit.service import record, verify_chain
+from coordinator.audit.checkpoints import CheckpointError, verify_all, verify_and_checkpoint
+from coordinator.audit.service import ChainReport, record
 from coordinator.cases.report import prepare_court_reports
 from coordinator.db import db, execute_counted, unit_of_work
 from coordinator.notifications.dispatch import dispatch_outbox, worker_name
@@ -46,15 +47,32 @@ def expire_access() -> str:
 
 
 def check_audit_chain() -> str:
-    """Verify the audit chain; when it is broken, alert every coordinator (once a day)."""
+    """Verify the whole audit chain against the latest signed checkpoint; when it is broken, alert every coordinator
+    (once a day)."""
+    # The walk reads one snapshot (REPEATABLE READ on PostgreSQL): its outcome is recorded in a transaction of its
+    # own, or chaining that entry would trip over the head moved by requests meanwhile.
     with unit_of_work():
-        report = verify_chain()
+        try:
+            report = verify_all(full=True)
+        except CheckpointError as error:
+            report = ChainReport(0, None, str(error))
+    with unit_of_work():
         record(SYSTEM, "audit.verify", details={"intact": report.intact, "checked": report.checked,
                                                  "bad_seq": report.bad_seq})
         if not report.intact:
             notify_staff(coordinators(), "audit_chain_broken", key=f"audit_chain_broken:{clock.now().date()}",
                          params={"seq": report.bad_seq})
     return f"intact, {report.checked} entries" if report.intact else f"BROKEN at entry {report.bad_seq}"
+
+
+def checkpoint_audit_chain() -> str:
+    """Verify the audit chain from the last verified entry, then sign its head into the checkpoint file and the log
+    (docs/design.md rule 7); a broken chain is not checkpointed (the daily verification alerts)."""
+    with unit_of_work():
+        report, checkpoint = verify_and_checkpoint()
+    if checkpoint is None:
+        return f"BROKEN at entry {report.bad_seq}: no checkpoint written"
+    return f"checkpoint at entry {checkpoint.seq}"
 
 
 def recheck_circles() -> str:
@@ -120,6 +138,8 @@ JOBS: list[Job] = [
         every=lambda config: config["SESSION_SWEEP_SECONDS"], misfire_grace_seconds=120),
     Job("verify_audit_chain", "Verify the audit chain and alert coordinators if it is broken", check_audit_chain,
         daily_at=(3, 0), misfire_grace_seconds=6 * 3600),
+    Job("checkpoint_audit_chain", "Sign the audit chain's head into the checkpoint file outside the database",
+        checkpoint_audit_chain, daily_at=(3, 10), misfire_grace_seconds=6 * 3600),
     Job("recheck_circles", "Re-check the readiness of booked circles and alert their facilitators",
         recheck_circles, daily_at=(6, 0), misfire_grace_seconds=6 * 3600),
     Job("send_reminders", "Queue reminders before upcoming sessions", send_reminders,

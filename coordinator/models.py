@@ -2,7 +2,7 @@
 
 from coordinator.accounts.models import ApiToken, PasswordReset, RecoveryCode, SignInThrottle, StaffSession, User
 from coordinator.agreements.models import Acceptance, Agreement, AgreementItem, ItemProgress
-from coordinator.audit.models import GENESIS_HASH, AuditEntry, AuditHead
+from coordinator.audit.models import GENESIS_HASH, AuditDisclosure, AuditEntry, AuditHead, AuditVerified
 from coordinator.cases.models import CaseStageChange, CourtReport, Hearing
 from coordinator.clock import ServiceClock
 from coordinator.consent.models import ConsentDecision
@@ -46,8 +46,10 @@ __all__ = [
     "Agreement",
     "AgreementItem",
     "ApiToken",
+    "AuditDisclosure",
     "AuditEntry",
     "AuditHead",
+    "AuditVerified",
     "AvailabilityException",
     "AvailabilityWindow",
     "CalendarFeed",

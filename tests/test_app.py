@@ -7,7 +7,13 @@ import json
 import pytest
 
 import config
-from config import ConfigError, ProductionConfig, config_for_environment, generate_encryption_key
+from config import (
+    ConfigError,
+    ProductionConfig,
+    config_for_environment,
+    generate_encryption_key,
+    generate_signing_key,
+)
 
 
 def test_healthz(browser):
@@ -37,7 +43,8 @@ def test_production_refuses_to_start_without_secrets():
     """The error names what is missing."""
     with pytest.raises(ConfigError) as refused:
         config_for_environment({"COORDINATOR_ENV": "production"})
-    for name in ("SECRET_KEY", "COORDINATOR_ENCRYPTION_KEYS", "COORDINATOR_BASE_URL", "COORDINATOR_TIMEZONE"):
+    for name in ("SECRET_KEY", "COORDINATOR_ENCRYPTION_KEYS", "COORDINATOR_BASE_URL", "COORDINATOR_TIMEZONE",
+                 "COORDINATOR_AUDIT_SIGNING_KEY"):
         assert name in str(refused.value)
     with pytest.raises(ConfigError):
         config_for_environment({})  # unset means production
@@ -48,7 +55,8 @@ def test_production_starts_with_its_secrets():
     settings = config_for_environment({"COORDINATOR_ENV": "production", "SECRET_KEY": "s" * 40,
                                        "COORDINATOR_ENCRYPTION_KEYS": generate_encryption_key(),
                                        "COORDINATOR_BASE_URL": "https://rj.example.org/",
-                                       "COORDINATOR_TIMEZONE": "Europe/Madrid"})
+                                       "COORDINATOR_TIMEZONE": "Europe/Madrid",
+                                       "COORDINATOR_AUDIT_SIGNING_KEY": generate_signing_key()})
     assert isinstance(settings, ProductionConfig)
     assert settings.SESSION_COOKIE_SECURE and settings.SESSION_COOKIE_HTTPONLY
     assert settings.SESSION_COOKIE_SAMESITE == "Lax"
@@ -62,6 +70,7 @@ def test_development_generates_missing_secrets_once(tmp_path, monkeypatch):
     second = config_for_environment({"COORDINATOR_ENV": "development"})
     assert first.SECRET_KEY and first.SECRET_KEY == second.SECRET_KEY
     assert first.COORDINATOR_ENCRYPTION_KEYS == second.COORDINATOR_ENCRYPTION_KEYS
+    assert first.AUDIT_SIGNING_KEY == second.AUDIT_SIGNING_KEY and len(first.AUDIT_SIGNING_KEY) == 32
     assert (tmp_path / "secrets.json").stat().st_mode & 0o077 == 0
     assert not first.SESSION_COOKIE_SECURE
 

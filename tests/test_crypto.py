@@ -40,6 +40,8 @@ from coordinator.referrals.service import record_acknowledgement
 from coordinator.retention.service import set_legal_hold
 from coordinator.roster.models import Venue
 from coordinator.safety.service import propose_mitigation, record_assessment, record_protective_order, report_incident
+from coordinator.tasks.models import Task
+from coordinator.tasks.service import dismiss_task, set_on_call
 from tests.conftest import make_app
 from tests.factories import LOW_RISK, Factory
 
@@ -153,9 +155,10 @@ def make_sensitive_data(app, factory: Factory) -> list[str]:
                                                "intakenotes", "statusnote", "securelink", "risksummary",
                                                "mitigationnotes", "courtreference", "incidentnote",
                                                "acknowledgement", "venueaddress", "venueentrance",
-                                               "agreementitem", "progressnote", "legalhold")}
+                                               "agreementitem", "progressnote", "legalhold", "tasknote")}
     survivor_email, responsible_email = f"{marker('svmail')}@example.org", f"{marker('rpmail')}@example.org"
     survivor_phone, responsible_phone = "+44 7911 482 957", "+34 633 918 274"
+    on_call_phone = "+33 6 48 27 91 53"
     markers["securelink"] = f"https://circles.example.org/l/{markers['securelink']}"
     coordinator = factory.user("coordinator", name=markers["coordname"])
     factory.user("facilitator", name=markers["facilname"])
@@ -178,6 +181,9 @@ def make_sensitive_data(app, factory: Factory) -> list[str]:
         record_acknowledgement(actor, stored, "plea", markers["acknowledgement"])
         report_incident(actor, stored, "threat", markers["incidentnote"])
         set_legal_hold(actor, stored, markers["legalhold"])
+        [task] = db.session.execute(select(Task).where(Task.referral_id == stored.id)).scalars()  # the incident's
+        dismiss_task(actor, task, markers["tasknote"])
+        set_on_call(actor, actor.id, on_call_phone)
         venue = Venue(name="Test venue")
         venue.address = markers["venueaddress"]
         venue.entrance = markers["venueentrance"]
@@ -195,7 +201,8 @@ def make_sensitive_data(app, factory: Factory) -> list[str]:
         db.session.add(progress)
         totp_secret, _codes = enrol_from_command(actor)  # the second factor's secret is sealed too
         db.session.commit()
-    return [*markers.values(), survivor_email, responsible_email, survivor_phone, responsible_phone, totp_secret]
+    return [*markers.values(), survivor_email, responsible_email, survivor_phone, responsible_phone, on_call_phone,
+            totp_secret]
 
 
 def searched_forms(values: list[str]) -> set[str]:
@@ -234,7 +241,8 @@ def test_every_sealed_column_holds_a_keyed_ciphertext(app, factory):
     assert of_referrals >= {"referrals", "parties", "referral_status_changes", "acknowledgements", "agreement_items",
                             "agreement_item_progress", "risk_assessments", "mitigation_plans", "protective_orders",
                             "safety_incidents", "outbox_messages", "legal_holds"}
-    assert {field.model.__tablename__ for field in SEALED_FIELDS if not field.under_referral} == {"users", "venues"}
+    assert {field.model.__tablename__ for field in SEALED_FIELDS if not field.under_referral} == {"users", "venues",
+                                                                                               "on_call"}
     for table, column, _, value in cells:
         pattern = r"rk:[A-Za-z0-9_-]+" if table in of_referrals else r"[0-9a-f]{16}:[A-Za-z0-9_-]+"
         assert re.fullmatch(pattern, value), f"{table}.{column} is not {pattern}"
@@ -370,7 +378,7 @@ def test_rotation_walks_every_batch(app, database_url, factory):
         rewrapped = rewrap_data_keys(db.session, batch_size=2)
         changed = rotate_all(db.session, batch_size=2)
         db.session.commit()
-    assert rewrapped == 3 and changed == {"users": 3, "venues": 0}
+    assert rewrapped == 3 and changed == {"users": 3, "venues": 0, "on_call": 0}
     with app_with_keys(database_url, key_b) as app_b:
         assert plaintexts(app_b) == before
     assert {kid for kid, _ in data_keys(app).values()} == {key_id_of_text(key_b)}

@@ -6,7 +6,7 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from config import ProductionConfig, generate_encryption_key
+from config import ProductionConfig, generate_encryption_key, generate_signing_key
 from coordinator.accounts.models import User
 from coordinator.audit.models import AuditEntry
 from coordinator.audit.search import action_label
@@ -75,7 +75,8 @@ def test_demo_is_refused_in_production(database_url):
     """No known passwords in a production database."""
     app = create_app(ProductionConfig({"SECRET_KEY": "x" * 40, "COORDINATOR_ENCRYPTION_KEYS": generate_encryption_key(),
                                        "COORDINATOR_BASE_URL": "https://rj.example.org",
-                                       "COORDINATOR_TIMEZONE": "Europe/Paris", "DATABASE_URL": database_url}))
+                                       "COORDINATOR_TIMEZONE": "Europe/Paris", "DATABASE_URL": database_url,
+                                       "COORDINATOR_AUDIT_SIGNING_KEY": generate_signing_key()}))
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code != 0 and "refused in production" in result.output
     app.extensions["db_engine"].dispose()

@@ -19,7 +19,9 @@ class AuditEntry(SQLModel, table=True):
 
     __tablename__ = "audit_entries"
 
-    seq: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    # None until the entry is chained, when its transaction commits.
+    seq: int | None = Field(default=None, sa_type=BigInteger, primary_key=True,
+                            sa_column_kwargs={"autoincrement": False})
     at: datetime = Field(sa_type=UTCDateTime)
     actor_type: str = Field(sa_type=String(16))
     actor_id: str | None = Field(default=None, sa_type=String(64), index=True)
@@ -33,7 +35,8 @@ class AuditEntry(SQLModel, table=True):
 
 
 class AuditHead(SQLModel, table=True):
-    """The chain's last entry: the row appends lock, and the anchor that reveals a truncated tail."""
+    """The chain's last entry: the row a commit locks for its insert only, and the anchor that reveals a truncated
+    tail (with the signed checkpoints outside the database)."""
 
     __tablename__ = "audit_head"
 
@@ -42,9 +45,31 @@ class AuditHead(SQLModel, table=True):
     last_hash: str = Field(default=GENESIS_HASH, sa_type=String(64))
 
 
+class AuditDisclosure(SQLModel, table=True):
+    """Index of the referrals one entry names in its details (a list view writes one entry for all it showed), so a
+    referral's trail and a party's own data find it. The hashed details stay the truth; this only finds them."""
+
+    __tablename__ = "audit_disclosures"
+
+    referral_id: uuid.UUID = Field(primary_key=True)
+    seq: int = Field(sa_type=BigInteger, primary_key=True)
+
+
+class AuditVerified(SQLModel, table=True):
+    """The last entry `audit verify` found intact: the next verification starts there (incremental)."""
+
+    __tablename__ = "audit_verified"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = Field(sa_type=BigInteger)
+    hash: str = Field(sa_type=String(64))
+    verified_at: datetime = Field(sa_type=UTCDateTime)
+
+
 ACTION_LABELS: dict[str, LazyString] = {
     "referral.create": _l("Received the referral"),
     "referral.view": _l("Viewed the referral"),
+    "referral.list": _l("Saw the referral in a list"),
     "referral.transition": _l("Changed the status"),
     "referral.assign": _l("Assigned facilitators"),
     "referral.acknowledgement": _l("Recorded an acknowledgement"),
@@ -102,4 +127,7 @@ ACTION_LABELS: dict[str, LazyString] = {
     "party.export": _l("Produced a party's own data"),
     "retention.run": _l("Applied the retention schedule"),
     "keys.migrate_to_envelope": _l("Moved encrypted data under each referral's own key"),
+    "referral.caseload_override": _l("Assigned a facilitator over their caseload cap"),
+    "audit.search": _l("Searched the audit trail"),
+    "audit.export": _l("Exported the audit trail"),
 }

@@ -34,26 +34,18 @@ ACTOR_KIND_LABELS: dict[str, LazyString] = {
     "system": _l("Circlekeeper"),
     "anonymous": _l("Someone not signed in"),
 }
-# Actions written by this and other new code; ACTION_LABELS (audit/models.py) is owned by the chain's maintainers
-# and gains these when the branches meet.
-MORE_ACTION_LABELS: dict[str, LazyString] = {
-    "referral.caseload_override": _l("Assigned a facilitator over their caseload cap"),
-    "audit.search": _l("Searched the audit trail"),
-    "audit.export": _l("Exported the audit trail"),
-}
 EXPORT_LIMIT = 100_000  # rows in one CSV file; narrow the filters for more
 
 
 def action_label(action: str) -> str:
     """An action in words; the code itself when no label exists."""
-    label = ACTION_LABELS.get(action) or MORE_ACTION_LABELS.get(action)
+    label = ACTION_LABELS.get(action)
     return str(label) if label is not None else action
 
 
 def action_choices() -> list[tuple[str, str]]:
     """Every labelled action, by label."""
-    labels = {**ACTION_LABELS, **MORE_ACTION_LABELS}
-    return sorted(((code, str(label)) for code, label in labels.items()), key=lambda pair: pair[1].lower())
+    return sorted(((code, str(label)) for code, label in ACTION_LABELS.items()), key=lambda pair: pair[1].lower())
 
 
 @dataclass(frozen=True)
@@ -92,7 +84,7 @@ def parse_filter(args: Any, zone: tzinfo = UTC) -> AuditFilter:
     if party and not reference:
         fields["reference"] = [_("Enter the referral's reference to search by one of its parties.")]
     action = args.get("action") or None
-    if action is not None and action not in ACTION_LABELS and action not in MORE_ACTION_LABELS:
+    if action is not None and action not in ACTION_LABELS:
         fields["action"] = [_("Choose an action from the list.")]
     since, until = _day(args.get("since"), "since", fields), _day(args.get("until"), "until", fields)
     if since and until and since > until:
@@ -165,7 +157,7 @@ class AuditPage:
     page: int
     per_page: int
     has_next: bool
-    actors: dict[int, str]
+    actors: dict[int | None, str]  # by seq: every entry read back has one
     references: dict[uuid.UUID, str]
 
     @property
@@ -228,7 +220,7 @@ def actor_kind_label(kind: str) -> str:
     return str(label) if label is not None else kind
 
 
-def actor_labels(entries: Iterable[AuditEntry]) -> dict[int, str]:
+def actor_labels(entries: Iterable[AuditEntry]) -> dict[int | None, str]:
     """Who made each entry, by sequence number: a staff member's name and role, a party's role, or the kind."""
     entries = list(entries)
     user_ids = {_uuid(e.actor_id) for e in entries if e.actor_type == "user"} - {None}

@@ -73,14 +73,14 @@ def record_decision(actor: Actor, referral: Referral, *, party: str, scope: str,
     )
     db.session.add(entry)
     db.session.flush()
-    audit = record(actor, f"consent.{'grant' if decision == Decision.granted else 'withdraw'}", entry,
-                   referral_id=referral.id, details={"party": party, "scope": scope, "method": method,
-                                                     "sheet": f"{version}.{language}"})
+    record(actor, f"consent.{'grant' if decision == Decision.granted else 'withdraw'}", entry,
+           referral_id=referral.id, details={"party": party, "scope": scope, "method": method,
+                                             "sheet": f"{version}.{language}"})
     if decision == Decision.withdrawn:
         cancelled = _carry_out_withdrawal(actor, referral, target, scope)
         raise_task(TaskKind.consent_withdrawn, source=f"consent:{entry.id}", referral_id=referral.id,
                    subject_id=entry.id, params={"party": party, "scope": scope, "cancelled_sessions": cancelled})
-    notify_staff(_facilitators(referral), "consent_changed", key=f"consent_changed:{audit.seq}", referral=referral)
+    notify_staff(_facilitators(referral), "consent_changed", key=f"consent_changed:{entry.id}", referral=referral)
     if regrant:
         _ask_for_contact(referral, entry)
     return entry

@@ -295,10 +295,10 @@ def _count_wrong_pin(link: SecureLink, party: Party, now: datetime, failures: in
         return Opening(pin_required=True, pins_left=MAX_PIN_FAILURES - failures)
     link.locked_at = now
     _end_sessions_of(link, now)
-    entry = record(party, "link.locked", link, referral_id=link.referral_id)
+    record(party, "link.locked", link, referral_id=link.referral_id)
     referral = party.referral
     staff = {user.id: user for user in [*coordinators(), *users_by_id(referral.facilitator_ids).values()]}
-    notify_staff(staff.values(), "link_locked", key=f"link_locked:{entry.seq}", referral=referral)
+    notify_staff(staff.values(), "link_locked", key=f"link_locked:{link.id}", referral=referral)
     return Opening(locked=True)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from coordinator.accounts.models import Actor, Role
 from coordinator.agreements.queries import shared_summaries
-from coordinator.audit.service import record_many
+from coordinator.audit.service import record_disclosure
 from coordinator.consent.models import Scope
 from coordinator.consent.queries import consent_overviews
 from coordinator.db import db
@@ -96,7 +96,8 @@ def _disclose(actor: Actor, referrals: list[Referral]) -> list[tuple[Referral, d
             "agreement": asdict(summary) if summary else None,  # only with both parties' consent to share it
         }))
     if referrals:
-        record_many(actor, "prosecution.disclose", [(referral, referral.id) for referral in referrals])
+        # One entry naming every referral shown (docs/design.md rule 7), not one per row.
+        record_disclosure(actor, "prosecution.disclose", [(referral, referral.id) for referral in referrals])
     return disclosed
 
 

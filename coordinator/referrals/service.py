@@ -12,10 +12,10 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from coordinator import clock
 from coordinator.accounts.models import Actor, Role, User
-from coordinator.audit.service import record
+from coordinator.audit.service import record, record_disclosure
 from coordinator.cases.identity import case_for_referral
 from coordinator.crypto import preload_data_keys
-from coordinator.db import atomic, db
+from coordinator.db import atomic, db, new_id
 from coordinator.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from coordinator.i18n import language_label
 from coordinator.notifications.service import coordinators, notify_staff
@@ -103,8 +103,9 @@ def list_referrals(actor: Actor, *, status: str | None = None, q: str | None = N
     result = paginate(query, page, per_page, reverse_order=(Referral.received_at.asc(), Referral.id.asc()))
     if not actor.has_role(Role.prosecutor):  # rows show the survivor's alias: open the page's keys in one query
         preload_data_keys(referral.id for referral in result.items)
-    record(actor, "referral.list", details={"page": result.page, "shown": len(result.items),
-                                            "status": status, "searched": bool(q)})
+    record_disclosure(actor, "referral.list", [(referral, referral.id) for referral in result.items],
+                      details={"page": result.page, "shown": len(result.items), "status": status,
+                               "searched": bool(q)})
     return result
 
 
@@ -219,11 +220,11 @@ def assign_facilitators(actor: Actor, referral: Referral, lead_id: uuid.UUID | s
     referral.co_facilitator_id = chosen["co"].id
     referral.updated_at = clock.now()
     db.session.flush()
-    entry = record(actor, "referral.assign", referral, referral_id=referral.id,
-                   details={"lead": str(referral.lead_facilitator_id), "co": str(referral.co_facilitator_id)})
+    record(actor, "referral.assign", referral, referral_id=referral.id,
+           details={"lead": str(referral.lead_facilitator_id), "co": str(referral.co_facilitator_id)})
     if full:
         caseload.record_overrides(actor, referral, full, reason)
-    notify_staff(newcomers, "referral_assigned", key=f"referral_assigned:{entry.seq}", referral=referral)
+    notify_staff(newcomers, "referral_assigned", key=f"referral_assigned:{new_id()}", referral=referral)
     return referral
 
 

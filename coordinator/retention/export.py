@@ -30,7 +30,7 @@ from coordinator.agreements.models import (
     AgreementItem,
 )
 from coordinator.audit.models import ACTION_LABELS, AuditEntry
-from coordinator.audit.service import record
+from coordinator.audit.service import about_referral, record
 from coordinator.consent.models import METHOD_LABELS, SCOPE_LABELS, ConsentDecision
 from coordinator.db import db
 from coordinator.errors import InvalidRequest
@@ -252,7 +252,7 @@ def _messages(party_id: uuid.UUID) -> list[ExportedMessage]:
 
 def _access(referral_id: uuid.UUID) -> list[ExportedAccess]:
     entries = list(db.session.execute(
-        select(AuditEntry).where(AuditEntry.referral_id == referral_id, AuditEntry.action.in_(READ_ACTIONS))
+        select(AuditEntry).where(about_referral(referral_id), AuditEntry.action.in_(READ_ACTIONS))
         .order_by(AuditEntry.seq)).scalars())
     ids = {uuid.UUID(entry.actor_id) for entry in entries if entry.actor_type == "user" and entry.actor_id}
     users = {str(user.id): user for user in db.session.execute(select(User).where(User.id.in_(ids))).scalars()}

@@ -185,13 +185,13 @@ def report_incident(actor: Actor, referral: Referral, kind: str, description: st
     incident.description = (description or "").strip() or None
     db.session.add(incident)
     db.session.flush()
-    entry = record(actor, "safety.incident", incident, referral_id=referral.id, details={"kind": kind})
+    record(actor, "safety.incident", incident, referral_id=referral.id, details={"kind": kind})
     if referral.status in ACTIVE:
         transition(actor, referral, ReferralStatus.paused, reason=PauseReason.safety_incident, automatic=True)
     else:  # already paused, or ended: nothing may still bring the parties together
         cancel_upcoming(actor, referral, "safety", decided_by=actor if isinstance(actor, Party) else None)
     staff = {user.id: user for user in [*coordinators(), *users_by_id(referral.facilitator_ids).values()]}
-    notify_staff(staff.values(), "unsafe_reported", key=f"safety_incident:{entry.seq}", referral=referral)
+    notify_staff(staff.values(), "unsafe_reported", key=f"safety_incident:{incident.id}", referral=referral)
     raise_task(TaskKind.unsafe_report, source=f"incident:{incident.id}", referral_id=referral.id,
                subject_id=incident.id, params={"kind": kind, "reported_by": actor.audit_ref[0]})
     return incident

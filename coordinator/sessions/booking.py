@@ -24,7 +24,7 @@ from coordinator.audit.service import record
 from coordinator.consent import gates as consent_gates
 from coordinator.consent.queries import consent_overview
 from coordinator.consent.service import contact_gate_failure
-from coordinator.db import atomic, db, get_row
+from coordinator.db import atomic, db, get_row, new_id
 from coordinator.errors import Conflict, GateFailed, InvalidRequest, NotFound
 from coordinator.gates import Unmet
 from coordinator.notifications.service import notify_staff
@@ -190,14 +190,14 @@ def book_session(actor: Actor, referral: Referral, *, kind: str, fmt: str, start
         db.session.add(SessionFacilitator(session_id=session.id, user_id=user.id))
     _reserve(session, facilitators, venue)
     _place_participants(session, referral)
-    entry = record(actor, "session.book", session, referral_id=referral.id,
-                   details={"kind": kind, "format": fmt})
+    record(actor, "session.book", session, referral_id=referral.id,
+           details={"kind": kind, "format": fmt})
     if kind == SessionKind.circle and referral.status in (ReferralStatus.preparation, ReferralStatus.ready):
         if referral.status == ReferralStatus.preparation:
             transition(actor, referral, ReferralStatus.ready, automatic=True)
         transition(actor, referral, ReferralStatus.circle_scheduled, automatic=True)
     _invite(actor, session, referral)
-    notify_staff(facilitators, "session_booked", key=f"session_booked:{entry.seq}", referral=referral)
+    notify_staff(facilitators, "session_booked", key=f"session_booked:{session.id}", referral=referral)
     return session
 
 
@@ -225,9 +225,10 @@ def reschedule_session(actor: Actor, session: ScheduledSession, start: datetime,
     db.session.flush()
     _reserve(session, facilitators, venue)
     _place_participants(session, referral)
-    entry = record(actor, "session.reschedule", session, referral_id=referral.id, details={"format": fmt})
+    record(actor, "session.reschedule", session, referral_id=referral.id, details={"format": fmt})
     _invite(actor, session, referral, moved=True)
-    notify_staff(facilitators, "session_changed", key=f"session_changed:{entry.seq}", referral=referral)
+    notify_staff(facilitators, "session_changed", key=f"session_changed:{session.id}:{session.sequence}",
+                 referral=referral)
     return session
 
 
@@ -274,9 +275,9 @@ def respond(party: Party, session_id: uuid.UUID | str, answer: str) -> Scheduled
     session.status = SessionStatus.confirmed if all(a == Response.confirmed for a in answers) \
         else SessionStatus.proposed
     referral = get_row(Referral, session.referral_id)
-    entry = record(party, f"session.{answer}", session, referral_id=referral.id)
+    record(party, f"session.{answer}", session, referral_id=referral.id)
     if answer == Response.declined:
-        notify_staff(facilitators_of(session), "session_declined", key=f"session_declined:{entry.seq}",
+        notify_staff(facilitators_of(session), "session_declined", key=f"session_declined:{new_id()}",
                      referral=referral)
     return session
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 import config as settings
-from config import ConfigError, ProductionConfig, config_for_environment, generate_encryption_key
+from config import (
+    ConfigError,
+    ProductionConfig,
+    config_for_environment,
+    generate_encryption_key,
+    generate_signing_key,
+)
 from coordinator.accounts.models import Role
 from coordinator.factory import create_app
 from tests.factories import PASSWORD, Browser
@@ -45,7 +51,7 @@ def production_environment(database_url: str) -> dict[str, str]:
     """Everything ProductionConfig needs to start."""
     return {"SECRET_KEY": "a-production-secret-key-for-tests", "COORDINATOR_ENCRYPTION_KEYS": generate_encryption_key(),
             "COORDINATOR_BASE_URL": "https://rj.example", "DATABASE_URL": database_url,
-            "COORDINATOR_TIMEZONE": "Europe/Madrid"}
+            "COORDINATOR_TIMEZONE": "Europe/Madrid", "COORDINATOR_AUDIT_SIGNING_KEY": generate_signing_key()}
 
 
 def test_session_cookie_is_httponly_and_samesite_lax(app, factory):

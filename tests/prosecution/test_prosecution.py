@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from coordinator import clock
 from coordinator.audit.models import AuditEntry
+from coordinator.audit.service import referral_trail
 from coordinator.consent.service import record_decision
 from coordinator.db import db
 from coordinator.referrals.models import CriminalCase, Referral
@@ -94,7 +96,7 @@ def test_only_the_assigned_prosecutor_sees_the_case(app, factory, api):
 
 
 def test_every_view_is_audited_as_a_disclosure(app, factory, api, browser):
-    """One entry per referral shown, by API and by page."""
+    """One entry per view, naming every referral shown, by API and by page; each referral's trail finds it."""
     prosecutor, *_ = build(factory, app)
     api(prosecutor).get("/api/v1/prosecution/cases/CR-2026-5150")
     page = browser(prosecutor).get("/prosecution/cases/CR-2026-5150")
@@ -102,7 +104,11 @@ def test_every_view_is_audited_as_a_disclosure(app, factory, api, browser):
     with app.app_context():
         disclosures = db.session.execute(
             select(AuditEntry).where(AuditEntry.action == "prosecution.disclose")).scalars().all()
-    assert len(disclosures) == 4 and {entry.actor_id for entry in disclosures} == {str(prosecutor.id)}
+        shown = {uuid.UUID(referral_id) for referral_id in disclosures[0].details["ids"]}
+        trails = {referral_id: {entry.seq for entry in referral_trail(referral_id)} for referral_id in shown}
+    assert len(disclosures) == 2 and {entry.actor_id for entry in disclosures} == {str(prosecutor.id)}
+    assert len(shown) == 2 and all(entry.details["ids"] == disclosures[0].details["ids"] for entry in disclosures)
+    assert all({entry.seq for entry in disclosures} <= trail for trail in trails.values())
 
 
 def test_the_prosecutor_pages_show_status_and_nothing_else(app, factory, browser):
@@ -137,7 +143,7 @@ def test_the_case_list_costs_the_same_whatever_the_number_of_referrals(app, fact
             page = staff.get("/prosecution")
         assert page.status_code == 200
         costs.append(len(statements))
-        assert disclosures(app) - before == total  # one audit entry per referral shown, appended in one batch
+        assert disclosures(app) - before == 1  # one audit entry naming every referral shown
     assert costs[0] == costs[1]
     assert "Active · 0/2 completed" in page.get_data(as_text=True)
 

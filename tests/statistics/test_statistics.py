@@ -214,7 +214,8 @@ def test_the_page_shows_the_numbers_and_server_drawn_charts(app, browser, progra
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img"') == 4
     assert html.count("<title>") >= 5  # the page's and each chart's
     # Drawn on the server: the only script on the page is the shared, deferred feedback focus (progressive).
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/js/feedback.js" defer>'] and "style=" not in html
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/js/feedback.js" defer>']
+    assert "style=" not in html
     assert "Referrals by status" in html and "Agreements by status" in html
     # Nine referrals, but no status has five: each reads "fewer than 5", and a closed referral's two too.
     assert '<dd class="stat-card__value">9</dd>' in html
