@@ -13,7 +13,10 @@ which the account signed in successfully within TRUSTED_FOR, answers only to its
 from elsewhere cannot stop the person from signing in from where they usually do.
 
 Counters are changed by one atomic statement (INSERT ... ON CONFLICT DO UPDATE ... RETURNING), never by reading
-and writing back, so parallel attempts are all counted. Keys are keyed hashes: no address is stored.
+and writing back, so parallel attempts are all counted. Attempts from one place at one account also take turns (a
+row lock on their pair, held until the attempt is counted), so parallel guesses cannot all pass the check before any
+of them is counted; only the guesser's own pair waits, never the person signing in from elsewhere. Keys are keyed
+hashes: no address is stored.
 """
 
 from __future__ import annotations
@@ -89,8 +92,19 @@ def _rows(attempt: Attempt) -> dict[str, SignInThrottle]:
     return {scope: found[key] for scope, key in keys.items() if key in found}
 
 
+def _take_turn(attempt: Attempt) -> None:
+    """Lock this attempt's pair row until the transaction ends (SQLite: its writer lock does the same)."""
+    key = attempt.keys()["pair"]
+    insert = (postgresql.insert if db.dialect == "postgresql" else sqlite.insert)(SignInThrottle)
+    db.session.execute(insert.values(key=key, failures=0).on_conflict_do_nothing(index_elements=["key"]))
+    db.session.execute(select(SignInThrottle.key).where(SignInThrottle.key == key).with_for_update())
+
+
 def wait_before(attempt: Attempt) -> timedelta | None:
-    """How long this client must wait before its next attempt is even checked; None when it may try now."""
+    """How long this client must wait before its next attempt is even checked; None when it may try now.
+
+    Takes the pair's turn first: the caller checks and counts the attempt in the same transaction."""
+    _take_turn(attempt)
     now = clock.now()
     rows = _rows(attempt)
     pair = rows.get("pair")
