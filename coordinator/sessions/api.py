@@ -57,7 +57,7 @@ class CauseOut(BaseModel):
     fix: str | None
 
 
-class SuggestionOut(BaseModel):
+class SlotSuggestionOut(BaseModel):
     """A change that gives times (`interpreter`, `format`, `longer_range`): the search with it, and the first time."""
 
     code: str
@@ -73,7 +73,7 @@ class SlotsOut(BaseModel):
 
     slots: list[SlotOut]
     explanation: list[CauseOut]
-    suggestions: list[SuggestionOut]
+    suggestions: list[SlotSuggestionOut]
 
 
 class SessionIn(Strict):
@@ -187,8 +187,8 @@ def slots(path: ReferralPath, query: SlotQuery):
     answer = find_a_time(referral, request, search_page(referral.id))
     return {"slots": [_slot_json(slot) for slot in answer.slots],
             "explanation": [cause.as_dict() for cause in answer.explanation],
-            "suggestions": [SuggestionOut(code=s.code, message=s.label, query=_query_of(s.request), count=len(s.slots),
-                                          first=_slot_out(s.slots[0])).model_dump(mode="json")
+            "suggestions": [SlotSuggestionOut(code=s.code, message=s.label, query=_query_of(s.request),
+                                              count=len(s.slots), first=_slot_out(s.slots[0])).model_dump(mode="json")
                             for s in answer.suggestions]}
 
 
