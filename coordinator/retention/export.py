@@ -15,7 +15,7 @@ from datetime import date, datetime
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from coordinator import clock
@@ -148,6 +148,10 @@ class ExportedAccess(BaseModel):
 
 class PartyExport(BaseModel):
     """Everything held about one party (docs/api.md "A person's data")."""
+
+    # The same answer as a PDF with `?format=pdf`: the document names both content types.
+    model_config = ConfigDict(openapi_extra={"content": {"application/pdf": {"schema": {"type": "string",
+                                                                                        "format": "binary"}}}})
 
     reference: str
     referral_status: str
