@@ -150,8 +150,8 @@ class PartyExport(BaseModel):
     """Everything held about one party (docs/api.md "A person's data")."""
 
     # The same answer as a PDF with `?format=pdf`: the document names both content types.
-    model_config = ConfigDict(openapi_extra={"content": {"application/pdf": {"schema": {"type": "string",
-                                                                                        "format": "binary"}}}})
+    model_config = ConfigDict(openapi_extra={"content": {  # type: ignore[typeddict-unknown-key]  # flask-openapi3's
+        "application/pdf": {"schema": {"type": "string", "format": "binary"}}}})
 
     reference: str
     referral_status: str
