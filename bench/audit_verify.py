@@ -31,12 +31,12 @@ from sqlalchemy import insert, update
 
 from bench.scratch import filled, scratch_database
 from config import TestConfig, generate_encryption_key
-from coordinator import create_app
 from coordinator.accounts.models import SYSTEM
 from coordinator.audit.checkpoints import verify_all, write_checkpoint
 from coordinator.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 from coordinator.audit.service import ChainReport, entry_hash, record
 from coordinator.db import db
+from coordinator.factory import create_app
 
 BUDGET_SECONDS = 2.0
 APPENDED = 1_000

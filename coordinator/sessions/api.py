@@ -185,7 +185,7 @@ def slots(path: ReferralPath, query: SlotQuery):
     request = SlotRequest(query.kind, query.format, timedelta(minutes=query.duration), query.from_, query.to,
                           query.limit, query.interpreter)
     answer = find_a_time(referral, request, search_page(referral.id))
-    return {"slots": [_slot_json(slot) for slot in answer.slots],
+    return {"slots": [slot_json(slot) for slot in answer.slots],
             "explanation": [cause.as_dict() for cause in answer.explanation],
             "suggestions": [SlotSuggestionOut(code=s.code, message=s.label, query=_query_of(s.request),
                                               count=len(s.slots), first=_slot_out(s.slots[0])).model_dump(mode="json")
@@ -196,7 +196,8 @@ def _slot_out(slot: Slot) -> SlotOut:
     return SlotOut(start=slot.start, end=slot.end, facilitator_ids=list(slot.facilitator_ids), venue_id=slot.venue_id)
 
 
-def _slot_json(slot: Slot) -> dict:
+def slot_json(slot: Slot) -> dict:
+    """A slot in the API's shape."""
     return _slot_out(slot).model_dump(mode="json")
 
 
