@@ -142,7 +142,9 @@ class Config:
     RESET_REQUEST_RATE_LIMIT = "5 per minute; 30 per hour"  # per client address, on "Forgot password"
     API_RATE_LIMIT = "600 per minute"  # per token
     API_UNAUTHENTICATED_RATE_LIMIT = "30 per minute; 300 per hour"  # failed API authentications, per client address
-    RATELIMIT_HEADERS_ENABLED = True
+    # No X-RateLimit-* headers on every answer: each costs two more reads of the counters per request. A 429
+    # still says when to come back (Retry-After, coordinator/error_handlers.py).
+    RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # when Redis goes away, limits go on in memory (coordinator/health.py)
     RATELIMIT_SWALLOW_ERRORS = True  # a counter that cannot be written never turns a request into a 500
 

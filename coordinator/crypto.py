@@ -197,6 +197,13 @@ def _unwrapped(row: ReferralKey) -> AESGCM | None:
     return AESGCM(keyring().unwrap(row.wrapped, wrap_context(row.referral_id)))
 
 
+def keep_data_key(referral_id: uuid.UUID, row: ReferralKey | None) -> None:
+    """Open a referral's key read by the caller's own statement (an outer join on `ReferralKey`), sparing a query."""
+    cache = _cache()
+    if row is not None and referral_id not in cache:
+        cache[referral_id] = _unwrapped(row)
+
+
 def preload_data_keys(referral_ids: Iterable[uuid.UUID]) -> None:
     """Open many referrals' keys in one query (for lists); missing ones are looked up one by one later."""
     cache = _cache()

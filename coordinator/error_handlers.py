@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g, make_response, render_template, request
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -66,6 +67,9 @@ def register_error_handlers(app: Flask) -> None:
         for name, value in error.get_headers():
             if name.lower() in KEPT_HEADERS:
                 response.headers[name] = value
+        if isinstance(error, RateLimitExceeded) and "Retry-After" not in response.headers:
+            # The limit's whole window: never too early, and it costs no read of the counters.
+            response.headers["Retry-After"] = str(error.limit.limit.get_expiry())
         return response
 
     @app.errorhandler(Exception)

@@ -14,10 +14,11 @@ from coordinator import clock
 from coordinator.accounts.models import Actor, Role, User
 from coordinator.audit.service import record, record_disclosure
 from coordinator.cases.identity import case_for_referral
-from coordinator.crypto import preload_data_keys
+from coordinator.crypto import keep_data_key, preload_data_keys
 from coordinator.db import atomic, db, new_id
 from coordinator.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from coordinator.i18n import language_label
+from coordinator.keystore import ReferralKey
 from coordinator.notifications.service import coordinators, notify_staff
 from coordinator.pagination import Page, paginate
 from coordinator.party_i18n import offered
@@ -61,14 +62,18 @@ def load_referral(actor: Actor, referral_id: uuid.UUID | str, *, erased_ok: bool
         key = referral_id if isinstance(referral_id, uuid.UUID) else uuid.UUID(str(referral_id))
     except ValueError:
         raise NotFound(_("Not found.")) from None
-    # One statement: the referral with its case and its two parties, read on every door into a referral.
-    referral = db.session.execute(
-        select(Referral)
+    # One statement, read on every door into a referral: the referral with its case, its two parties and the data
+    # key that opens their sealed fields.
+    found = db.session.execute(
+        select(Referral, ReferralKey)
+        .outerjoin(ReferralKey, ReferralKey.referral_id == Referral.id)
         .where(Referral.id == key, visible_to(actor))
         .options(joinedload(Referral.parties), joinedload(Referral.case))
-    ).unique().scalar_one_or_none()
-    if referral is None or (referral.erased_at is not None and not erased_ok):
+    ).unique().one_or_none()
+    if found is None or (found[0].erased_at is not None and not erased_ok):
         raise NotFound(_("Not found."))
+    referral, data_key_row = found
+    keep_data_key(referral.id, data_key_row)
     return referral
 
 
