@@ -23,7 +23,7 @@ TUNABLE_NUMBERS = ("CONSENT_VALID_DAYS", "ASSESSMENT_VALID_DAYS", "LINK_VALID_DA
                    "SLOT_NOTICE_HOURS", "SLOT_HORIZON_DAYS", "SLOT_STEP_MINUTES", "SESSION_BUFFER_MINUTES",
                    "STAGGER_MINUTES", "RETENTION_CLOSED_MONTHS", "RETENTION_DECLINED_MONTHS", "RETENTION_LINK_DAYS",
                    "RETENTION_OUTBOX_DAYS", "RETENTION_NOTICE_DAYS", "RETENTION_WARNING_DAYS", "RETENTION_BATCH_SIZE",
-                   "STATISTICS_REFRESH_SECONDS")
+                   "STATISTICS_REFRESH_SECONDS", "STATISTICS_CHECK_SECONDS")
 
 
 DEMO_TIMEZONE = "Europe/Paris"  # where the demo's venues are (coordinator/demo.py VENUES): `make run` uses it
@@ -166,7 +166,8 @@ class Config:
     SCHEDULER_LOCK_LEASE_SECONDS = 30
     SCHEDULER_POLL_SECONDS = 5
     SESSION_SWEEP_SECONDS = 300
-    STATISTICS_REFRESH_SECONDS = 900  # how often the statistics rollup is rebuilt (the page says as of when)
+    STATISTICS_REFRESH_SECONDS = 900  # how old the statistics rollup may grow before it is rebuilt (the page says)
+    STATISTICS_CHECK_SECONDS = 60  # how often the job looks: a coordinator's "Count again now" waits at most this
 
     PER_PAGE = 50
     MAX_PER_PAGE = 200

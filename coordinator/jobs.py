@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import delete, text
 
 from coordinator import clock
@@ -25,7 +26,7 @@ from coordinator.retention.run import run_schedule
 from coordinator.safety.service import alert_unready_circles
 from coordinator.scheduler import Job, JobRun
 from coordinator.sessions.reminders import send_due_reminders
-from coordinator.statistics.rollup import rebuild_rollup
+from coordinator.statistics.rollup import rebuild_rollup, refresh_state
 
 JOB_RUNS_KEPT = timedelta(days=14)
 
@@ -116,8 +117,12 @@ def apply_retention() -> str:
 
 
 def refresh_statistics() -> str:
-    """Rebuild the statistics rollup, so the page reads counts instead of every record."""
+    """Rebuild the statistics rollup when it is STATISTICS_REFRESH_SECONDS old or a coordinator asked for a new count,
+    so the page reads counts instead of every record."""
+    max_age = timedelta(seconds=current_app.config["STATISTICS_REFRESH_SECONDS"])
     with unit_of_work():
+        if not refresh_state().due(clock.now(), max_age):
+            return "counted recently; nothing asked"
         as_of = rebuild_rollup()
     return f"counted as of {as_of.isoformat(timespec='seconds')}"
 
@@ -150,8 +155,8 @@ JOBS: list[Job] = [
         check_expiring_links, daily_at=(6, 30), misfire_grace_seconds=6 * 3600),
     Job("prepare_court_reports", "Prepare court reports for sentencing hearings in fourteen days",
         prepare_reports, daily_at=(7, 15), misfire_grace_seconds=6 * 3600),
-    Job("refresh_statistics", "Count the programme statistics again", refresh_statistics,
-        every=lambda config: config["STATISTICS_REFRESH_SECONDS"], misfire_grace_seconds=10 * 60),
+    Job("refresh_statistics", "Count the programme statistics again when they are old or a coordinator asked",
+        refresh_statistics, every=lambda config: config["STATISTICS_CHECK_SECONDS"], misfire_grace_seconds=10 * 60),
     Job("maintain_database", "Refresh planner statistics and prune old job runs", maintain_database,
         daily_at=(3, 30), misfire_grace_seconds=6 * 3600),
     Job("apply_retention", "Announce erasures due within 30 days and erase what the retention schedule marks due",

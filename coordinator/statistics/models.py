@@ -26,9 +26,11 @@ class StatisticsCount(SQLModel, table=True):
 
 
 class StatisticsRefresh(SQLModel, table=True):
-    """The rollup's one state row: when it was last rebuilt; also the lock a rebuild holds."""
+    """The rollup's one state row: when it was last rebuilt and when a coordinator last asked for a new count; also
+    the lock a rebuild holds."""
 
     __tablename__ = "statistics_refresh"
 
     id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
     refreshed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

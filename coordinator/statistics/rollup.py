@@ -1,4 +1,5 @@
-"""The statistics rollup: rebuilt from the records (by a job, or on demand), read per period in one query.
+"""The statistics rollup: rebuilt from the records by a job (when it is old, or when a coordinator asked), read per
+period in one query.
 
 The page then costs the same whatever the number of referrals: it sums a few rows per month of the period (and per
 day at its ragged ends). Erased referrals keep their ids, dates and codes (coordinator/retention/service.py `erase`),
@@ -9,11 +10,26 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, case, delete, exists, func, insert, literal, or_, select, true, union_all
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 
 from coordinator import clock
 from coordinator.agreements.models import Agreement
@@ -89,6 +105,36 @@ def rebuild_rollup() -> datetime:
 def refreshed_at() -> datetime | None:
     """When the rollup was last rebuilt, or None when it never was."""
     return db.session.execute(select(StatisticsRefresh.refreshed_at).where(StatisticsRefresh.id == 1)).scalar()
+
+
+def ask_for_recount() -> None:
+    """Ask the job for a new count at its next run: a whole recount grows with the programme, so it never runs
+    inside a request (at 100,000 referrals it would outlast a worker's timeout)."""
+    db.session.execute(update(StatisticsRefresh).where(StatisticsRefresh.id == 1).values(requested_at=clock.now()))
+
+
+@dataclass(frozen=True)
+class RefreshState:
+    """When the rollup was last built, and when a coordinator last asked for a new count (None: never)."""
+
+    refreshed_at: datetime | None
+    requested_at: datetime | None
+
+    @property
+    def asked_again(self) -> bool:
+        """True while a count a coordinator asked for has not been made."""
+        return self.requested_at is not None and (self.refreshed_at is None or self.requested_at >= self.refreshed_at)
+
+    def due(self, now: datetime, max_age: timedelta) -> bool:
+        """True when the rollup was never built, is `max_age` old, or a new count was asked for."""
+        return self.refreshed_at is None or now - self.refreshed_at >= max_age or self.asked_again
+
+
+def refresh_state() -> RefreshState:
+    """The rollup's state row, read in one query."""
+    refreshed, requested = db.session.execute(
+        select(StatisticsRefresh.refreshed_at, StatisticsRefresh.requested_at).where(StatisticsRefresh.id == 1)).one()
+    return RefreshState(refreshed, requested)
 
 
 def counts_for(since: date | None, until: date | None) -> Counter[Key]:

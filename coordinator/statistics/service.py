@@ -1,7 +1,8 @@
 """Programme statistics for coordinators: counts and rates over referrals, never a reference, name or id.
 
 Every figure is read from the rollup (coordinator/statistics/rollup.py) in one query, whatever the number of
-referrals; the rollup is rebuilt by the `refresh_statistics` job and on a coordinator's demand.
+referrals; the rollup is rebuilt by the `refresh_statistics` job, every few minutes and soon after a coordinator
+asks for a new count.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from coordinator.consent.models import PARTY_SCOPES
 from coordinator.errors import Forbidden, InvalidRequest
 from coordinator.inputs import EARLIEST, LATEST, out_of_range_message
 from coordinator.referrals.models import PartyRole, ReferralStatus
-from coordinator.statistics.rollup import consent_category, counts_for, rebuild_rollup, refreshed_at
+from coordinator.statistics.rollup import ask_for_recount, consent_category, counts_for, rebuild_rollup, refresh_state
 
 # The dates a period may start or end on: far enough apart for any programme, near enough to convert safely.
 
@@ -73,6 +74,7 @@ class ProgrammeStatistics:
     agreements_by_status: Mapping[str, int]
     completion: Ratio
     as_of: datetime
+    recount_asked: bool = False
 
     @property
     def referrals_total(self) -> int:
@@ -106,7 +108,8 @@ def programme_statistics(actor: Actor, since: date | None = None, until: date | 
     if since is not None and until is not None and since > until:
         raise InvalidRequest.field(_("Check the highlighted fields."), "until",
                                    _("The end date must be on or after the start date."))
-    as_of = refreshed_at() or rebuild_rollup()
+    state = refresh_state()
+    as_of = state.refreshed_at or rebuild_rollup()
     counts = counts_for(since, until)
     days = Counter({int(category): count for (figure, category), count in counts.items()
                     if figure == "days_to_circle"})
@@ -127,15 +130,15 @@ def programme_statistics(actor: Actor, since: date | None = None, until: date | 
         completion=Ratio(agreements[AgreementStatus.completed],
                          agreements[AgreementStatus.completed] + agreements[AgreementStatus.not_completed]),
         as_of=as_of,
+        recount_asked=state.asked_again,
     )
 
 
-def refresh_statistics(actor: Actor) -> datetime:
-    """Coordinators only: count the programme again now (audited); returns the time the figures stand for."""
+def request_recount(actor: Actor) -> None:
+    """Coordinators only: ask for a new count, which the `refresh_statistics` job makes within a minute (audited)."""
     _require_coordinator(actor)
-    as_of = rebuild_rollup()
+    ask_for_recount()
     record(actor, "statistics.refresh")
-    return as_of
 
 
 def _require_coordinator(actor: Actor) -> None:

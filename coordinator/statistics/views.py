@@ -28,7 +28,7 @@ from coordinator.statistics.service import (
     DAYS_BUCKETS,
     ProgrammeStatistics,
     programme_statistics,
-    refresh_statistics,
+    request_recount,
 )
 
 bp = Blueprint("statistics", __name__, url_prefix="/statistics")
@@ -97,9 +97,10 @@ def export():
 @bp.post("/refresh")
 @role_required(Role.coordinator)
 def refresh():
-    """Count the programme again now, instead of waiting for the job."""
-    refresh_statistics(current_user)
-    flash(_("The statistics were counted again just now."), "success")
+    """Ask for a new count now, instead of waiting for the next regular one."""
+    request_recount(current_user)
+    flash(_("The statistics will be counted again within a minute. Reload this page to see the new figures."),
+          "success")
     return redirect(url_for("statistics.index", since=request.args.get("since") or None,
                             until=request.args.get("until") or None))
 

@@ -8,12 +8,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
+from coordinator import clock
+from coordinator.audit.models import AuditEntry
 from coordinator.db import db
+from coordinator.errors import Forbidden
 from coordinator.jobs import JOBS_BY_ID
 from coordinator.referrals.models import Referral
 from coordinator.statistics.models import StatisticsCount
 from coordinator.statistics.rollup import rebuild_rollup, refreshed_at
-from coordinator.statistics.service import programme_statistics
+from coordinator.statistics.service import programme_statistics, request_recount
 
 ZONE = "Pacific/Auckland"  # far from UTC, so a programme day and a UTC day differ for half of each day
 # Received at 00:30 and 23:30 programme time around month ends, a leap day and a DST change (5 April 2026).
@@ -72,11 +75,41 @@ def test_the_job_counts_again_and_says_as_of_when(app, programme, factory):
     factory.referral(by=programme)
     with app.app_context():
         assert programme_statistics(db.session.merge(programme)).referrals_total == 18  # until counted again
-    with app.app_context():
+        # The job looks every minute but counts only when the rollup is old or a new count was asked for.
+        assert JOBS_BY_ID["refresh_statistics"].run() == "counted recently; nothing asked"
+        assert refreshed_at() == first
+    with app.app_context(), clock.travel(first + timedelta(seconds=app.config["STATISTICS_REFRESH_SECONDS"])):
         JOBS_BY_ID["refresh_statistics"].run()
     with app.app_context():
-        assert refreshed_at() >= first
+        assert refreshed_at() > first
         assert programme_statistics(db.session.merge(programme)).referrals_total == 19
+
+
+def test_a_coordinator_asks_and_the_job_counts_at_its_next_run(app, programme, factory):
+    """`request_recount` only asks (audited); the job's next run counts, and then the ask is answered."""
+    with app.app_context():
+        JOBS_BY_ID["refresh_statistics"].run()
+        first = refreshed_at()
+    factory.referral(by=programme)
+    with app.app_context():
+        request_recount(db.session.merge(programme))
+        db.session.commit()
+    with app.app_context():
+        asked = programme_statistics(db.session.merge(programme))
+        assert asked.recount_asked and asked.referrals_total == 18 and refreshed_at() == first
+        assert db.session.execute(select(func.count()).select_from(AuditEntry)
+                                  .where(AuditEntry.action == "statistics.refresh")).scalar_one() == 1
+    with app.app_context():
+        assert JOBS_BY_ID["refresh_statistics"].run().startswith("counted as of ")
+    with app.app_context():
+        answered = programme_statistics(db.session.merge(programme))
+        assert not answered.recount_asked and answered.referrals_total == 19
+        assert JOBS_BY_ID["refresh_statistics"].run() == "counted recently; nothing asked"
+
+
+def test_asking_for_a_count_is_for_coordinators(app, factory):
+    with app.app_context(), pytest.raises(Forbidden):
+        request_recount(factory.user("facilitator"))
 
 
 def test_the_rollup_holds_counts_only(app, programme):
