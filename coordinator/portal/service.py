@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from coordinator import clock
@@ -315,17 +316,22 @@ def resume_portal(token: str | None) -> Visit | None:
     """The party behind a portal cookie, or None once the session ended, ran out or its link stopped."""
     if not token:
         return None
-    # The session, its link, the party and their referral in one round trip: this runs before every portal page.
+    # The session, its link, the party and their referral with both its parties in one round trip: this runs before
+    # every portal page, and the pages name the other party's role.
     found = db.session.execute(
         select(PortalSession, SecureLink, Party, Referral)
         .join(SecureLink, SecureLink.id == PortalSession.link_id)
         .join(Party, Party.id == PortalSession.party_id)
         .join(Referral, Referral.id == Party.referral_id)
         .where(PortalSession.token_hash == sha256_hex(token), PortalSession.ended_at.is_(None))
-    ).one_or_none()
+        .options(joinedload(Referral.parties))
+    ).unique().one_or_none()
     if found is None:
         return None
-    portal_session, link, party, _referral = found  # the referral is now in the session: party.referral is free
+    portal_session, link, party, referral = found
+    # The session's identity map holds rows weakly: the party holds its referral, so `party.referral` and its parties
+    # stay read for the rest of the request instead of being read again.
+    set_committed_value(party, "referral", referral)
     now = clock.now()
     if portal_session.expires_at <= now or not link.usable(now):
         return None
