@@ -12,6 +12,11 @@ for 2 and then 4 workers. It prints, per endpoint and worker count, requests per
 baseline's (the median over rounds; a ratio, because these machines are noisy), the p99 latency, the number of
 non-2xx answers (must be 0), and the resident memory of the gunicorn master and of each worker.
 
+Beside them it measures a floor for the audited read (bench/floor_app.py: the token looked up, the referral read,
+one row logged and committed durably, with nothing else), in the same rounds: the least any design that logs a
+read before answering it costs here. It is reported, not budgeted: it says how much of the distance to a budget
+is the service's own code, and how much the work an audited read must do.
+
 Budgets (issue 15): the audited `GET /api/v1/referrals/{id}` and the portal page at least 0.25 of the baseline,
 the list at least 0.15, p99 under 50 ms for all of them, 4 workers no slower than 2, worker RSS under 120 MB, the
 master under 60 MB. The run exits non-zero when a budget is missed or an answer is wrong.
@@ -230,6 +235,7 @@ def run(options) -> dict:
             for kind in BUDGETS:
                 files[kind] = scratch / f"{kind}.tsv"
                 files[kind].write_text("\n".join(request_lines(kind, data, cookie_value)) + "\n")
+            create_floor_log(url)
             results = {"counts": data["counts"], "runs": {}}
             for workers in options.workers:
                 results["runs"][workers] = measure(options, env, workers, files, data, cookie_value, scratch)
@@ -243,24 +249,56 @@ def measure(options, env: dict, workers: int, files: dict, data: dict, cookie_va
     """Alternate app and baseline rounds for each endpoint; then the memory of the app's processes."""
     figures: dict = {}
     with gunicorn("app:app", workers, env, scratch / "app.log") as (app_base, app_pid), \
-            gunicorn("bench.bare_app:app", workers, env, scratch / "bare.log") as (bare_base, _bare_pid):
+            gunicorn("bench.bare_app:app", workers, env, scratch / "bare.log") as (bare_base, _bare_pid), \
+            gunicorn("bench.floor_app:app", workers, env, scratch / "floor.log") as (floor_base, _floor_pid):
         check_answers(app_base, data, cookie_value)
+        check_answers_of_floor(floor_base, data)
         for kind, lines_file in files.items():
-            app_runs, bare_runs = [], []
+            app_runs, bare_runs, floor_runs = [], [], []
             wrk(app_base, lines_file, 2, options.connections)  # warm up both
             wrk(bare_base, lines_file, 2, options.connections)
             for _round in range(options.rounds):
                 app_runs.append(wrk(app_base, lines_file, options.seconds, options.connections))
                 bare_runs.append(wrk(bare_base, lines_file, options.seconds, options.connections))
+                if kind == "referral":
+                    floor_runs.append(wrk(floor_base, lines_file, options.seconds, options.connections))
             ratio = statistics.median(a["rps"] / b["rps"] for a, b in zip(app_runs, bare_runs, strict=True))
             figures[kind] = {"ratio": round(ratio, 3),
                              "app_rps": round(statistics.median(run["rps"] for run in app_runs), 1),
                              "bare_rps": round(statistics.median(run["rps"] for run in bare_runs), 1),
                              "p99_ms": round(max(run["p99_us"] for run in app_runs) / 1000, 1),
                              "non_2xx": sum(run["non2xx"] + run["socket_errors"] for run in app_runs)}
+            if floor_runs:
+                floor_ratio = statistics.median(f["rps"] / b["rps"] for f, b in zip(floor_runs, bare_runs, strict=True))
+                figures["floor"] = {"ratio": round(floor_ratio, 3),
+                                    "rps": round(statistics.median(run["rps"] for run in floor_runs), 1),
+                                    "p99_ms": round(max(run["p99_us"] for run in floor_runs) / 1000, 1),
+                                    "non_2xx": sum(run["non2xx"] + run["socket_errors"] for run in floor_runs)}
         figures["memory"] = {"master_mb": round(rss_mb(app_pid), 1),
                              "workers_mb": sorted(round(rss_mb(pid), 1) for pid in children(app_pid))}
     return figures
+
+
+def create_floor_log(url: str) -> None:
+    """The table the floor app logs its reads into, in the scratch database."""
+    import psycopg  # noqa: PLC0415 — only the floor needs a table of its own
+
+    from bench.floor_app import LOG_TABLE  # noqa: PLC0415
+
+
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute(f"CREATE TABLE {LOG_TABLE} (id bigserial PRIMARY KEY, at timestamptz NOT NULL, "
+                           "actor_id text NOT NULL, object_id text NOT NULL)")
+
+
+def check_answers_of_floor(base: str, data: dict) -> None:
+    """The floor answers the referral read with the referral, as the service does."""
+    referral_id = data["referral_ids"][0]
+    request = urllib.request.Request(base + f"/api/v1/referrals/{referral_id}",
+                                      headers={"Authorization": "Bearer " + data["tokens"]["coordinator"][0]})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200 and json.loads(response.read())["id"] == referral_id
 
 
 def flush_redis() -> None:
@@ -282,6 +320,9 @@ def budget_checks(results: dict) -> list[tuple[str, bool]]:
                            item["ratio"] >= budget))
             checks.append((f"{workers} workers, {kind}: p99 {item['p99_ms']} ms < {P99_BUDGET_MS:.0f} ms",
                            item["p99_ms"] < P99_BUDGET_MS))
+        if floor := figures.get("floor"):
+            checks.append((f"{workers} workers, floor: every answer 2xx ({floor['non_2xx']} not)",
+                           not floor["non_2xx"]))
         memory = figures["memory"]
         checks.append((f"{workers} workers: master {memory['master_mb']} MB < {MASTER_RSS_MB:.0f} MB",
                        memory["master_mb"] < MASTER_RSS_MB))
@@ -317,6 +358,9 @@ def main() -> int:
             item = figures[kind]
             print(f"  {kind:<10} {item['ratio']:>6} ({item['app_rps']}/s vs {item['bare_rps']}/s)"
                   f"   {item['p99_ms']:>6} ms   {item['non_2xx']}")
+        if floor := figures.get("floor"):
+            print(f"  floor of an audited read (bench/floor_app.py): {floor['ratio']} ({floor['rps']}/s)"
+                  f"   {floor['p99_ms']:>6} ms   {floor['non_2xx']}")
         print(f"  memory: master {figures['memory']['master_mb']} MB, workers {figures['memory']['workers_mb']} MB")
     checks = budget_checks(results)
     print("\nBudgets (issue 15):")
