@@ -8,7 +8,8 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, func
+from sqlalchemy import ColumnElement, Select, func, select, union
+from sqlalchemy.orm import InstrumentedAttribute
 
 from coordinator.db import db
 from coordinator.errors import InvalidRequest
@@ -56,13 +57,8 @@ def page_number(page: int | None) -> int:
     return page
 
 
-def paginate(query: Select, page: int | None, per_page: int | None,
-             reverse_order: Sequence[ColumnElement] | None = None) -> Page:
-    """Run `query` for one page (two statements: the count, then the rows) whatever the page size.
-
-    With `reverse_order` (the query's ORDER BY turned around, a unique key last), a page past the middle is read
-    from the other end, so the database skips at most half the rows: the last page costs what the first does.
-    """
+def paginate(query: Select, page: int | None, per_page: int | None) -> Page:
+    """Run `query` for one page (two statements: the count, then the rows) whatever the page size."""
     per_page = clamp_per_page(per_page)
     page = page_number(page)
     counting = query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
@@ -70,13 +66,50 @@ def paginate(query: Select, page: int | None, per_page: int | None,
     start = (page - 1) * per_page
     if start >= total:
         return Page(items=[], page=page, per_page=per_page, total=total)  # past the end: nothing to read
-    end = min(start + per_page, total)
-    if reverse_order is not None and start > total - end:
-        backwards = query.order_by(None).order_by(*reverse_order).limit(end - start).offset(total - end)
-        rows: Sequence[Any] = list(reversed(db.session.execute(backwards).scalars().unique().all()))
-    else:
-        rows = db.session.execute(query.limit(per_page).offset(start)).scalars().unique().all()
+    rows = db.session.execute(query.limit(per_page).offset(start)).scalars().unique().all()
     return Page(items=rows, page=page, per_page=per_page, total=total)
+
+
+def paginate_newest(branches: Sequence[ColumnElement[bool]], order: Sequence[InstrumentedAttribute],
+                    rows: Select, page: int | None, per_page: int | None) -> Page:
+    """One page of the rows matching any of `branches`, newest first by `order` (a unique key last), ids first.
+
+    Each branch is one condition an index in `order`'s order serves (a scope's OR split into its parts), so no
+    statement sorts or counts more than the index holds for it: the page's keys are read from each branch's index,
+    at most as many as the page needs (from the nearer end, so the last page costs what the first does), and
+    `rows` (the entity with its loads) is read for those keys only, in the same statement.
+    """
+    per_page = clamp_per_page(per_page)
+    page = page_number(page)
+    key = order[-1]
+    in_scope = [select(key).where(branch) for branch in branches]
+    counted = in_scope[0] if len(in_scope) == 1 else union(*in_scope)  # UNION: a row in two branches counts once
+    total = db.session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
+    start = (page - 1) * per_page
+    if start >= total:
+        return Page(items=[], page=page, per_page=per_page, total=total)  # past the end: nothing to read
+    end = min(start + per_page, total)
+    backwards = start > total - end
+    offset, limit = (total - end, end - start) if backwards else (start, per_page)
+    keys = _page_keys(branches, order, descending=not backwards, offset=offset, limit=limit)
+    newest_first = [column.desc() for column in order]
+    found = db.session.execute(rows.where(key.in_(keys)).order_by(*newest_first)).scalars().unique().all()
+    return Page(items=found, page=page, per_page=per_page, total=total)
+
+
+def _page_keys(branches: Sequence[ColumnElement[bool]], order: Sequence[InstrumentedAttribute], *, descending: bool,
+               offset: int, limit: int) -> Select:
+    """The keys of one page's rows: each branch read in index order up to the page's end, then merged."""
+    def ordered(columns: Sequence[InstrumentedAttribute | ColumnElement]) -> list[ColumnElement]:
+        return [column.desc() if descending else column.asc() for column in columns]
+
+    if len(branches) == 1:
+        return select(order[-1]).where(branches[0]).order_by(*ordered(order)).limit(limit).offset(offset)
+    # A branch yields no more than offset + limit rows to the merge; a compound's parts cannot be limited directly.
+    parts = [select(*order).where(branch).order_by(*ordered(order)).limit(offset + limit).subquery()
+             for branch in branches]
+    merged = list(union(*[select(*part.c) for part in parts]).subquery().c)
+    return select(merged[-1]).order_by(*ordered(merged)).limit(limit).offset(offset)
 
 
 def whole_list(items: list) -> dict:

@@ -183,6 +183,8 @@ class CriminalCase(SQLModel, table=True):
     __table_args__ = (
         Index("uq_criminal_cases_identity", "jurisdiction", "court", "docket_number", unique=True,
               sqlite_where=LINKED_ONLY, postgresql_where=LINKED_ONLY),
+        # A prosecutor's cases' ids from the index alone: their referral list starts from them.
+        Index("ix_criminal_cases_prosecutor_id_id", "prosecutor_id", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -191,7 +193,7 @@ class CriminalCase(SQLModel, table=True):
     docket_number: str = Field(sa_type=String(64), index=True)
     charges: list[str] = Field(default_factory=list, sa_type=JSON)
     stage: str = Field(sa_type=String(16))
-    prosecutor_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True)
+    prosecutor_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     awaiting_link_to_id: uuid.UUID | None = Field(default=None, foreign_key="criminal_cases.id", index=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -208,10 +210,14 @@ class Referral(SQLModel, table=True):
 
     __tablename__ = "referrals"
     __sealed_under__ = "id"  # its notes are sealed under its own data key (coordinator/crypto.py)
-    # Lists are newest first with the id as tie-breaker: these indexes serve that order, filtered or not.
+    # Lists are newest first with the id as tie-breaker: these indexes serve that order, filtered or not, and in
+    # each scope's part (a facilitator's as lead or as co, a prosecutor's cases); they also serve the foreign keys.
     __table_args__ = (
         Index("ix_referrals_received_at_id", "received_at", "id"),
         Index("ix_referrals_status_received_at_id", "status", "received_at", "id"),
+        Index("ix_referrals_lead_facilitator_id_received_at_id", "lead_facilitator_id", "received_at", "id"),
+        Index("ix_referrals_co_facilitator_id_received_at_id", "co_facilitator_id", "received_at", "id"),
+        Index("ix_referrals_case_id_received_at_id", "case_id", "received_at", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -220,9 +226,9 @@ class Referral(SQLModel, table=True):
     status: str = Field(default=ReferralStatus.received, sa_type=String(24))
     status_reason: str | None = Field(default=None, sa_type=String(32))
     paused_from: str | None = Field(default=None, sa_type=String(24))
-    case_id: uuid.UUID = Field(foreign_key="criminal_cases.id", index=True)
-    lead_facilitator_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True)
-    co_facilitator_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True)
+    case_id: uuid.UUID = Field(foreign_key="criminal_cases.id")
+    lead_facilitator_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    co_facilitator_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     created_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     received_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)

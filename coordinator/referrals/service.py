@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, Uuid, and_, any_, cast, false, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -20,7 +20,7 @@ from coordinator.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from coordinator.i18n import language_label
 from coordinator.keystore import ReferralKey
 from coordinator.notifications.service import coordinators, notify_staff
-from coordinator.pagination import Page, paginate
+from coordinator.pagination import Page, paginate_newest
 from coordinator.party_i18n import offered
 from coordinator.referrals.models import (
     TERMINAL,
@@ -43,13 +43,28 @@ READERS = (Role.coordinator, Role.facilitator, Role.prosecutor)
 
 def visible_to(actor: Actor) -> ColumnElement[bool]:
     """The referrals an actor may know exist: coordinators all, facilitators theirs, prosecutors their cases'."""
+    return or_(*_scope_branches(actor))
+
+
+def _scope_branches(actor: Actor) -> list[ColumnElement[bool]]:
+    """The actor's scope as the parts of an OR, each served by an index in list order (newest first)."""
     if actor.has_role(Role.coordinator):
-        return true()
+        return [true()]
     if actor.has_role(Role.facilitator):
-        return or_(Referral.lead_facilitator_id == actor.id, Referral.co_facilitator_id == actor.id)
+        return [Referral.lead_facilitator_id == actor.id, Referral.co_facilitator_id == actor.id]
     if actor.has_role(Role.prosecutor):
-        return Referral.case_id.in_(select(CriminalCase.id).where(CriminalCase.prosecutor_id == actor.id))
-    return false()
+        return [_in_cases_of(actor)]
+    return [false()]
+
+
+def _in_cases_of(prosecutor: Actor) -> ColumnElement[bool]:
+    """Referrals of the prosecutor's cases, read through the (case_id, received_at, id) index one case at a time."""
+    mine = CriminalCase.prosecutor_id == prosecutor.id
+    if db.dialect == "postgresql":
+        # An IN here lets PostgreSQL hash every referral against the cases; one array of them makes it probe per case.
+        cases = select(func.array_agg(CriminalCase.id)).where(mine).scalar_subquery()
+        return Referral.case_id == any_(cast(cases, postgresql.ARRAY(Uuid)))  # the cast: an array, not a subquery
+    return Referral.case_id.in_(select(CriminalCase.id).where(mine))
 
 
 def load_referral(actor: Actor, referral_id: uuid.UUID | str, *, erased_ok: bool = False) -> Referral:
@@ -90,22 +105,18 @@ def list_referrals(actor: Actor, *, status: str | None = None, q: str | None = N
     """One page of the referrals in scope, newest first, filtered by status and searched by reference or docket."""
     if not actor.has_role(*READERS):
         raise Forbidden(_("Your role has no access to referrals."))
-    query = (
-        select(Referral)
-        .where(visible_to(actor))
-        .order_by(Referral.received_at.desc(), Referral.id.desc())
-        .options(*_list_loads(actor))
-    )
+    filters: list[ColumnElement[bool]] = []
     if status:
-        query = query.where(Referral.status == status)
+        filters.append(Referral.status == status)
     if q and (term := q.strip().upper()):
-        query = query.where(
-            or_(
-                Referral.reference == term,
-                Referral.case_id.in_(select(CriminalCase.id).where(CriminalCase.docket_number == term)),
-            )
-        )
-    result = paginate(query, page, per_page, reverse_order=(Referral.received_at.asc(), Referral.id.asc()))
+        filters.append(or_(
+            Referral.reference == term,
+            Referral.case_id.in_(select(CriminalCase.id).where(CriminalCase.docket_number == term)),
+        ))
+    # The scope's parts are paged apart (an OR would sort and count every row in scope: issue 15).
+    branches = [and_(branch, *filters) for branch in _scope_branches(actor)]
+    result = paginate_newest(branches, (Referral.received_at, Referral.id),
+                             select(Referral).options(*_list_loads(actor)), page, per_page)
     if not actor.has_role(Role.prosecutor):  # rows show the survivor's alias: open the page's keys in one query
         preload_data_keys(referral.id for referral in result.items)
     record_disclosure(actor, "referral.list", [(referral, referral.id) for referral in result.items],

@@ -4,6 +4,10 @@ the whole ordered list has there, for every role, on the page and in the API, an
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import or_, select
+
+from coordinator.db import db
+from coordinator.referrals.models import CriminalCase, Referral
 
 
 @pytest.fixture
@@ -42,3 +46,50 @@ def test_the_last_page_of_the_staff_list_shows_the_oldest_referrals(programme, b
     assert oldest not in staff.get("/referrals").get_data(as_text=True)
     last = staff.get("/referrals?page=3").get_data(as_text=True)
     assert oldest in last
+
+
+@pytest.fixture
+def crossed(factory):
+    """Nine referrals: one facilitator leads three and co-facilitates three, between others' referrals; a prosecutor
+    holds five of them, each on a case of its own, and their statuses differ."""
+    coordinator, prosecutor = factory.user("coordinator"), factory.user("prosecutor")
+    ours, other, third = factory.user("facilitator"), factory.user("facilitator"), factory.user("facilitator")
+    pairs = [(ours, other), (other, ours), (other, third)]
+    for number in range(9):
+        factory.referral(by=coordinator, prosecutor=prosecutor if number % 2 == 0 else None,
+                         facilitators=pairs[number % 3], status="screening" if number % 4 == 0 else None)
+    return {"facilitator": ours, "prosecutor": prosecutor}
+
+
+def _expected(app, role: str, user, status: str | None = None) -> list[str]:
+    """The scope by its plain rule (an OR for facilitators, a join for prosecutors), newest first."""
+    with app.app_context():
+        query = select(Referral.id)
+        if role == "facilitator":
+            query = query.where(or_(Referral.lead_facilitator_id == user.id, Referral.co_facilitator_id == user.id))
+        else:
+            query = query.join(CriminalCase, CriminalCase.id == Referral.case_id).where(
+                CriminalCase.prosecutor_id == user.id)
+        if status:
+            query = query.where(Referral.status == status)
+        query = query.order_by(Referral.received_at.desc(), Referral.id.desc())
+        return [str(referral_id) for referral_id in db.session.execute(query).scalars()]
+
+
+@pytest.mark.parametrize("role", ["facilitator", "prosecutor"])
+@pytest.mark.parametrize("status", [None, "screening"])
+def test_a_scope_read_in_parts_pages_as_the_whole_ordered_scope(crossed, api, app, role, status):
+    """Lead and co rows (and a prosecutor's several cases) merge into one order: every page, first to last (read from
+    the other end past the middle), holds the scope's rows at their place, and the total counts each row once."""
+    user = crossed[role]
+    expected = _expected(app, role, user, status)
+    whole = {"facilitator": 6, "prosecutor": 5}[role]
+    assert len(expected) == whole if status is None else 0 < len(expected) < whole
+    client = api(user)
+    walked = []
+    for page in range(1, 5):
+        answer = client.get(f"/api/v1/referrals?page={page}&per_page=2" + (f"&status={status}" if status else ""))
+        body = answer.get_json()
+        assert body["total"] == len(expected)
+        walked += [item["id"] for item in body["items"]]
+    assert walked == expected
