@@ -35,6 +35,10 @@ from coordinator.factory import create_app
 from coordinator.referrals.models import CriminalCase, Party, Referral, ReferralStatus
 
 GROWTH_BUDGET = 1.5  # issue 15: a list request at 100k referrals costs at most 1.5x what it costs at 1k
+# The facilitator and the prosecutor the benchmark signs in as hold one referral (one case) in this many: a full first
+# and last page at 1k as at 100k, so the ratio compares the same page over a scope 100 times larger, not a 7-row page
+# with a 50-row one.
+BENCHED_SHARE = 20  # 1k: exactly one full page (50); 100k: 100 full pages
 PASSWORD = "benchmark passphrase"
 STATUSES = [status.value for status in ReferralStatus]
 
@@ -61,16 +65,19 @@ def build(app, referrals: int, facilitators: int = 200, prosecutors: int = 40, b
         connection.execute(insert(User), rows)
         cases = []
         for index in range(referrals // 2):
+            prosecutor = users["prosecutor"][0 if index % BENCHED_SHARE == 0 else 1 + index % (prosecutors - 1)]
             cases.append({"id": uuid.uuid4(), "jurisdiction": "Benchshire", "court": "Bench Court",
                           "docket_number": f"B-{index:07d}", "charges": ["Human trafficking"], "stage": "charged",
-                          "prosecutor_id": users["prosecutor"][index % prosecutors], "created_at": now})
+                          "prosecutor_id": prosecutor, "created_at": now})
         for start in range(0, len(cases), batch):
             connection.execute(insert(CriminalCase), cases[start:start + batch])
         for start in range(0, referrals, batch):
             referral_rows, party_rows = [], []
             for index in range(start, min(start + batch, referrals)):
                 referral_id = uuid.uuid4()
-                lead, co = rng.sample(users["facilitator"], 2)
+                lead, co = rng.sample(users["facilitator"][1:], 2)
+                if index % BENCHED_SHARE == 0:
+                    lead = users["facilitator"][0]
                 received = now - timedelta(minutes=index)
                 referral_rows.append({
                     "id": referral_id, "reference": f"RJ-2026-{index + 1:06d}", "source": "prosecutor",
