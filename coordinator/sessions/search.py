@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import bisect
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
@@ -21,10 +19,11 @@ from sqlalchemy import select
 from coordinator import clock
 from coordinator.db import db
 from coordinator.referrals.models import PartyRole, Referral
-from coordinator.roster.eligibility import Candidate, eligible_for, roster
-from coordinator.roster.intervals import FreeTime, Interval, Window, expand, subtract
+from coordinator.roster.eligibility import Candidate
+from coordinator.roster.intervals import FreeTime, Interval, Window, expand, merge, subtract
 from coordinator.roster.models import AvailabilityException, AvailabilityWindow, Venue
 from coordinator.sessions.models import PARTIES_OF, PartyUnavailability, Reservation, SessionFormat, SessionKind
+from coordinator.sessions.search_people import People, Resource, by_pattern, local_day
 
 FIRST_STRETCH = timedelta(days=1)  # how far a search reads free time at first (see _Search)
 
@@ -50,7 +49,6 @@ def held_span(start: datetime, end: datetime, stagger: timedelta) -> tuple[datet
     """What a session holds of its facilitators and venue: staggering, then the buffer after it."""
     buffer = timedelta(minutes=current_app.config["SESSION_BUFFER_MINUTES"])
     return start - stagger, end + stagger + buffer
-
 
 
 def _busy(resource_ids: list[uuid.UUID], start: datetime, end: datetime) -> dict[uuid.UUID, list]:
@@ -144,14 +142,10 @@ def find_slots(referral: Referral, kind: str, fmt: str, duration: timedelta, sta
     if earliest + duration > latest:
         return []
     stagger = stagger_for(kind, fmt)
-    if referral.lead_facilitator_id and referral.co_facilitator_id:
-        by_id = {c.user_id: c for c in roster(referral.case_id)}
-        candidates = [by_id[i] for i in (referral.lead_facilitator_id, referral.co_facilitator_id) if i in by_id]
-        fixed = True
-    else:
-        candidates = eligible_for(referral, earliest.date())
-        fixed = False
-    if len(candidates) < 2:
+    fixed = bool(referral.lead_facilitator_id and referral.co_facilitator_id)
+    pair = (referral.lead_facilitator_id, referral.co_facilitator_id) if fixed else None
+    people = People(referral, earliest.date(), pair)  # type: ignore[arg-type]
+    if fixed and len(people.candidates) < 2:
         return []
     venues = []
     if fmt == SessionFormat.in_person:
@@ -162,7 +156,7 @@ def find_slots(referral: Referral, kind: str, fmt: str, duration: timedelta, sta
     parties = party_times(referral, kind)
     language = referral.require_party(PartyRole.survivor).preferred_language
     needs_speaker = PartyRole.survivor in PARTIES_OF[kind] and not interpreter
-    search = _Search(candidates, venues, parties, language, needs_speaker, fixed, stagger, duration, earliest, latest,
+    search = _Search(people, venues, parties, language, needs_speaker, fixed, stagger, duration, earliest, latest,
                      timedelta(minutes=config["SLOT_STEP_MINUTES"]))
     return search.run(limit)
 
@@ -196,21 +190,6 @@ def _ranges_join(ranges: list[Range]) -> list[Range]:
 
 
 @dataclass
-class _Resource:
-    """A facilitator or a venue as the search sees it: weekly hours in a time zone, and days off."""
-
-    id: uuid.UUID
-    timezone: str
-    windows: tuple[tuple, ...]  # (weekday, start, end), sorted
-    closed: frozenset[date] = frozenset()
-
-    @property
-    def pattern(self) -> tuple:
-        """What its weekly free time depends on: resources sharing it share the expansion."""
-        return self.timezone, self.windows
-
-
-@dataclass
 class _Search:
     """One slot search as a sweep over sorted lists of the starts each resource allows.
 
@@ -226,10 +205,11 @@ class _Search:
 
     Time is read in stretches: a day first, four times as far each time more is needed. The free time of a stretch
     is read from the first start it decides less the staggering, to the last one's held span, so no interval is cut
-    where it matters, and nothing is read twice.
+    where it matters, and nothing is read twice. Facilitators are read as stretches need them (`People.read`):
+    only the eligible whose weekly hours meet the times still open, so a roster's size costs little by itself.
     """
 
-    candidates: list[Candidate]
+    people: People
     venues: list[Venue]
     parties: PartyTimes
     language: str
@@ -241,11 +221,12 @@ class _Search:
     latest: datetime
     step: timedelta
     origin: datetime = field(init=False)
-    people: dict[tuple, list[_Resource]] = field(default_factory=dict)
-    places: dict[tuple, list[_Resource]] = field(default_factory=dict)
+    places: dict[tuple, list[Resource]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.origin = self.earliest.replace(hour=0, minute=0, second=0, microsecond=0)
+        self.places = by_pattern(Resource(v.id, v.timezone, tuple(sorted(
+            (w.weekday, w.start, w.end) for w in opening_windows(v)))) for v in self.venues)
 
     def grid_after(self, moment: datetime) -> int:
         """The first grid index at or after `moment`."""
@@ -270,26 +251,7 @@ class _Search:
                     ranges.append((low, high))
         return ranges
 
-    def read_resources(self) -> None:
-        """The facilitators' weekly hours and days off, and the venues' opening hours, in two statements; each
-        grouped by time zone and weekly pattern."""
-        ids = [c.user_id for c in self.candidates]
-        windows: dict[uuid.UUID, list[tuple]] = {i: [] for i in ids}
-        for user_id, weekday, start_time, end_time in db.session.execute(
-                select(AvailabilityWindow.user_id, AvailabilityWindow.weekday, AvailabilityWindow.start_time,
-                       AvailabilityWindow.end_time).where(AvailabilityWindow.user_id.in_(ids))).all():
-            windows[user_id].append((weekday, start_time, end_time))
-        closed: dict[uuid.UUID, set[date]] = {i: set() for i in ids}
-        for user_id, on in db.session.execute(
-                select(AvailabilityException.user_id, AvailabilityException.on_date)
-                .where(AvailabilityException.user_id.in_(ids), AvailabilityException.unavailable.is_(True))).all():
-            closed[user_id].add(on)
-        self.people = _by_pattern(_Resource(c.user_id, c.timezone, tuple(sorted(windows[c.user_id])),
-                                            frozenset(closed[c.user_id])) for c in self.candidates)
-        self.places = _by_pattern(_Resource(v.id, v.timezone, tuple(sorted(map(_window_key, opening_windows(v)))))
-                                  for v in self.venues)
-
-    def free_ranges(self, resources: dict[tuple, list[_Resource]], within: list[Range]) -> dict[uuid.UUID, list[Range]]:
+    def free_ranges(self, resources: dict[tuple, list[Resource]], within: list[Range]) -> dict[uuid.UUID, list[Range]]:
         """Each resource's allowed grid indices inside `within`. Weekly hours are expanded once per pattern, and
         reservations are read only for resources whose weekly hours leave something there."""
         if not within:
@@ -305,7 +267,7 @@ class _Search:
         busy = _busy(list({resource.id for resource in hopeful}), read_from, read_to)
         found = {}
         for resource in hopeful:
-            blocked = busy[resource.id] + [_local_day(day, resource.timezone) for day in resource.closed]
+            blocked = busy[resource.id] + [local_day(day, resource.timezone) for day in resource.closed]
             free = subtract(weekly[resource.pattern], blocked) if blocked else weekly[resource.pattern]
             ranges = _ranges_meet(self.allowed(free), within)
             if ranges:
@@ -336,7 +298,6 @@ class _Search:
         """Sweep stretch after stretch until `limit` slots are found or the horizon is done."""
         low = self.grid_after(self.earliest)
         last = self.grid_before(self.latest - self.duration)
-        self.read_resources()
         slots: list[Slot] = []
         stretch = FIRST_STRETCH
         while low <= last and len(slots) < limit:
@@ -352,13 +313,16 @@ class _Search:
         if self.places:
             venue_ranges = self.free_ranges(self.places, within)
             within = _ranges_meet(within, _ranges_join([r for ranges in venue_ranges.values() for r in ranges]))
-        people = self.free_ranges(self.people, within)
+        self.people.read(merge((self.at(first) - self.stagger, self.at(last) + self.duration + self.stagger)
+                               for first, last in within))
+        people = self.free_ranges(self.people.patterns, within)
         if len(people) < 2 or not within:
             return []
         # Events: +1 where a facilitator's allowed range begins, -1 after it ends (keyed by candidate position,
         # as an assigned pair keeps its order).
         events: list[tuple[int, int, int]] = []
-        for position, candidate in enumerate(self.candidates):
+        candidates = self.people.candidates
+        for position, candidate in enumerate(candidates):
             for first, last in people.get(candidate.user_id, ()):
                 events += [(first, 1, position), (last + 1, -1, position)]
         events.sort()
@@ -374,12 +338,12 @@ class _Search:
                     free.add(position)
                 else:
                     free.discard(position)
-                speakers += change if self.candidates[position].speaks(self.language) else 0
+                speakers += change if candidates[position].speaks(self.language) else 0
                 index += 1
             if len(free) < 2 or (self.needs_speaker and speakers < 1):
                 continue
             until = events[index][0] - 1 if index < len(events) else high
-            slots += self.slots_in(moment, until, [self.candidates[p] for p in sorted(free)], venue_ranges,
+            slots += self.slots_in(moment, until, [candidates[p] for p in sorted(free)], venue_ranges,
                                    wanted - len(slots))
         return slots
 
@@ -434,22 +398,3 @@ class _Search:
         lead = speakers[0]
         co = next((c for c in ranked if c.user_id != lead.user_id), None)
         return (lead.user_id, co.user_id) if co else None
-
-
-def _window_key(window: Window) -> tuple:
-    return window.weekday, window.start, window.end
-
-
-def _by_pattern(resources: Iterable[_Resource]) -> dict[tuple, list[_Resource]]:
-    """Resources grouped by what their weekly free time depends on."""
-    grouped: dict[tuple, list[_Resource]] = {}
-    for resource in resources:
-        grouped.setdefault(resource.pattern, []).append(resource)
-    return grouped
-
-
-def _local_day(day: date, timezone: str) -> Interval:
-    """A local date as a UTC interval (a day off removes every window on it)."""
-    zone = ZoneInfo(timezone)
-    return (datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC),
-            datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC))
