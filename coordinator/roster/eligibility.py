@@ -13,7 +13,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, Select, Subquery, func, literal, or_, select, true, union_all
 
 from coordinator.accounts.models import Role, User
 from coordinator.db import db
@@ -49,16 +49,20 @@ def caseloads(user_ids: Iterable[uuid.UUID] | None = None) -> dict[uuid.UUID, in
     return dict(db.session.execute(query).all())
 
 
-def _load() -> ColumnElement[int]:
-    """A facilitator's caseload as `caseloads()` counts it, for each row of the roster."""
-    # Two counts, each served by the index on its column (a test of "lead or co" walks every open referral for
-    # each facilitator); the second leaves out what the first counted.
-    user_id = FacilitatorProfile.user_id
-    led = select(func.count(Referral.id)).where(Referral.status.in_(OPEN), Referral.lead_facilitator_id == user_id)
-    co = select(func.count(Referral.id)).where(
-        Referral.status.in_(OPEN), Referral.co_facilitator_id == user_id,
-        or_(Referral.lead_facilitator_id.is_(None), Referral.lead_facilitator_id != user_id))
-    return led.scalar_subquery() + co.scalar_subquery()
+def _loads() -> Subquery:
+    """Each facilitator's caseload as `caseloads()` counts it (user_id, load), for facilitators with one."""
+    # Counted by column and added, rather than joined on "lead or co", which no index or hash join serves; the
+    # second count leaves out a referral the first counted.
+    led = (select(Referral.lead_facilitator_id.label("user_id"), func.count(Referral.id).label("load"))
+           .where(Referral.status.in_(OPEN), Referral.lead_facilitator_id.is_not(None))
+           .group_by(Referral.lead_facilitator_id))
+    co = (select(Referral.co_facilitator_id.label("user_id"), func.count(Referral.id).label("load"))
+          .where(Referral.status.in_(OPEN), Referral.co_facilitator_id.is_not(None),
+                 or_(Referral.lead_facilitator_id.is_(None),
+                     Referral.lead_facilitator_id != Referral.co_facilitator_id))
+          .group_by(Referral.co_facilitator_id))
+    both = union_all(led, co).subquery()
+    return select(both.c.user_id, func.sum(both.c.load).label("load")).group_by(both.c.user_id).subquery()
 
 
 def within_cap(caseload: int, cap: int) -> bool:
@@ -77,10 +81,12 @@ def _conflicted(case_id: uuid.UUID | None) -> ColumnElement[bool]:
 
 def roster_query(case_id: uuid.UUID | None) -> Select:
     """Every active facilitator with a profile, as the columns of a `Candidate`, in one statement."""
+    loads = _loads()
     return (select(FacilitatorProfile.user_id, FacilitatorProfile.languages, FacilitatorProfile.timezone,
-                   _load().label("load"), FacilitatorProfile.max_active_referrals,
+                   func.coalesce(loads.c.load, 0).label("load"), FacilitatorProfile.max_active_referrals,
                    Training.valid_until, _conflicted(case_id).label("conflicted"))
             .join(User, User.id == FacilitatorProfile.user_id)
+            .outerjoin(loads, loads.c.user_id == FacilitatorProfile.user_id)
             .outerjoin(Training, (Training.user_id == FacilitatorProfile.user_id)
                        & (Training.kind == TrainingKind.trafficking_specialist))
             .where(User.active.is_(True), User.role == Role.facilitator))
