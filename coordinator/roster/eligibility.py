@@ -95,7 +95,7 @@ def roster_query(case_id: uuid.UUID | None) -> Select:
 def candidate(row: Sequence) -> Candidate:
     """A candidate from the first columns of a `roster_query` row."""
     user_id, languages, timezone, load, cap, trained_until, conflicted = row[:7]
-    return Candidate(user_id, tuple(languages), timezone, load, cap, trained_until, bool(conflicted))
+    return Candidate(user_id, tuple(languages), timezone, int(load), cap, trained_until, bool(conflicted))
 
 
 def _candidates(query: Select) -> list[Candidate]:

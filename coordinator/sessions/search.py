@@ -22,6 +22,7 @@ from coordinator.referrals.models import PartyRole, Referral
 from coordinator.roster.eligibility import Candidate
 from coordinator.roster.intervals import FreeTime, Interval, Window, expand, merge, subtract
 from coordinator.roster.models import AvailabilityException, AvailabilityWindow, Venue
+from coordinator.sessions.grid import Range, ranges_join, ranges_meet, ranges_minus
 from coordinator.sessions.models import PARTIES_OF, PartyUnavailability, Reservation, SessionFormat, SessionKind
 from coordinator.sessions.search_people import People, Resource, by_pattern, local_day
 
@@ -145,7 +146,7 @@ def find_slots(referral: Referral, kind: str, fmt: str, duration: timedelta, sta
     fixed = bool(referral.lead_facilitator_id and referral.co_facilitator_id)
     pair = (referral.lead_facilitator_id, referral.co_facilitator_id) if fixed else None
     people = People(referral, earliest.date(), pair)  # type: ignore[arg-type]
-    if fixed and len(people.candidates) < 2:
+    if fixed and len(people.tiers[0].candidates) < 2:
         return []
     venues = []
     if fmt == SessionFormat.in_person:
@@ -159,34 +160,6 @@ def find_slots(referral: Referral, kind: str, fmt: str, duration: timedelta, sta
     search = _Search(people, venues, parties, language, needs_speaker, fixed, stagger, duration, earliest, latest,
                      timedelta(minutes=config["SLOT_STEP_MINUTES"]))
     return search.run(limit)
-
-
-Range = tuple[int, int]  # grid indices of slot starts, both ends included
-
-
-def _ranges_meet(first: list[Range], second: list[Range]) -> list[Range]:
-    """The grid indices in both sorted lists of disjoint ranges."""
-    result, i, j = [], 0, 0
-    while i < len(first) and j < len(second):
-        low, high = max(first[i][0], second[j][0]), min(first[i][1], second[j][1])
-        if low <= high:
-            result.append((low, high))
-        if first[i][1] < second[j][1]:
-            i += 1
-        else:
-            j += 1
-    return result
-
-
-def _ranges_join(ranges: list[Range]) -> list[Range]:
-    """Sorted, with overlapping or adjacent ranges joined."""
-    joined: list[list[int]] = []
-    for low, high in sorted(ranges):
-        if joined and low <= joined[-1][1] + 1:
-            joined[-1][1] = max(joined[-1][1], high)
-        else:
-            joined.append([low, high])
-    return [(low, high) for low, high in joined]
 
 
 @dataclass
@@ -263,13 +236,13 @@ class _Search:
             timezone, windows = pattern
             weekly[pattern] = expand([Window(*window) for window in windows], timezone, read_from, read_to)
         hopeful = [resource for pattern, members in resources.items()
-                   if _ranges_meet(self.allowed(weekly[pattern]), within) for resource in members]
+                   if ranges_meet(self.allowed(weekly[pattern]), within) for resource in members]
         busy = _busy(list({resource.id for resource in hopeful}), read_from, read_to)
         found = {}
         for resource in hopeful:
             blocked = busy[resource.id] + [local_day(day, resource.timezone) for day in resource.closed]
             free = subtract(weekly[resource.pattern], blocked) if blocked else weekly[resource.pattern]
-            ranges = _ranges_meet(self.allowed(free), within)
+            ranges = ranges_meet(self.allowed(free), within)
             if ranges:
                 found[resource.id] = ranges
         return found
@@ -284,7 +257,7 @@ class _Search:
             if first <= last:
                 blocked.append((first, last))
         ranges, cursor = [], low
-        for first, last in _ranges_join(blocked):
+        for first, last in ranges_join(blocked):
             if first > cursor:
                 ranges.append((cursor, min(first - 1, high)))
             cursor = max(cursor, last + 1)
@@ -307,21 +280,44 @@ class _Search:
         return slots
 
     def sweep(self, low: int, high: int, wanted: int) -> list[Slot]:
-        """Up to `wanted` slots between grid indices `low` and `high`, earliest first."""
+        """Up to `wanted` slots between grid indices `low` and `high`, earliest first.
+
+        Facilitators are read in rank tiers. Where the best-ranked tier has a pair free, the slot and its pair are
+        what the whole roster would give (anyone else ranks after all of them); only the starts it leaves
+        undecided, before its `wanted`-th slot, are swept again with the other tier read for them.
+        """
         within = self.party_ranges(low, high)
         venue_ranges: dict[uuid.UUID, list[Range]] = {}
         if self.places:
             venue_ranges = self.free_ranges(self.places, within)
-            within = _ranges_meet(within, _ranges_join([r for ranges in venue_ranges.values() for r in ranges]))
-        self.people.read(merge((self.at(first) - self.stagger, self.at(last) + self.duration + self.stagger)
-                               for first, last in within))
-        people = self.free_ranges(self.people.patterns, within)
+            within = ranges_meet(within, ranges_join([r for ranges in venue_ranges.values() for r in ranges]))
+        first = self.people.tiers[0]
+        first.read(self.regions(within))
+        slots, decided = self.sweep_among(first.candidates, first.patterns, within, venue_ranges, wanted)
+        if len(self.people.tiers) == 1:
+            return slots
+        cutoff = self.grid_before(slots[wanted - 1].start) if len(slots) >= wanted else high
+        undecided = ranges_minus(ranges_meet(within, [(low, cutoff)]), decided)
+        self.people.tiers[1].read(self.regions(undecided))
+        if not undecided or not self.people.tiers[1].candidates:
+            return slots
+        more, _decided = self.sweep_among(*self.people.everyone(), undecided, venue_ranges, wanted)
+        return sorted(slots + more, key=lambda slot: slot.start)[:wanted]
+
+    def regions(self, within: list[Range]) -> list[Interval]:
+        """The times the held spans of starts in `within` cover."""
+        return merge((self.at(first) - self.stagger, self.at(last) + self.duration + self.stagger)
+                     for first, last in within)
+
+    def sweep_among(self, candidates: list[Candidate], patterns: dict[tuple, list[Resource]], within: list[Range],
+                    venue_ranges: dict[uuid.UUID, list[Range]], wanted: int) -> tuple[list[Slot], list[Range]]:
+        """Up to `wanted` slots in `within` with pairs from `candidates`, and the ranges where they hold a pair."""
+        people = self.free_ranges(patterns, within)
         if len(people) < 2 or not within:
-            return []
+            return [], []
         # Events: +1 where a facilitator's allowed range begins, -1 after it ends (keyed by candidate position,
         # as an assigned pair keeps its order).
         events: list[tuple[int, int, int]] = []
-        candidates = self.people.candidates
         for position, candidate in enumerate(candidates):
             for first, last in people.get(candidate.user_id, ()):
                 events += [(first, 1, position), (last + 1, -1, position)]
@@ -329,6 +325,7 @@ class _Search:
         free: set[int] = set()
         speakers = 0
         slots: list[Slot] = []
+        decided: list[Range] = []
         index = 0
         while index < len(events) and len(slots) < wanted:
             moment = events[index][0]
@@ -342,17 +339,17 @@ class _Search:
                 index += 1
             if len(free) < 2 or (self.needs_speaker and speakers < 1):
                 continue
-            until = events[index][0] - 1 if index < len(events) else high
-            slots += self.slots_in(moment, until, [candidates[p] for p in sorted(free)], venue_ranges,
-                                   wanted - len(slots))
-        return slots
+            pair = self.pair([candidates[p] for p in sorted(free)])
+            if pair is None:
+                continue
+            until = events[index][0] - 1  # a range's end event always follows its start
+            decided.append((moment, until))
+            slots += self.slots_in(moment, until, pair, venue_ranges, wanted - len(slots))
+        return slots, decided
 
-    def slots_in(self, low: int, high: int, available: list[Candidate], venue_ranges: dict[uuid.UUID, list[Range]],
-                 wanted: int) -> list[Slot]:
-        """Up to `wanted` slots in a stretch of grid where the same facilitators are free."""
-        pair = self.pair(available)
-        if pair is None:
-            return []
+    def slots_in(self, low: int, high: int, pair: tuple[uuid.UUID, uuid.UUID],
+                 venue_ranges: dict[uuid.UUID, list[Range]], wanted: int) -> list[Slot]:
+        """Up to `wanted` slots for `pair` in a stretch of grid where the same facilitators are free."""
         slots: list[Slot] = []
         index = low
         while index <= high and len(slots) < wanted:
