@@ -22,6 +22,7 @@ from coordinator.referrals.models import PartyRole, Referral
 from coordinator.roster.eligibility import Candidate
 from coordinator.roster.intervals import FreeTime, Interval, Window, expand, merge, subtract
 from coordinator.roster.models import AvailabilityException, AvailabilityWindow, Venue
+from coordinator.roster.venues import VenueHours, suitable_venues
 from coordinator.sessions.grid import Range, ranges_join, ranges_meet, ranges_minus
 from coordinator.sessions.models import PARTIES_OF, PartyUnavailability, Reservation, SessionFormat, SessionKind
 from coordinator.sessions.search_people import People, Resource, by_pattern, local_day
@@ -88,7 +89,7 @@ def facilitator_free_time(candidates: list[Candidate], start: datetime, end: dat
                                          busy[c.user_id])) for c in candidates}
 
 
-def opening_windows(venue: Venue) -> list[Window]:
+def opening_windows(venue: Venue | VenueHours) -> list[Window]:
     """A venue's opening hours as weekly windows."""
     return [Window(int(entry["weekday"]), time.fromisoformat(entry["start"]), time.fromisoformat(entry["end"]))
             for entry in venue.opening_hours]
@@ -148,12 +149,9 @@ def find_slots(referral: Referral, kind: str, fmt: str, duration: timedelta, sta
     people = People(referral, earliest.date(), pair)  # type: ignore[arg-type]
     if fixed and len(people.tiers[0].candidates) < 2:
         return []
-    venues = []
-    if fmt == SessionFormat.in_person:
-        venues = sorted((v for v in db.session.execute(select(Venue)).scalars() if v.suits(kind)),
-                        key=lambda v: v.name)
-        if not venues:
-            return []
+    venues = suitable_venues(kind) if fmt == SessionFormat.in_person else []
+    if fmt == SessionFormat.in_person and not venues:
+        return []
     parties = party_times(referral, kind)
     language = referral.require_party(PartyRole.survivor).preferred_language
     needs_speaker = PartyRole.survivor in PARTIES_OF[kind] and not interpreter
@@ -183,7 +181,7 @@ class _Search:
     """
 
     people: People
-    venues: list[Venue]
+    venues: list[VenueHours]
     parties: PartyTimes
     language: str
     needs_speaker: bool
