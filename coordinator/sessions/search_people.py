@@ -1,17 +1,19 @@
-"""The facilitators a slot search reads, stretch by stretch (see `search._Search`).
+"""The facilitators a slot search reads, as it needs them (see `search._Search.sweep`).
 
-A roster of a thousand facilitators is mostly people whose weekly hours never meet the times the parties and the
-venues leave open, or who are not eligible at all. So the search first reads the few distinct weekly windows in use
-(per time zone), and for each stretch of time reads only the eligible facilitators with a window meeting it: their
-profile, weekly hours and days off, in three statements, and nobody twice. An assigned pair is read at once.
+A search asks of the roster only who is free at the first few starts and, among them, the best-ranked pair. So it
+reads the distinct weekly windows in use (per time zone) first, and nobody at all while no window meets the times
+the parties and the venues leave open. Then it reads the first rank tier whole, in one statement: the FIRST_TIER
+eligible facilitators with the lowest caseload ratio (ties included), each with profile, caseload, weekly hours and
+days off. Everyone else is read, in one statement per stretch, only for the starts the first tier leaves undecided,
+and only those with a window meeting them. An assigned pair is read at once.
 """
-
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -71,18 +73,18 @@ def _meeting(keys: set[WindowKey], regions: list[Interval]) -> set[WindowKey]:
     return found
 
 
-def _weekly_hours() -> ColumnElement[str | None]:
+def _weekly_hours(user_id: ColumnElement = FacilitatorProfile.user_id) -> ColumnElement[str | None]:
     """A facilitator's weekly windows as one text ("weekday start end" joined by ";", in no order)."""
     text = (cast(AvailabilityWindow.weekday, String) + " " + cast(AvailabilityWindow.start_time, String) + " "
             + cast(AvailabilityWindow.end_time, String))
     return (select(func.aggregate_strings(text, ";"))
-            .where(AvailabilityWindow.user_id == FacilitatorProfile.user_id).scalar_subquery())
+            .where(AvailabilityWindow.user_id == user_id).scalar_subquery())
 
 
-def _days_off() -> ColumnElement[str | None]:
+def _days_off(user_id: ColumnElement = FacilitatorProfile.user_id) -> ColumnElement[str | None]:
     """A facilitator's days off as one text (ISO dates joined by ";")."""
     return (select(func.aggregate_strings(cast(AvailabilityException.on_date, String), ";"))
-            .where(AvailabilityException.user_id == FacilitatorProfile.user_id,
+            .where(AvailabilityException.user_id == user_id,
                    AvailabilityException.unavailable.is_(True)).scalar_subquery())
 
 
@@ -115,6 +117,9 @@ class Tier:
         meeting = _meeting(self.unread, regions)
         if not meeting:
             return
+        if self.inside:
+            self.people.read_first()
+            return
         self.unread -= meeting
         weekdays: dict[str, set[int]] = {}
         for zone, weekday, _start, _end in meeting:
@@ -126,11 +131,10 @@ class Tier:
                 AvailabilityWindow.user_id == FacilitatorProfile.user_id,
                 AvailabilityWindow.weekday.in_(sorted(days))).exists())
             for zone, days in weekdays.items())))
-        edge = self.people.edge() if self.inside is not None else None
-        if edge is None and self.inside is False:
-            return  # fewer than FIRST_TIER eligible: the first tier holds everyone
-        if edge is not None:
-            query = query.where(_within_edge(query, *edge, bool(self.inside)))
+        edge = self.people.edge()
+        if edge is None:
+            return  # nobody is eligible
+        query = query.where(_beyond(query, *edge))
         if self.candidates:
             query = query.where(FacilitatorProfile.user_id.not_in([c.user_id for c in self.candidates]))
         found = _read(query)
@@ -150,8 +154,8 @@ class People:
 
     def __init__(self, referral: Referral, on: date, pair: tuple[uuid.UUID, uuid.UUID] | None):
         self.referral, self.on = referral, on
-        self.read_edge = False  # see edge()
-        self.last: tuple[int, int] | None = None
+        self.first_read = False  # see read_first()
+        self.last: tuple[int, int] | None = None  # the highest caseload and cap of the first tier
         if pair:
             found = _read(roster_query(referral.case_id).where(FacilitatorProfile.user_id.in_(pair)))
             by_id = {c.user_id: (c, resource) for c, resource in found}
@@ -165,16 +169,30 @@ class People:
             .join(AvailabilityWindow, AvailabilityWindow.user_id == FacilitatorProfile.user_id))}
         self.tiers = [Tier(self, True, unread), Tier(self, False, unread)]
 
-    def edge(self) -> tuple[int, int] | None:
-        """The caseload and cap of the FIRST_TIER-th eligible facilitator by caseload ratio (None when fewer): read
-        only once someone is to be read, so a search that meets nobody's hours reads no roster."""
-        if self.read_edge:
-            return self.last
+    def read_first(self) -> None:
+        """Read the first tier whole, in one statement: the FIRST_TIER eligible facilitators with the lowest
+        caseload ratio, and anyone sharing the last one's ratio (so everyone else ranks after all of them)."""
+        if self.first_read:
+            return
+        self.first_read = True
         query = eligible_query(self.referral, self.on)
-        last = db.session.execute(query.with_only_columns(query.selected_columns.load, _cap())
-                                  .order_by(query.selected_columns.load * 1.0 / _cap())
-                                  .offset(FIRST_TIER - 1).limit(1)).first()
-        self.read_edge, self.last = True, None if last is None else (int(last[0]), int(last[1]))
+        ratio = query.selected_columns.load * 1.0 / _cap()
+        ranked = query.add_columns(_cap(), func.rank().over(order_by=ratio)).subquery()
+        # Weekly hours and days off outside the ranking, so only the first tier's are gathered.
+        rows = db.session.execute(select(ranked, _weekly_hours(ranked.c.user_id), _days_off(ranked.c.user_id))
+                                  .where(list(ranked.c)[-1] <= FIRST_TIER)).all()
+        if rows:
+            last = max(rows, key=lambda row: Fraction(int(row[3]), int(row[7])))
+            self.last = int(last[3]), int(last[7])
+        found = [(candidate(row), Resource(row[0], row[2], _windows(row[-2]), _dates(row[-1]))) for row in rows]
+        kept = {c.user_id for c in eligible([c for c, _resource in found], self.on, self.referral.facilitator_ids)}
+        first = self.tiers[0]
+        first.unread = set()
+        first.add([(c, resource) for c, resource in found if c.user_id in kept])
+
+    def edge(self) -> tuple[int, int] | None:
+        """The highest caseload ratio of the first tier, as caseload and cap (None when nobody is eligible)."""
+        self.read_first()
         return self.last
 
     def everyone(self) -> tuple[list[Candidate], dict[tuple, list[Resource]]]:
@@ -192,11 +210,9 @@ def _cap() -> ColumnElement[int]:
     return case((FacilitatorProfile.max_active_referrals < 1, 1), else_=FacilitatorProfile.max_active_referrals)
 
 
-def _within_edge(query: Select, load: int, cap: int, inside: bool) -> ColumnElement[bool]:
-    """Those of `query` whose caseload ratio is at most load / cap (inside) or above it: as integers, so no
-    rounding moves the edge, and everyone outside ranks after everyone inside."""
-    at_most = query.selected_columns.load * cap <= _cap() * load
-    return at_most if inside else ~at_most
+def _beyond(query: Select, load: int, cap: int) -> ColumnElement[bool]:
+    """Those of `query` whose caseload ratio is above load / cap: in integers, so no rounding moves the edge."""
+    return query.selected_columns.load * cap > _cap() * load
 
 
 def _read(query: Select) -> list[tuple[Candidate, Resource]]:
