@@ -53,10 +53,10 @@ def _loads() -> Subquery:
     """Each facilitator's caseload as `caseloads()` counts it (user_id, load), for facilitators with one."""
     # Counted by column and added, rather than joined on "lead or co", which no index or hash join serves; the
     # second count leaves out a referral the first counted.
-    led = (select(Referral.lead_facilitator_id.label("user_id"), func.count(Referral.id).label("load"))
+    led = (select(Referral.lead_facilitator_id.label("user_id"), func.count().label("load"))
            .where(Referral.status.in_(OPEN), Referral.lead_facilitator_id.is_not(None))
            .group_by(Referral.lead_facilitator_id))
-    co = (select(Referral.co_facilitator_id.label("user_id"), func.count(Referral.id).label("load"))
+    co = (select(Referral.co_facilitator_id.label("user_id"), func.count().label("load"))
           .where(Referral.status.in_(OPEN), Referral.co_facilitator_id.is_not(None),
                  or_(Referral.lead_facilitator_id.is_(None),
                      Referral.lead_facilitator_id != Referral.co_facilitator_id))
