@@ -8,12 +8,12 @@ unless an interpreter is booked.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, Select, Subquery, func, literal, or_, select, true, union_all
 
 from coordinator.accounts.models import Role, User
 from coordinator.db import db
@@ -49,31 +49,76 @@ def caseloads(user_ids: Iterable[uuid.UUID] | None = None) -> dict[uuid.UUID, in
     return dict(db.session.execute(query).all())
 
 
+def _loads() -> Subquery:
+    """Each facilitator's caseload as `caseloads()` counts it (user_id, load), for facilitators with one."""
+    # Counted by column and added, rather than joined on "lead or co", which no index or hash join serves; the
+    # second count leaves out a referral the first counted.
+    led = (select(Referral.lead_facilitator_id.label("user_id"), func.count().label("load"))
+           .where(Referral.status.in_(OPEN), Referral.lead_facilitator_id.is_not(None))
+           .group_by(Referral.lead_facilitator_id))
+    co = (select(Referral.co_facilitator_id.label("user_id"), func.count().label("load"))
+          .where(Referral.status.in_(OPEN), Referral.co_facilitator_id.is_not(None),
+                 or_(Referral.lead_facilitator_id.is_(None),
+                     Referral.lead_facilitator_id != Referral.co_facilitator_id))
+          .group_by(Referral.co_facilitator_id))
+    both = union_all(led, co).subquery()
+    return select(both.c.user_id, func.sum(both.c.load).label("load")).group_by(both.c.user_id).subquery()
+
+
 def within_cap(caseload: int, cap: int) -> bool:
     """True when a facilitator with `caseload` open referrals may take one more: the one caseload rule."""
     return caseload < cap
 
 
-def roster(case_id: uuid.UUID | None = None) -> list[Candidate]:
-    """Every active facilitator with a profile, with caseload, training and (for a case) conflict."""
-    loads = caseloads()
-    trained = dict(db.session.execute(
-        select(Training.user_id, Training.valid_until).where(Training.kind == TrainingKind.trafficking_specialist)
-    ).all())
-    conflicted = set(db.session.execute(
-        select(FacilitatorConflict.user_id)
-        .join(CriminalCase, CriminalCase.docket_number == FacilitatorConflict.docket_number)
-        .where(CriminalCase.id == case_id)
-    ).scalars()) if case_id else set()
-    # Columns, not entities: slot search reads the whole roster on every search, and loading a thousand
+def _conflicted(case_id: uuid.UUID | None) -> ColumnElement[bool]:
+    """Whether the facilitator declared a conflict with the case's docket."""
+    if not case_id:
+        return literal(False)
+    return (select(FacilitatorConflict.id)
+            .join(CriminalCase, CriminalCase.docket_number == FacilitatorConflict.docket_number)
+            .where(CriminalCase.id == case_id, FacilitatorConflict.user_id == FacilitatorProfile.user_id).exists())
+
+
+def roster_query(case_id: uuid.UUID | None) -> Select:
+    """Every active facilitator with a profile, as the columns of a `Candidate`, in one statement."""
+    loads = _loads()
+    return (select(FacilitatorProfile.user_id, FacilitatorProfile.languages, FacilitatorProfile.timezone,
+                   func.coalesce(loads.c.load, 0).label("load"), FacilitatorProfile.max_active_referrals,
+                   Training.valid_until, _conflicted(case_id).label("conflicted"))
+            .join(User, User.id == FacilitatorProfile.user_id)
+            .outerjoin(loads, loads.c.user_id == FacilitatorProfile.user_id)
+            .outerjoin(Training, (Training.user_id == FacilitatorProfile.user_id)
+                       & (Training.kind == TrainingKind.trafficking_specialist))
+            .where(User.active.is_(True), User.role == Role.facilitator))
+
+
+def candidate(row: Sequence) -> Candidate:
+    """A candidate from the first columns of a `roster_query` row."""
+    user_id, languages, timezone, load, cap, trained_until, conflicted = row[:7]
+    return Candidate(user_id, tuple(languages), timezone, int(load), cap, trained_until, bool(conflicted))
+
+
+def _candidates(query: Select) -> list[Candidate]:
+    # Columns, not entities: slot search reads the roster on every search, and loading a thousand
     # profiles into the session costs more than the search itself.
-    rows = db.session.execute(
-        select(FacilitatorProfile.user_id, FacilitatorProfile.languages, FacilitatorProfile.timezone,
-               FacilitatorProfile.max_active_referrals).join(User, User.id == FacilitatorProfile.user_id)
-        .where(User.active.is_(True), User.role == Role.facilitator)
-    ).all()
-    return [Candidate(user_id, tuple(languages), timezone, loads.get(user_id, 0), cap, trained.get(user_id),
-                      user_id in conflicted) for user_id, languages, timezone, cap in rows]
+    return [candidate(row) for row in db.session.execute(query)]
+
+
+def roster(case_id: uuid.UUID | None = None, user_ids: Iterable[uuid.UUID] | None = None) -> list[Candidate]:
+    """Every active facilitator with a profile (or those of `user_ids`), with caseload, training and (for a case)
+    conflict."""
+    query = roster_query(case_id)
+    if user_ids is not None:
+        query = query.where(FacilitatorProfile.user_id.in_(list(user_ids)))
+    return _candidates(query)
+
+
+def eligible_query(referral: Referral, on: date) -> Select:
+    """The roster statement narrowed in SQL to those `eligible()` keeps, so a search reads no one it would drop."""
+    query = roster_query(referral.case_id)
+    load, cap = query.selected_columns.load, FacilitatorProfile.max_active_referrals
+    return query.where(Training.valid_until >= on, ~_conflicted(referral.case_id) if referral.case_id else true(),
+                       or_(load < cap, FacilitatorProfile.user_id.in_(list(referral.facilitator_ids))))
 
 
 def eligible(candidates: list[Candidate], on: date,
@@ -86,4 +131,5 @@ def eligible(candidates: list[Candidate], on: date,
 
 def eligible_for(referral: Referral, on: date) -> list[Candidate]:
     """The eligible facilitators for a referral's circle on a date."""
-    return eligible(roster(referral.case_id), on, referral.facilitator_ids)
+    # SQL narrows the rows read; `eligible()` still decides, so its rules stay the one statement of eligibility.
+    return eligible(_candidates(eligible_query(referral, on)), on, referral.facilitator_ids)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from coordinator.audit.service import record
 from coordinator.db import atomic, db
 from coordinator.errors import Forbidden, InvalidRequest, NotFound
 from coordinator.roster.availability import check_week, week_json
-from coordinator.roster.models import Venue
+from coordinator.roster.models import Venue, venue_suits
 from coordinator.roster.profiles import MANAGERS, check_fields, valid_timezone
 
 READERS = (*MANAGERS, Role.facilitator)
@@ -159,3 +159,20 @@ def venues_by_id(ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, Venue]:
     if not keys:
         return {}
     return {venue.id: venue for venue in db.session.execute(select(Venue).where(Venue.id.in_(keys))).scalars()}
+
+
+class VenueHours(NamedTuple):
+    """A venue as slot search reads it: no address, no entity."""
+
+    id: uuid.UUID
+    name: str
+    timezone: str
+    opening_hours: list[dict]
+
+
+def suitable_venues(kind: str) -> list[VenueHours]:
+    """The venues that suit `kind`, by name, in one statement of columns."""
+    rows = db.session.execute(select(Venue.id, Venue.name, Venue.timezone, Venue.opening_hours, Venue.active,
+                                     Venue.separate_waiting_rooms, Venue.capacity)).all()
+    return sorted((VenueHours(*row[:4]) for row in rows if venue_suits(kind, *row[4:])), key=lambda v: v.name)
+

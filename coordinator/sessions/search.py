@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import bisect
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
@@ -21,10 +19,13 @@ from sqlalchemy import select
 from coordinator import clock
 from coordinator.db import db
 from coordinator.referrals.models import PartyRole, Referral
-from coordinator.roster.eligibility import Candidate, eligible_for, roster
-from coordinator.roster.intervals import FreeTime, Interval, Window, expand, subtract
+from coordinator.roster.eligibility import Candidate
+from coordinator.roster.intervals import FreeTime, Interval, Window, expand, merge, subtract
 from coordinator.roster.models import AvailabilityException, AvailabilityWindow, Venue
+from coordinator.roster.venues import VenueHours, suitable_venues
+from coordinator.sessions.grid import Range, ranges_join, ranges_meet, ranges_minus
 from coordinator.sessions.models import PARTIES_OF, PartyUnavailability, Reservation, SessionFormat, SessionKind
+from coordinator.sessions.search_people import People, Resource, by_pattern, local_day
 
 FIRST_STRETCH = timedelta(days=1)  # how far a search reads free time at first (see _Search)
 
@@ -50,7 +51,6 @@ def held_span(start: datetime, end: datetime, stagger: timedelta) -> tuple[datet
     """What a session holds of its facilitators and venue: staggering, then the buffer after it."""
     buffer = timedelta(minutes=current_app.config["SESSION_BUFFER_MINUTES"])
     return start - stagger, end + stagger + buffer
-
 
 
 def _busy(resource_ids: list[uuid.UUID], start: datetime, end: datetime) -> dict[uuid.UUID, list]:
@@ -89,7 +89,7 @@ def facilitator_free_time(candidates: list[Candidate], start: datetime, end: dat
                                          busy[c.user_id])) for c in candidates}
 
 
-def opening_windows(venue: Venue) -> list[Window]:
+def opening_windows(venue: Venue | VenueHours) -> list[Window]:
     """A venue's opening hours as weekly windows."""
     return [Window(int(entry["weekday"]), time.fromisoformat(entry["start"]), time.fromisoformat(entry["end"]))
             for entry in venue.opening_hours]
@@ -144,70 +144,20 @@ def find_slots(referral: Referral, kind: str, fmt: str, duration: timedelta, sta
     if earliest + duration > latest:
         return []
     stagger = stagger_for(kind, fmt)
-    if referral.lead_facilitator_id and referral.co_facilitator_id:
-        by_id = {c.user_id: c for c in roster(referral.case_id)}
-        candidates = [by_id[i] for i in (referral.lead_facilitator_id, referral.co_facilitator_id) if i in by_id]
-        fixed = True
-    else:
-        candidates = eligible_for(referral, earliest.date())
-        fixed = False
-    if len(candidates) < 2:
+    fixed = bool(referral.lead_facilitator_id and referral.co_facilitator_id)
+    pair = (referral.lead_facilitator_id, referral.co_facilitator_id) if fixed else None
+    people = People(referral, earliest.date(), pair)  # type: ignore[arg-type]
+    if fixed and len(people.tiers[0].candidates) < 2:
         return []
-    venues = []
-    if fmt == SessionFormat.in_person:
-        venues = sorted((v for v in db.session.execute(select(Venue)).scalars() if v.suits(kind)),
-                        key=lambda v: v.name)
-        if not venues:
-            return []
+    venues = suitable_venues(kind) if fmt == SessionFormat.in_person else []
+    if fmt == SessionFormat.in_person and not venues:
+        return []
     parties = party_times(referral, kind)
     language = referral.require_party(PartyRole.survivor).preferred_language
     needs_speaker = PartyRole.survivor in PARTIES_OF[kind] and not interpreter
-    search = _Search(candidates, venues, parties, language, needs_speaker, fixed, stagger, duration, earliest, latest,
+    search = _Search(people, venues, parties, language, needs_speaker, fixed, stagger, duration, earliest, latest,
                      timedelta(minutes=config["SLOT_STEP_MINUTES"]))
     return search.run(limit)
-
-
-Range = tuple[int, int]  # grid indices of slot starts, both ends included
-
-
-def _ranges_meet(first: list[Range], second: list[Range]) -> list[Range]:
-    """The grid indices in both sorted lists of disjoint ranges."""
-    result, i, j = [], 0, 0
-    while i < len(first) and j < len(second):
-        low, high = max(first[i][0], second[j][0]), min(first[i][1], second[j][1])
-        if low <= high:
-            result.append((low, high))
-        if first[i][1] < second[j][1]:
-            i += 1
-        else:
-            j += 1
-    return result
-
-
-def _ranges_join(ranges: list[Range]) -> list[Range]:
-    """Sorted, with overlapping or adjacent ranges joined."""
-    joined: list[list[int]] = []
-    for low, high in sorted(ranges):
-        if joined and low <= joined[-1][1] + 1:
-            joined[-1][1] = max(joined[-1][1], high)
-        else:
-            joined.append([low, high])
-    return [(low, high) for low, high in joined]
-
-
-@dataclass
-class _Resource:
-    """A facilitator or a venue as the search sees it: weekly hours in a time zone, and days off."""
-
-    id: uuid.UUID
-    timezone: str
-    windows: tuple[tuple, ...]  # (weekday, start, end), sorted
-    closed: frozenset[date] = frozenset()
-
-    @property
-    def pattern(self) -> tuple:
-        """What its weekly free time depends on: resources sharing it share the expansion."""
-        return self.timezone, self.windows
 
 
 @dataclass
@@ -226,11 +176,12 @@ class _Search:
 
     Time is read in stretches: a day first, four times as far each time more is needed. The free time of a stretch
     is read from the first start it decides less the staggering, to the last one's held span, so no interval is cut
-    where it matters, and nothing is read twice.
+    where it matters, and nothing is read twice. Facilitators are read as stretches need them (`People.read`):
+    only the eligible whose weekly hours meet the times still open, so a roster's size costs little by itself.
     """
 
-    candidates: list[Candidate]
-    venues: list[Venue]
+    people: People
+    venues: list[VenueHours]
     parties: PartyTimes
     language: str
     needs_speaker: bool
@@ -241,11 +192,12 @@ class _Search:
     latest: datetime
     step: timedelta
     origin: datetime = field(init=False)
-    people: dict[tuple, list[_Resource]] = field(default_factory=dict)
-    places: dict[tuple, list[_Resource]] = field(default_factory=dict)
+    places: dict[tuple, list[Resource]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.origin = self.earliest.replace(hour=0, minute=0, second=0, microsecond=0)
+        self.places = by_pattern(Resource(v.id, v.timezone, tuple(sorted(
+            (w.weekday, w.start, w.end) for w in opening_windows(v)))) for v in self.venues)
 
     def grid_after(self, moment: datetime) -> int:
         """The first grid index at or after `moment`."""
@@ -270,26 +222,7 @@ class _Search:
                     ranges.append((low, high))
         return ranges
 
-    def read_resources(self) -> None:
-        """The facilitators' weekly hours and days off, and the venues' opening hours, in two statements; each
-        grouped by time zone and weekly pattern."""
-        ids = [c.user_id for c in self.candidates]
-        windows: dict[uuid.UUID, list[tuple]] = {i: [] for i in ids}
-        for user_id, weekday, start_time, end_time in db.session.execute(
-                select(AvailabilityWindow.user_id, AvailabilityWindow.weekday, AvailabilityWindow.start_time,
-                       AvailabilityWindow.end_time).where(AvailabilityWindow.user_id.in_(ids))).all():
-            windows[user_id].append((weekday, start_time, end_time))
-        closed: dict[uuid.UUID, set[date]] = {i: set() for i in ids}
-        for user_id, on in db.session.execute(
-                select(AvailabilityException.user_id, AvailabilityException.on_date)
-                .where(AvailabilityException.user_id.in_(ids), AvailabilityException.unavailable.is_(True))).all():
-            closed[user_id].add(on)
-        self.people = _by_pattern(_Resource(c.user_id, c.timezone, tuple(sorted(windows[c.user_id])),
-                                            frozenset(closed[c.user_id])) for c in self.candidates)
-        self.places = _by_pattern(_Resource(v.id, v.timezone, tuple(sorted(map(_window_key, opening_windows(v)))))
-                                  for v in self.venues)
-
-    def free_ranges(self, resources: dict[tuple, list[_Resource]], within: list[Range]) -> dict[uuid.UUID, list[Range]]:
+    def free_ranges(self, resources: dict[tuple, list[Resource]], within: list[Range]) -> dict[uuid.UUID, list[Range]]:
         """Each resource's allowed grid indices inside `within`. Weekly hours are expanded once per pattern, and
         reservations are read only for resources whose weekly hours leave something there."""
         if not within:
@@ -301,13 +234,13 @@ class _Search:
             timezone, windows = pattern
             weekly[pattern] = expand([Window(*window) for window in windows], timezone, read_from, read_to)
         hopeful = [resource for pattern, members in resources.items()
-                   if _ranges_meet(self.allowed(weekly[pattern]), within) for resource in members]
+                   if ranges_meet(self.allowed(weekly[pattern]), within) for resource in members]
         busy = _busy(list({resource.id for resource in hopeful}), read_from, read_to)
         found = {}
         for resource in hopeful:
-            blocked = busy[resource.id] + [_local_day(day, resource.timezone) for day in resource.closed]
+            blocked = busy[resource.id] + [local_day(day, resource.timezone) for day in resource.closed]
             free = subtract(weekly[resource.pattern], blocked) if blocked else weekly[resource.pattern]
-            ranges = _ranges_meet(self.allowed(free), within)
+            ranges = ranges_meet(self.allowed(free), within)
             if ranges:
                 found[resource.id] = ranges
         return found
@@ -322,7 +255,7 @@ class _Search:
             if first <= last:
                 blocked.append((first, last))
         ranges, cursor = [], low
-        for first, last in _ranges_join(blocked):
+        for first, last in ranges_join(blocked):
             if first > cursor:
                 ranges.append((cursor, min(first - 1, high)))
             cursor = max(cursor, last + 1)
@@ -336,7 +269,6 @@ class _Search:
         """Sweep stretch after stretch until `limit` slots are found or the horizon is done."""
         low = self.grid_after(self.earliest)
         last = self.grid_before(self.latest - self.duration)
-        self.read_resources()
         slots: list[Slot] = []
         stretch = FIRST_STRETCH
         while low <= last and len(slots) < limit:
@@ -346,25 +278,52 @@ class _Search:
         return slots
 
     def sweep(self, low: int, high: int, wanted: int) -> list[Slot]:
-        """Up to `wanted` slots between grid indices `low` and `high`, earliest first."""
+        """Up to `wanted` slots between grid indices `low` and `high`, earliest first.
+
+        Facilitators are read in rank tiers. Where the best-ranked tier has a pair free, the slot and its pair are
+        what the whole roster would give (anyone else ranks after all of them); only the starts it leaves
+        undecided, before its `wanted`-th slot, are swept again with the other tier read for them.
+        """
         within = self.party_ranges(low, high)
         venue_ranges: dict[uuid.UUID, list[Range]] = {}
         if self.places:
             venue_ranges = self.free_ranges(self.places, within)
-            within = _ranges_meet(within, _ranges_join([r for ranges in venue_ranges.values() for r in ranges]))
-        people = self.free_ranges(self.people, within)
+            within = ranges_meet(within, ranges_join([r for ranges in venue_ranges.values() for r in ranges]))
+        first = self.people.tiers[0]
+        first.read(self.regions(within))
+        slots, decided = self.sweep_among(first.candidates, first.patterns, within, venue_ranges, wanted)
+        if len(self.people.tiers) == 1:
+            return slots
+        cutoff = self.grid_before(slots[wanted - 1].start) if len(slots) >= wanted else high
+        undecided = ranges_minus(ranges_meet(within, [(low, cutoff)]), decided)
+        self.people.tiers[1].read(self.regions(undecided))
+        if not undecided or not self.people.tiers[1].candidates:
+            return slots
+        more, _decided = self.sweep_among(*self.people.everyone(), undecided, venue_ranges, wanted)
+        return sorted(slots + more, key=lambda slot: slot.start)[:wanted]
+
+    def regions(self, within: list[Range]) -> list[Interval]:
+        """The times the held spans of starts in `within` cover."""
+        return merge((self.at(first) - self.stagger, self.at(last) + self.duration + self.stagger)
+                     for first, last in within)
+
+    def sweep_among(self, candidates: list[Candidate], patterns: dict[tuple, list[Resource]], within: list[Range],
+                    venue_ranges: dict[uuid.UUID, list[Range]], wanted: int) -> tuple[list[Slot], list[Range]]:
+        """Up to `wanted` slots in `within` with pairs from `candidates`, and the ranges where they hold a pair."""
+        people = self.free_ranges(patterns, within)
         if len(people) < 2 or not within:
-            return []
+            return [], []
         # Events: +1 where a facilitator's allowed range begins, -1 after it ends (keyed by candidate position,
         # as an assigned pair keeps its order).
         events: list[tuple[int, int, int]] = []
-        for position, candidate in enumerate(self.candidates):
+        for position, candidate in enumerate(candidates):
             for first, last in people.get(candidate.user_id, ()):
                 events += [(first, 1, position), (last + 1, -1, position)]
         events.sort()
         free: set[int] = set()
         speakers = 0
         slots: list[Slot] = []
+        decided: list[Range] = []
         index = 0
         while index < len(events) and len(slots) < wanted:
             moment = events[index][0]
@@ -374,21 +333,21 @@ class _Search:
                     free.add(position)
                 else:
                     free.discard(position)
-                speakers += change if self.candidates[position].speaks(self.language) else 0
+                speakers += change if candidates[position].speaks(self.language) else 0
                 index += 1
             if len(free) < 2 or (self.needs_speaker and speakers < 1):
                 continue
-            until = events[index][0] - 1 if index < len(events) else high
-            slots += self.slots_in(moment, until, [self.candidates[p] for p in sorted(free)], venue_ranges,
-                                   wanted - len(slots))
-        return slots
+            pair = self.pair([candidates[p] for p in sorted(free)])
+            if pair is None:
+                continue
+            until = events[index][0] - 1  # a range's end event always follows its start
+            decided.append((moment, until))
+            slots += self.slots_in(moment, until, pair, venue_ranges, wanted - len(slots))
+        return slots, decided
 
-    def slots_in(self, low: int, high: int, available: list[Candidate], venue_ranges: dict[uuid.UUID, list[Range]],
-                 wanted: int) -> list[Slot]:
-        """Up to `wanted` slots in a stretch of grid where the same facilitators are free."""
-        pair = self.pair(available)
-        if pair is None:
-            return []
+    def slots_in(self, low: int, high: int, pair: tuple[uuid.UUID, uuid.UUID],
+                 venue_ranges: dict[uuid.UUID, list[Range]], wanted: int) -> list[Slot]:
+        """Up to `wanted` slots for `pair` in a stretch of grid where the same facilitators are free."""
         slots: list[Slot] = []
         index = low
         while index <= high and len(slots) < wanted:
@@ -434,22 +393,3 @@ class _Search:
         lead = speakers[0]
         co = next((c for c in ranked if c.user_id != lead.user_id), None)
         return (lead.user_id, co.user_id) if co else None
-
-
-def _window_key(window: Window) -> tuple:
-    return window.weekday, window.start, window.end
-
-
-def _by_pattern(resources: Iterable[_Resource]) -> dict[tuple, list[_Resource]]:
-    """Resources grouped by what their weekly free time depends on."""
-    grouped: dict[tuple, list[_Resource]] = {}
-    for resource in resources:
-        grouped.setdefault(resource.pattern, []).append(resource)
-    return grouped
-
-
-def _local_day(day: date, timezone: str) -> Interval:
-    """A local date as a UTC interval (a day off removes every window on it)."""
-    zone = ZoneInfo(timezone)
-    return (datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC),
-            datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC))

@@ -23,6 +23,7 @@ from coordinator.referrals.models import PartyRole, Referral
 from coordinator.roster.eligibility import eligible_for, roster
 from coordinator.roster.models import AvailabilityException, AvailabilityWindow, Venue
 from coordinator.roster.profiles import set_facilitator_profile
+from coordinator.sessions import search_people
 from coordinator.sessions.models import (
     PARTIES_OF,
     PartyUnavailability,
@@ -183,3 +184,11 @@ def test_the_sweep_finds_what_trying_every_start_finds(app, factory, seed):
             expected = reference(referral, kind, fmt, duration, start_on, end_on, limit, interpreter)
             found = find_slots(referral, kind, fmt, duration, start_on, end_on, limit, interpreter=interpreter)
             assert found == expected, (seed, kind, fmt, duration, start_on, end_on, limit, interpreter)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_reading_the_roster_in_rank_tiers_changes_no_answer(app, factory, seed, monkeypatch):
+    """With a first tier of two facilitators, the rest are read only where those two leave a start undecided:
+    the answers are still the reference's."""
+    monkeypatch.setattr(search_people, "FIRST_TIER", 2)
+    test_the_sweep_finds_what_trying_every_start_finds(app, factory, seed)
