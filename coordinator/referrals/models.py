@@ -218,6 +218,9 @@ class Referral(SQLModel, table=True):
         Index("ix_referrals_lead_facilitator_id_received_at_id", "lead_facilitator_id", "received_at", "id"),
         Index("ix_referrals_co_facilitator_id_received_at_id", "co_facilitator_id", "received_at", "id"),
         Index("ix_referrals_case_id_received_at_id", "case_id", "received_at", "id"),
+        # Caseloads (coordinator/roster/eligibility.py) are counted from these alone, lead and co apart.
+        Index("ix_referrals_lead_facilitator_id_status", "lead_facilitator_id", "status"),
+        Index("ix_referrals_co_facilitator_id_status_lead", "co_facilitator_id", "status", "lead_facilitator_id"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

@@ -40,13 +40,12 @@ class Candidate:
 
 def caseloads(user_ids: Iterable[uuid.UUID] | None = None) -> dict[uuid.UUID, int]:
     """How many open referrals (not completed or closed) each facilitator leads or co-facilitates."""
-    query = (select(User.id, func.count(Referral.id))
-             .join(Referral, or_(Referral.lead_facilitator_id == User.id, Referral.co_facilitator_id == User.id))
-             .where(User.role == Role.facilitator, Referral.status.in_(OPEN))
-             .group_by(User.id))
+    loads = _loads()
+    query = (select(loads.c.user_id, loads.c.load).join(User, User.id == loads.c.user_id)
+             .where(User.role == Role.facilitator))
     if user_ids is not None:
-        query = query.where(User.id.in_(list(user_ids)))
-    return dict(db.session.execute(query).all())
+        query = query.where(loads.c.user_id.in_(list(user_ids)))
+    return {user_id: int(load) for user_id, load in db.session.execute(query)}
 
 
 def _loads() -> Subquery:
