@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from flask import Flask, has_request_context, request, url_for
@@ -47,6 +48,28 @@ from coordinator.sessions.models import (
     SESSION_STATUS_LABELS,
 )
 from coordinator.tasks.service import open_counts
+
+
+class Labels(Mapping[str, str]):
+    """A label table as templates read it: each label is translated once per language, not once per row (a list
+    of 232 referrals asks for over a thousand labels, and each lazy string looks its catalogue up again)."""
+
+    def __init__(self, labels: Mapping) -> None:
+        self._labels = labels
+        self._translated: dict[tuple[str, object], str] = {}
+
+    def __getitem__(self, key: object) -> str:
+        language = str(get_locale() or "en")
+        found = self._translated.get((language, key))
+        if found is None:
+            found = self._translated[(language, key)] = str(self._labels[key])
+        return found
+
+    def __iter__(self) -> Iterator:
+        return iter(self._labels)
+
+    def __len__(self) -> int:
+        return len(self._labels)
 
 
 def page_url(page: int) -> str:
@@ -109,36 +132,36 @@ def register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         shown_timezone=shown_timezone,
-        AUDIT_ACTION_LABELS=ACTION_LABELS,
+        AUDIT_ACTION_LABELS=Labels(ACTION_LABELS),
         audit_action_label=action_label,
-        CONSENT_SCOPE_LABELS=SCOPE_LABELS,
-        CONSENT_STATUS_LABELS=CONSENT_STATUS_LABELS,
-        CONSENT_METHOD_LABELS=METHOD_LABELS,
-        LINK_CHANNEL_LABELS=CHANNEL_LABELS,
-        SESSION_KIND_LABELS=KIND_LABELS,
-        SESSION_STATUS_LABELS=SESSION_STATUS_LABELS,
-        RESPONSE_LABELS=RESPONSE_LABELS,
-        CIRCLE_STATUS_LABELS=CIRCLE_STATUS_LABELS,
-        RISK_LEVEL_LABELS=LEVEL_LABELS,
-        MEASURE_LABELS=MEASURE_LABELS,
-        INCIDENT_LABELS=INCIDENT_LABELS,
-        BASIS_LABELS=BASIS_LABELS,
-        FORMAT_LABELS=FORMAT_LABELS,
-        DELIVERY_LABELS=DELIVERY_LABELS,
+        CONSENT_SCOPE_LABELS=Labels(SCOPE_LABELS),
+        CONSENT_STATUS_LABELS=Labels(CONSENT_STATUS_LABELS),
+        CONSENT_METHOD_LABELS=Labels(METHOD_LABELS),
+        LINK_CHANNEL_LABELS=Labels(CHANNEL_LABELS),
+        SESSION_KIND_LABELS=Labels(KIND_LABELS),
+        SESSION_STATUS_LABELS=Labels(SESSION_STATUS_LABELS),
+        RESPONSE_LABELS=Labels(RESPONSE_LABELS),
+        CIRCLE_STATUS_LABELS=Labels(CIRCLE_STATUS_LABELS),
+        RISK_LEVEL_LABELS=Labels(LEVEL_LABELS),
+        MEASURE_LABELS=Labels(MEASURE_LABELS),
+        INCIDENT_LABELS=Labels(INCIDENT_LABELS),
+        BASIS_LABELS=Labels(BASIS_LABELS),
+        FORMAT_LABELS=Labels(FORMAT_LABELS),
+        DELIVERY_LABELS=Labels(DELIVERY_LABELS),
         LANGUAGE_NAMES=LANGUAGE_NAMES,
-        ROLE_LABELS=ROLE_LABELS,
-        STATUS_LABELS=STATUS_LABELS,
-        MOVE_LABELS=MOVE_LABELS,
-        REASON_LABELS=REASON_LABELS,
-        SOURCE_LABELS=SOURCE_LABELS,
-        STAGE_LABELS=STAGE_LABELS,
-        PARTY_LABELS=PARTY_LABELS,
-        PROSECUTION_STAGE_LABELS=PROSECUTION_STAGE_LABELS,
-        HEARING_KIND_LABELS=HEARING_KIND_LABELS,
-        AGREEMENT_STATUS_LABELS=AGREEMENT_STATUS_LABELS,
-        AGREEMENT_ITEM_KIND_LABELS=ITEM_KIND_LABELS,
-        AGREEMENT_ITEM_STATUS_LABELS=ITEM_STATUS_LABELS,
-        ACCEPTANCE_METHOD_LABELS=ACCEPTANCE_METHOD_LABELS,
+        ROLE_LABELS=Labels(ROLE_LABELS),
+        STATUS_LABELS=Labels(STATUS_LABELS),
+        MOVE_LABELS=Labels(MOVE_LABELS),
+        REASON_LABELS=Labels(REASON_LABELS),
+        SOURCE_LABELS=Labels(SOURCE_LABELS),
+        STAGE_LABELS=Labels(STAGE_LABELS),
+        PARTY_LABELS=Labels(PARTY_LABELS),
+        PROSECUTION_STAGE_LABELS=Labels(PROSECUTION_STAGE_LABELS),
+        HEARING_KIND_LABELS=Labels(HEARING_KIND_LABELS),
+        AGREEMENT_STATUS_LABELS=Labels(AGREEMENT_STATUS_LABELS),
+        AGREEMENT_ITEM_KIND_LABELS=Labels(ITEM_KIND_LABELS),
+        AGREEMENT_ITEM_STATUS_LABELS=Labels(ITEM_STATUS_LABELS),
+        ACCEPTANCE_METHOD_LABELS=Labels(ACCEPTANCE_METHOD_LABELS),
         page_url=page_url,
         _p=_p,
         party_lang=lambda: language_for_locale(get_locale()),

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from flask_babel import force_locale
 
 from coordinator.accounts.models import User
 from coordinator.db import db
+from coordinator.referrals.models import PROSECUTION_STAGE_LABELS
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "coordinator" / "translations"
@@ -104,3 +106,18 @@ def test_the_language_switch_never_redirects_elsewhere(browser):
     for target in ("https://evil.example/", "//evil.example", "/\\evil.example"):
         response = visitor.post("/language", {"language": "es", "next": target})
         assert response.headers["Location"] == "/"
+
+
+def test_label_tables_translate_once_per_language_and_follow_the_reader(app):
+    """Templates read labels through `Labels`: a Spanish reader after an English one still reads Spanish, and the
+    second lookup in a language is the first one's string, not a new translation."""
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        labels = app.jinja_env.globals["PROSECUTION_STAGE_LABELS"]
+        with force_locale("es"):
+            spanish = labels["intake"]
+            assert spanish == "Admisión" and labels["intake"] is spanish
+        with force_locale("en"):
+            assert labels["intake"] == "Intake"
+        with force_locale("fr"):
+            assert labels["intake"] not in ("Intake", "Admisión")
+        assert set(labels) == set(PROSECUTION_STAGE_LABELS) and len(labels) == len(PROSECUTION_STAGE_LABELS)
