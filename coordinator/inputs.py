@@ -18,7 +18,8 @@ from typing import Annotated, Any
 
 from flask import Flask, request
 from flask_babel import gettext as _
-from pydantic import AfterValidator, BeforeValidator, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, StringConstraints, WithJsonSchema
+from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode
 from wtforms import DateField, DateTimeLocalField
 from wtforms.validators import ValidationError
 
@@ -262,3 +263,22 @@ def register_input_checks(app: Flask) -> None:
     """Check every request before its view (after the rate limits, which keep their own counts)."""
     app.before_request(check_request)
 
+
+_QUERY_SCHEMAS: dict[type, dict[str, Any]] = {}
+
+
+class QueryModel(BaseModel):
+    """A query string's model. flask-openapi3 asks for its JSON schema on every request (to find its list fields),
+    and building it cost more than the rest of the query's handling: the schema never changes, so it is built once.
+    The OpenAPI document, which asks with its own arguments, gets a fresh one as before."""
+
+    @classmethod
+    def model_json_schema(cls, by_alias: bool | None = None, ref_template: str = DEFAULT_REF_TEMPLATE,
+                          schema_generator: type[GenerateJsonSchema] = GenerateJsonSchema,
+                          mode: JsonSchemaMode = "validation", **options: Any) -> dict[str, Any]:
+        if (by_alias, ref_template, schema_generator, mode, options) != (None, DEFAULT_REF_TEMPLATE,
+                                                                          GenerateJsonSchema, "validation", {}):
+            return super().model_json_schema(by_alias, ref_template, schema_generator, mode, **options)
+        if cls not in _QUERY_SCHEMAS:
+            _QUERY_SCHEMAS[cls] = super().model_json_schema()
+        return _QUERY_SCHEMAS[cls]

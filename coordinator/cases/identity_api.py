@@ -9,14 +9,14 @@ from pydantic import BaseModel, EmailStr, Field
 
 from coordinator.api import api_actor, api_blueprint
 from coordinator.cases import identity
-from coordinator.inputs import MAX_PAGE
+from coordinator.inputs import MAX_PAGE, QueryModel
 from coordinator.referrals.models import CaseStage, CriminalCase
 from coordinator.referrals.schemas import CaseIn, Strict
 
 bp = api_blueprint("case_identity_api", __name__, "cases")
 
 
-class CaseQuery(BaseModel):
+class CaseQuery(QueryModel):
     """`GET /api/v1/cases`: exact docket number, court and jurisdiction (case-insensitive); `waiting` lists only
     the provisional cases of prosecutors' referrals that wait to be linked."""
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from coordinator.api import api_actor, api_blueprint
 from coordinator.consent.models import ConsentStatus
+from coordinator.inputs import QueryModel
 from coordinator.prosecution.service import case_disclosure
 
 bp = api_blueprint("prosecution_api", __name__, "prosecution")
@@ -61,7 +62,7 @@ class DocketPath(BaseModel):
     docket_number: str = Field(max_length=64)
 
 
-class CourtQuery(BaseModel):
+class CourtQuery(QueryModel):
     """Which of the prosecutor's cases with this docket number (case-insensitive)."""
 
     court: str | None = Field(default=None, max_length=200)

@@ -113,7 +113,8 @@ def create_referral(body: ReferralIn):
 def list_referrals(query: ListQuery):
     """The referrals in the caller's scope, newest first."""
     actor = api_actor()
-    page = service.list_referrals(actor, status=query.status, q=query.q, page=query.page, per_page=query.per_page)
+    page = service.list_referrals(actor, status=query.status, q=query.q, page=query.page, per_page=query.per_page,
+                                  with_names=False)
     return {"items": [_summary_json(referral, actor) for referral in page.items], "page": page.page,
             "per_page": page.per_page, "total": page.total}
 

@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic_core import to_json
 
-from coordinator.inputs import MAX_PAGE, TimeZoneName, visible_line
+from coordinator.inputs import MAX_PAGE, QueryModel, TimeZoneName, visible_line
 from coordinator.referrals.models import CaseStage, ReferralSource, ReferralStatus
 
 # A phone number, or spaces only for none (the form's empty field).
@@ -122,7 +122,7 @@ class FacilitatorsIn(Strict):
         default=None, description="why a facilitator at their caseload cap is assigned anyway (no names)")
 
 
-class ListQuery(BaseModel):
+class ListQuery(QueryModel):
     """Filters of `GET /api/v1/referrals`."""
 
     status: ReferralStatus | None = None

@@ -101,8 +101,9 @@ def view_referral(actor: Actor, referral_id: uuid.UUID | str) -> Referral:
 
 
 def list_referrals(actor: Actor, *, status: str | None = None, q: str | None = None, page: int | None = None,
-                   per_page: int | None = None) -> Page:
-    """One page of the referrals in scope, newest first, filtered by status and searched by reference or docket."""
+                   per_page: int | None = None, with_names: bool = True) -> Page:
+    """One page of the referrals in scope, newest first, filtered by status and searched by reference or docket;
+    `with_names` loads the facilitators the page names (the API gives their ids only)."""
     if not actor.has_role(*READERS):
         raise Forbidden(_("Your role has no access to referrals."))
     filters: list[ColumnElement[bool]] = []
@@ -116,7 +117,7 @@ def list_referrals(actor: Actor, *, status: str | None = None, q: str | None = N
     # The scope's parts are paged apart (an OR would sort and count every row in scope: issue 15).
     branches = [and_(branch, *filters) for branch in _scope_branches(actor)]
     result = paginate_newest(branches, (Referral.received_at, Referral.id),
-                             select(Referral).options(*_list_loads(actor)), page, per_page)
+                             select(Referral).options(*_list_loads(actor, with_names)), page, per_page)
     if not actor.has_role(Role.prosecutor):  # rows show the survivor's alias: open the page's keys in one query
         preload_data_keys(referral.id for referral in result.items)
     record_disclosure(actor, "referral.list", [(referral, referral.id) for referral in result.items],
@@ -125,13 +126,15 @@ def list_referrals(actor: Actor, *, status: str | None = None, q: str | None = N
     return result
 
 
-def _list_loads(actor: Actor) -> list:
-    """What a list row shows: the case and facilitators joined into the page's statement (one row each), the
-    parties in one more; prosecutors see only the case."""
+def _list_loads(actor: Actor, with_names: bool) -> list:
+    """What a list row shows: the case (and the facilitators, when named) joined into the page's statement (one row
+    each), the parties in one more; prosecutors see only the case."""
+    # A row names its case by docket: the charges (a JSON column, parsed per row) stay in the database.
+    case = joinedload(Referral.case).defer(CriminalCase.charges)
     if actor.has_role(Role.prosecutor):
-        return [joinedload(Referral.case)]
-    return [selectinload(Referral.parties), joinedload(Referral.case), joinedload(Referral.lead_facilitator),
-            joinedload(Referral.co_facilitator)]
+        return [case]
+    names = [joinedload(Referral.lead_facilitator), joinedload(Referral.co_facilitator)] if with_names else []
+    return [selectinload(Referral.parties), case, *names]
 
 
 def next_reference() -> str:

@@ -11,6 +11,7 @@ from flask import Response
 from pydantic import BaseModel, Field
 
 from coordinator.api import api_actor, api_blueprint
+from coordinator.inputs import QueryModel
 from coordinator.referrals.api import referral_json
 from coordinator.referrals.models import PartyRole, Referral
 from coordinator.referrals.schemas import ErasedReferralOut, ReferralPath, Strict
@@ -68,7 +69,7 @@ class ExportPath(BaseModel):
     party: PartyRole
 
 
-class ExportQuery(BaseModel):
+class ExportQuery(QueryModel):
     """JSON by default; `?format=pdf` for the PDF."""
 
     format: Literal["json", "pdf"] = "json"

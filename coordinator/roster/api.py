@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from coordinator.api import DeletedOut, api_actor, api_blueprint
-from coordinator.inputs import MAX_PAGE, Day, TimeZoneName, visible_line
+from coordinator.inputs import MAX_PAGE, Day, QueryModel, TimeZoneName, visible_line
 from coordinator.pagination import clamp_per_page, whole_list
 from coordinator.referrals.schemas import DocketNumber, ReferralPath, Strict
 from coordinator.referrals.service import load_referral
@@ -43,7 +43,7 @@ class ConflictPath(BaseModel):
 
 
 
-class PageQuery(BaseModel):
+class PageQuery(QueryModel):
     """Paging of a list."""
 
     page: int = Field(default=1, ge=1, le=MAX_PAGE)

@@ -16,7 +16,7 @@ from coordinator.audit.service import record
 from coordinator.db import db
 from coordinator.errors import NotFound
 from coordinator.gates import Unmet
-from coordinator.inputs import Day
+from coordinator.inputs import Day, QueryModel
 from coordinator.referrals.schemas import ReferralPath, Strict
 from coordinator.referrals.service import load_referral
 from coordinator.roster.models import Venue
@@ -144,7 +144,7 @@ class IncidentOut(BaseModel):
     referral_status: str
 
 
-class ReadinessQuery(BaseModel):
+class ReadinessQuery(QueryModel):
     """`GET /api/v1/referrals/{id}/readiness`."""
 
     format: SessionFormat | None = Field(default=None, description="in_person, video, shuttle or letter; "

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from coordinator.api import api_actor, api_blueprint
 from coordinator.cases.service import booking_warnings
 from coordinator.db import db
-from coordinator.inputs import Day, Moment
+from coordinator.inputs import Day, Moment, QueryModel
 from coordinator.referrals.models import Party, PartyRole
 from coordinator.referrals.schemas import ReferralPath, Strict
 from coordinator.referrals.service import load_referral
@@ -26,7 +26,7 @@ from coordinator.sessions.search import Slot
 bp = api_blueprint("sessions_api", __name__, "sessions")
 
 
-class SlotQuery(BaseModel):
+class SlotQuery(QueryModel):
     """`GET /api/v1/referrals/{id}/slots`."""
 
     kind: SessionKind

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from coordinator.api import api_actor, api_blueprint
-from coordinator.inputs import MAX_PAGE
+from coordinator.inputs import MAX_PAGE, QueryModel
 from coordinator.referrals.schemas import Strict
 from coordinator.tasks import service
 from coordinator.tasks import subscribers as subscribers  # connects what closes a task when someone acts
@@ -22,7 +22,7 @@ TEXT_CHARACTER = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 VISIBLE_TEXT_PATTERN = rf"^{TEXT_CHARACTER}*[^\s\x00-\x1f\x7f-\x9f]{TEXT_CHARACTER}*$"
 
 
-class TaskQuery(BaseModel):
+class TaskQuery(QueryModel):
     """`GET /api/v1/tasks`: open tasks by default, or the closed ones (done or dismissed) with `state=done`."""
 
     state: Literal["open", "done"] = "open"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from coordinator.referrals.schemas import ListQuery
 from tests.queries import counted_statements
 
 
@@ -63,3 +64,13 @@ def test_a_list_page_over_the_api_costs_a_handful_of_statements(factory, api):
         answer = client.get("/api/v1/referrals")
     assert len(answer.get_json()["items"]) == 3
     assert len(_round_trips(statements)) <= 6, _round_trips(statements)
+
+
+def test_a_query_string_model_builds_its_schema_once_and_the_document_still_describes_it(app):
+    """flask-openapi3 asks a query model for its JSON schema on every request: it is built once (the same object
+    comes back), and the OpenAPI document, built with its own arguments, still lists every query parameter."""
+    assert ListQuery.model_json_schema() is ListQuery.model_json_schema()
+    assert set(ListQuery.model_json_schema()["properties"]) == {"status", "q", "page", "per_page"}
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    listed = {parameter["name"] for parameter in document["paths"]["/api/v1/referrals"]["get"]["parameters"]}
+    assert listed == {"status", "q", "page", "per_page"}
