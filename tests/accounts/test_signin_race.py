@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
-
 import pytest
 from sqlalchemy import func, select
 
@@ -12,9 +10,9 @@ from coordinator.audit.models import AuditEntry
 from coordinator.db import db
 from tests.conftest import BACKEND, make_app
 from tests.factories import CSRF
+from tests.races import STARTUP_SECONDS, answers_at_once
 
 GUESSERS = 20
-STARTUP_SECONDS = 900  # twenty interpreters importing the app on a busy two-core machine take minutes
 
 
 def _guess_in_a_process(database_url: str, settings: dict, email: str, barrier, results) -> None:
@@ -50,15 +48,7 @@ def test_twenty_parallel_wrong_passwords_get_at_most_five_checks(app, factory, d
     user = factory.user("coordinator")
     settings = {"COORDINATOR_ENCRYPTION_KEYS": app.config["COORDINATOR_ENCRYPTION_KEYS"],
                 "SECRET_KEY": app.config["SECRET_KEY"]}
-    context = multiprocessing.get_context("spawn")
-    barrier, results = context.Barrier(GUESSERS), context.Queue()
-    guessers = [context.Process(target=_guess_in_a_process, args=(database_url, settings, user.email, barrier,
-                                                                   results)) for _ in range(GUESSERS)]
-    for guesser in guessers:
-        guesser.start()
-    answers = [results.get(timeout=STARTUP_SECONDS + 120) for _ in guessers]
-    for guesser in guessers:
-        guesser.join(30)
+    answers = answers_at_once(_guess_in_a_process, (database_url, settings, user.email), GUESSERS)
 
     checks = sum(checked for checked, _status in answers)
     assert checks == 5, answers

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
-
 import pytest
 from sqlalchemy import func, select
 
@@ -13,9 +11,9 @@ from coordinator.portal import service
 from coordinator.portal.models import SecureLink
 from tests.conftest import BACKEND, make_app
 from tests.portal.helpers import Phone, link_for
+from tests.races import STARTUP_SECONDS, answers_at_once
 
 GUESSERS = 20
-STARTUP_SECONDS = 900  # twenty interpreters importing the app on a busy two-core machine take minutes
 
 
 def _guess_in_a_process(database_url: str, settings: dict, path: str, barrier, results) -> None:
@@ -53,15 +51,7 @@ def test_twenty_parallel_wrong_pins_get_at_most_five_checks_and_lock_the_link(ap
     assert owner.post("/portal/pin", {"pin": "2468"}).status_code == 302
 
     settings = {"COORDINATOR_ENCRYPTION_KEYS": app.config["COORDINATOR_ENCRYPTION_KEYS"]}
-    context = multiprocessing.get_context("spawn")
-    barrier, results = context.Barrier(GUESSERS), context.Queue()
-    thieves = [context.Process(target=_guess_in_a_process, args=(database_url, settings, path, barrier, results))
-               for _ in range(GUESSERS)]
-    for thief in thieves:
-        thief.start()
-    answers = [results.get(timeout=STARTUP_SECONDS + 120) for _ in thieves]
-    for thief in thieves:
-        thief.join(30)
+    answers = answers_at_once(_guess_in_a_process, (database_url, settings, path), GUESSERS)
 
     checks = sum(checked for checked, _status in answers)
     statuses = sorted(status for _checked, status in answers)
