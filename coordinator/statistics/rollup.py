@@ -104,7 +104,7 @@ def rebuild_rollup() -> datetime:
 
 def refreshed_at() -> datetime | None:
     """When the rollup was last rebuilt, or None when it never was."""
-    return db.session.execute(select(StatisticsRefresh.refreshed_at).where(StatisticsRefresh.id == 1)).scalar()
+    return refresh_state().refreshed_at
 
 
 def ask_for_recount() -> None:
