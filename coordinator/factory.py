@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import session
 from flask_babel import lazy_gettext as _l
 from flask_openapi3 import Info, OpenAPI
+from sqlalchemy.orm import configure_mappers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_for_environment
@@ -92,6 +93,8 @@ def create_app(config: Config | None = None) -> OpenAPI:
     register_blueprints(app)
     register_hooks(app)
     register_commands(app)
+    # Mapper relationships are resolved now rather than by the first request, so a worker starts whole.
+    configure_mappers()
     return app
 
 
