@@ -53,9 +53,9 @@ os.environ.setdefault("COORDINATOR_ENV", "testing")
 from sqlalchemy import func, insert, select, text
 
 from bench.referral_list import PASSWORD, sign_in, time_requests
-from bench.scratch import filled, scratch_database
+from bench.scratch import filled, scratch_database, worker_app
 from bench.slot_search import Rows, add_user, profile
-from config import TestConfig, generate_encryption_key
+from config import generate_encryption_key
 from coordinator import clock
 from coordinator.accounts.models import SYSTEM, User
 from coordinator.accounts.service import issue_token, password_hasher
@@ -72,7 +72,6 @@ from coordinator.audit.models import AuditEntry, AuditHead
 from coordinator.consent.models import ConsentDecision, Decision, Method, Scope
 from coordinator.crypto import seal_context, seal_value
 from coordinator.db import db, unit_of_work
-from coordinator.factory import create_app
 from coordinator.portal.models import LinkChannel, SecureLink
 from coordinator.prosecution.service import CASES_PER_PAGE
 from coordinator.referrals.models import (
@@ -385,7 +384,7 @@ def run(backend: str, options: dict, requests: int, show_profile: bool,
               f"{counts['held circles']:,} held circles, "
               f"{sum(v for k, v in counts.items() if k.endswith(' agreements')):,} agreements with "
               f"{counts['agreement items']:,} items in {build_seconds} s", flush=True)
-        app = create_app(TestConfig({"DATABASE_URL": database_url, "COORDINATOR_ENCRYPTION_KEYS": key}))
+        app = worker_app(database_url, key)
         try:
             per_page = CASES_PER_PAGE
             page_cases = min(per_page, len(built["own_per_case"]))

@@ -25,13 +25,12 @@ os.environ.setdefault("COORDINATOR_ENV", "testing")
 
 from sqlalchemy import insert, or_, select
 
-from bench.scratch import filled, scratch_database
-from config import TestConfig, generate_encryption_key
+from bench.scratch import filled, scratch_database, worker_app
+from config import generate_encryption_key
 from coordinator.accounts.models import SYSTEM, User
 from coordinator.accounts.service import issue_token, password_hasher
 from coordinator.crypto import seal_context, seal_value
 from coordinator.db import db
-from coordinator.factory import create_app
 from coordinator.referrals.models import CriminalCase, Party, Referral, ReferralStatus
 
 GROWTH_BUDGET = 1.5  # issue 15: a list request at 100k referrals costs at most 1.5x what it costs at 1k
@@ -155,7 +154,7 @@ def run(backend: str, referrals: int, requests: int) -> list[dict]:
         started = time.perf_counter()
         people = filled(database_url, key, build, referrals=referrals)
         print(f"[{backend}] built {referrals:,} referrals in {time.perf_counter() - started:.1f} s", flush=True)
-        app = create_app(TestConfig({"DATABASE_URL": database_url, "COORDINATOR_ENCRYPTION_KEYS": key}))
+        app = worker_app(database_url, key)
         per_page = app.config["PER_PAGE"]
         try:
             for role in ("coordinator", "facilitator", "prosecutor"):

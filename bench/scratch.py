@@ -3,6 +3,7 @@ filled in a separate process so the process measured starts like a fresh worker.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import shutil
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
+from flask_openapi3 import OpenAPI
 from sqlalchemy.engine import make_url
 
 from config import TestConfig
@@ -40,6 +42,15 @@ def scratch_database(backend: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def worker_app(url: str, key: str) -> OpenAPI:
+    """The app as a production worker holds it once started: built, then what start-up built frozen out of the
+    garbage collector's sight (gunicorn.conf.py's post_worker_init), so no timing holds a full collection over it,
+    or over the apps an earlier size of the same benchmark built."""
+    app = create_app(TestConfig({"DATABASE_URL": url, "COORDINATOR_ENCRYPTION_KEYS": key}))
+    gc.freeze()
+    return app
 
 
 def filled(url: str, key: str, build: Callable, **options):

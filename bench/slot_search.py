@@ -41,14 +41,13 @@ os.environ.setdefault("COORDINATOR_ENV", "testing")
 from sqlalchemy import func, insert, select
 
 from bench.referral_list import time_requests
-from bench.scratch import filled, scratch_database
-from config import TestConfig, generate_encryption_key
+from bench.scratch import filled, scratch_database, worker_app
+from config import generate_encryption_key
 from coordinator import clock
 from coordinator.accounts.models import SYSTEM, User
 from coordinator.accounts.service import issue_token, password_hasher
 from coordinator.crypto import seal_context
 from coordinator.db import db
-from coordinator.factory import create_app
 from coordinator.referrals.models import CriminalCase, Party, Referral
 from coordinator.roster.intervals import FreeTime, Window, expand, intersect
 from coordinator.roster.models import AvailabilityException, AvailabilityWindow, FacilitatorProfile, Training, Venue
@@ -454,7 +453,7 @@ def run(backend: str, scale: int, requests: int, bookings: int, show_profile: bo
         print(f"{tag} built {counts['facilitators']} facilitators, {counts['venues']} venues, "
               f"{counts['referrals']:,} referrals, {counts['sessions']:,} sessions, "
               f"{counts['reservations']:,} reservations in {time.perf_counter() - started:.1f} s", flush=True)
-        app = create_app(TestConfig({"DATABASE_URL": database_url, "COORDINATOR_ENCRYPTION_KEYS": key}))
+        app = worker_app(database_url, key)
         try:
             client = app.test_client()
             headers = {"Authorization": f"Bearer {built['token']}"}
