@@ -15,6 +15,7 @@ from coordinator.referrals.models import (
     Party,
     ReferenceCounter,
     Referral,
+    ReferralTotal,
     StatusChange,
 )
 from coordinator.retention.models import LegalHold
@@ -76,6 +77,7 @@ __all__ = [
     "ReferenceCounter",
     "Referral",
     "ReferralKey",
+    "ReferralTotal",
     "Reservation",
     "RiskAssessment",
     "SafetyIncident",
@@ -99,7 +101,9 @@ __all__ = [
 
 
 def starting_rows() -> list[tuple[type, dict]]:
-    """The rows every database starts with (written by the migrations): audit head, scheduler lease, rollup state."""
+    """The rows every database starts with (written by the migrations): audit head, scheduler lease, rollup state,
+    the referral total."""
     return [(AuditHead, {"id": 1, "last_seq": 0, "last_hash": GENESIS_HASH}),
             (SchedulerLease, {"id": 1, "holder": None, "renewed_at": None}),
-            (StatisticsRefresh, {"id": 1, "refreshed_at": None})]
+            (StatisticsRefresh, {"id": 1, "refreshed_at": None}),
+            (ReferralTotal, {"id": 1, "referrals": 0})]

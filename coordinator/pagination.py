@@ -71,20 +71,22 @@ def paginate(query: Select, page: int | None, per_page: int | None) -> Page:
 
 
 def paginate_newest(branches: Sequence[ColumnElement[bool]], order: Sequence[InstrumentedAttribute],
-                    rows: Select, page: int | None, per_page: int | None) -> Page:
+                    rows: Select, page: int | None, per_page: int | None, *, total: int | None = None) -> Page:
     """One page of the rows matching any of `branches`, newest first by `order` (a unique key last), ids first.
 
     Each branch is one condition an index in `order`'s order serves (a scope's OR split into its parts), so no
     statement sorts or counts more than the index holds for it: the page's keys are read from each branch's index,
     at most as many as the page needs (from the nearer end, so the last page costs what the first does), and
-    `rows` (the entity with its loads) is read for those keys only, in the same statement.
+    `rows` (the entity with its loads) is read for those keys only, in the same statement. `total`, when the
+    caller keeps the count (a kept total), spares counting.
     """
     per_page = clamp_per_page(per_page)
     page = page_number(page)
     key = order[-1]
-    in_scope = [select(key).where(branch) for branch in branches]
-    counted = in_scope[0] if len(in_scope) == 1 else union(*in_scope)  # UNION: a row in two branches counts once
-    total = db.session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
+    if total is None:
+        in_scope = [select(key).where(branch) for branch in branches]
+        counted = in_scope[0] if len(in_scope) == 1 else union(*in_scope)  # UNION: a row in two branches counts once
+        total = db.session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
     start = (page - 1) * per_page
     if start >= total:
         return Page(items=[], page=page, per_page=per_page, total=total)  # past the end: nothing to read

@@ -12,7 +12,7 @@ os.environ["COORDINATOR_ENV"] = "testing"
 
 import psycopg
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
@@ -20,6 +20,7 @@ from config import TestConfig
 from coordinator.commands import upgrade_database
 from coordinator.factory import create_app
 from coordinator.models import starting_rows
+from coordinator.referrals.models import Referral, ReferralTotal
 from tests.factories import Browser, Factory
 
 BACKEND = os.environ.get("COORDINATOR_TEST_DATABASE", "sqlite")
@@ -92,8 +93,19 @@ def app(database_url, app_settings):
     app = make_app(database_url, **app_settings)
     yield app
     engine = app.extensions["db_engine"]
-    empty_database(engine)
-    engine.dispose()
+    try:
+        assert_referral_total_kept(engine)
+    finally:
+        empty_database(engine)
+        engine.dispose()
+
+
+def assert_referral_total_kept(engine) -> None:
+    """After every test, through whichever doors it wrote referrals: the database's kept total is their count."""
+    with engine.connect() as connection:
+        kept = connection.execute(select(ReferralTotal.referrals)).scalar_one_or_none()
+        counted = connection.execute(select(func.count()).select_from(Referral)).scalar_one()
+    assert kept == counted, f"referral_total says {kept}, the referrals table holds {counted}"
 
 
 def empty_database(engine) -> None:

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import JSON, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Index, String, UniqueConstraint, text
 from sqlmodel import Field, Relationship, SQLModel
 
 from coordinator.accounts.models import Role, User
@@ -368,3 +368,13 @@ class ReferenceCounter(SQLModel, table=True):
 
     year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     last_value: int = 0
+
+
+class ReferralTotal(SQLModel, table=True):
+    """How many referrals the programme holds, kept by the database itself: triggers on `referrals` add and take
+    away one per row (migration 0019), so the coordinator's whole list gives its total without counting every row."""
+
+    __tablename__ = "referral_total"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    referrals: int = Field(default=0, sa_type=BigInteger)

@@ -32,6 +32,7 @@ from coordinator.referrals.models import (
     ReferenceCounter,
     Referral,
     ReferralStatus,
+    ReferralTotal,
     StatusChange,
 )
 from coordinator.referrals.schemas import PartyIn, ReferralIn
@@ -46,9 +47,14 @@ def visible_to(actor: Actor) -> ColumnElement[bool]:
     return or_(*_scope_branches(actor))
 
 
+def _sees_everything(actor: Actor) -> bool:
+    """Coordinators' scope is the whole programme."""
+    return actor.has_role(Role.coordinator)
+
+
 def _scope_branches(actor: Actor) -> list[ColumnElement[bool]]:
     """The actor's scope as the parts of an OR, each served by an index in list order (newest first)."""
-    if actor.has_role(Role.coordinator):
+    if _sees_everything(actor):
         return [true()]
     if actor.has_role(Role.facilitator):
         return [Referral.lead_facilitator_id == actor.id, Referral.co_facilitator_id == actor.id]
@@ -116,8 +122,11 @@ def list_referrals(actor: Actor, *, status: str | None = None, q: str | None = N
         ))
     # The scope's parts are paged apart (an OR would sort and count every row in scope: issue 15).
     branches = [and_(branch, *filters) for branch in _scope_branches(actor)]
+    # The whole programme's list: its total is kept by the database (ReferralTotal), not counted row by row.
+    whole = _sees_everything(actor) and not filters
+    total = db.session.execute(select(ReferralTotal.referrals)).scalar_one() if whole else None
     result = paginate_newest(branches, (Referral.received_at, Referral.id),
-                             select(Referral).options(*_list_loads(actor, with_names)), page, per_page)
+                             select(Referral).options(*_list_loads(actor, with_names)), page, per_page, total=total)
     if not actor.has_role(Role.prosecutor):  # rows show the survivor's alias: open the page's keys in one query
         preload_data_keys(referral.id for referral in result.items)
     record_disclosure(actor, "referral.list", [(referral, referral.id) for referral in result.items],
