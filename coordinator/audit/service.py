@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import event, insert, or_, select
+from sqlalchemy import Table, bindparam, event, insert, or_, select, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
 
@@ -107,20 +107,27 @@ def _chain_pending_entries(session: OrmSession) -> None:
     if not pending:
         return
     # The head row is the lock: PostgreSQL serializes these few statements on it, SQLite's BEGIN IMMEDIATE already
-    # has. It is held from here to the commit that follows at once.
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
-    disclosures = []
+    # has. It is held from here to the commit that follows at once. Core statements on the session's connection:
+    # the entries are written, never read back, so the unit of work would only add its bookkeeping to every request.
+    connection = session.connection()
+    last_seq, last_hash = connection.execute(_LOCK_HEAD).one()
+    rows, disclosures = [], []
     for entry, names in pending:
-        entry.seq, entry.prev_hash = head.last_seq + 1, head.last_hash
-        entry.hash = entry_hash(entry)
-        head.last_seq, head.last_hash = entry.seq, entry.hash
+        entry.seq, entry.prev_hash = last_seq + 1, last_hash
+        entry.hash = last_hash = entry_hash(entry)
+        last_seq = entry.seq
+        rows.append({column: getattr(entry, column) for column in _ENTRY_COLUMNS})
         disclosures += [{"referral_id": referral_id, "seq": entry.seq} for referral_id in names]
-    session.add_all([entry for entry, _ in pending])
-    session.flush()
+    connection.execute(insert(_ENTRIES), rows)
+    connection.execute(_MOVE_HEAD, {"seq": last_seq, "hash": last_hash})
     if disclosures:
-        session.execute(insert(AuditDisclosure), disclosures)
+        connection.execute(insert(AuditDisclosure), disclosures)
+
+
+_ENTRIES: Table = AuditEntry.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
+_ENTRY_COLUMNS = [column.key for column in _ENTRIES.columns]
+_LOCK_HEAD = select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
+_MOVE_HEAD = update(AuditHead).where(AuditHead.id == 1).values(last_seq=bindparam("seq"), last_hash=bindparam("hash"))
 
 
 @event.listens_for(OrmSession, "after_soft_rollback")
