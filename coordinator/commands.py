@@ -17,20 +17,19 @@ from coordinator import clock
 from coordinator.accounts import mfa
 from coordinator.accounts import service as accounts
 from coordinator.accounts.models import SYSTEM, Role
-from coordinator.audit.checkpoints import CheckpointError, latest_checkpoint, verify_all, verify_and_checkpoint
 from coordinator.audit.service import record
 from coordinator.crypto import rewrap_data_keys, rotate_all
 from coordinator.db import db, unit_of_work
 from coordinator.envelope import count_legacy, migrate_to_envelope
 from coordinator.errors import ServiceError
-from coordinator.jobs import JOBS, JOBS_BY_ID
 from coordinator.keygen import generate_audit_key, generate_key
-from coordinator.retention.run import NotMigrated, RunReport, plan, run_schedule
 from coordinator.scheduler import JobRun, execute_job, process_name, run_scheduler
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
     from werkzeug.local import LocalProxy
+
+    from coordinator.retention.run import RunReport
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -210,6 +209,12 @@ def keys_migrate_to_envelope(batch_size: int) -> None:
 def audit_verify(full: bool) -> None:
     """Exit 0 when the audit chain is intact and holds the latest signed checkpoint; otherwise name the first bad
     entry (or the missing tail) and exit 1."""
+    from coordinator.audit.checkpoints import (  # noqa: PLC0415 -- not at worker start
+        CheckpointError,
+        latest_checkpoint,
+        verify_all,
+    )
+
     try:
         with unit_of_work():
             report = verify_all(full=full)
@@ -232,6 +237,8 @@ def audit_verify(full: bool) -> None:
 @audit_cli.command("checkpoint")
 def audit_checkpoint() -> None:
     """Verify the chain, then sign its head and append it to the checkpoint file and the log."""
+    from coordinator.audit.checkpoints import CheckpointError, verify_and_checkpoint  # noqa: PLC0415 -- not at worker start
+
     try:
         with unit_of_work():
             report, checkpoint = verify_and_checkpoint()
@@ -294,6 +301,8 @@ def seed_demo(if_empty: bool) -> None:
 @with_appcontext
 def scheduler_command() -> None:
     """Run the job scheduler in the foreground (one active instance; others wait on standby)."""
+    from coordinator.jobs import JOBS  # noqa: PLC0415 -- not at worker start
+
     stop = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stop.set())
@@ -305,6 +314,8 @@ def scheduler_command() -> None:
 @jobs_cli.command("list")
 def jobs_list() -> None:
     """Every job with its schedule and its last run."""
+    from coordinator.jobs import JOBS  # noqa: PLC0415 -- not at worker start
+
     last_runs: dict[str, JobRun] = {}
     for job_run in db.session.execute(select(JobRun).order_by(JobRun.started_at)).scalars():
         last_runs[job_run.job_id] = job_run
@@ -319,6 +330,8 @@ def jobs_list() -> None:
 @click.argument("name")
 def jobs_run(name: str) -> None:
     """Run one job now, once, in this process."""
+    from coordinator.jobs import JOBS_BY_ID  # noqa: PLC0415 -- not at worker start
+
     job = JOBS_BY_ID.get(name)
     if job is None:
         raise click.ClickException(f"No job is called {name!r}; `jobs list` shows them.")
@@ -334,6 +347,8 @@ def jobs_run(name: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Change nothing; print what would go, per kind.")
 def retention_run(dry_run: bool) -> None:
     """Erase what the retention schedule marks as due, except what a legal hold or a pending case keeps."""
+    from coordinator.retention.run import NotMigrated, plan, run_schedule  # noqa: PLC0415 -- not at worker start
+
     if dry_run:
         report = plan()
         db.session.rollback()
