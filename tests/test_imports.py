@@ -1,8 +1,12 @@
-"""No import cycles between the modules of coordinator/, counting imports made inside functions too."""
+"""No import cycles between the modules of coordinator/, counting imports made inside functions too; and what a worker
+leaves unimported."""
 
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "coordinator"
@@ -75,3 +79,15 @@ def test_the_package_has_no_import_cycles():
 def test_the_cycle_finder_finds_a_cycle():
     """A cycle the finder must report, hidden in a function as the workflow's import of agreements once was."""
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_a_worker_starts_without_what_only_commands_and_the_scheduler_use():
+    """Building the app (as each gunicorn worker does) leaves the command line's modules and the heavy libraries only
+    some requests need unimported: each would add to every worker's memory (issue 15: under 120 MB)."""
+    script = ("import sys; from config import TestConfig; from coordinator.factory import create_app; "
+              "create_app(TestConfig({'DATABASE_URL': 'sqlite://'})); print(' '.join(sorted(sys.modules)))")
+    loaded = set(subprocess.run([sys.executable, "-c", script], cwd=PACKAGE.parent, check=True, capture_output=True,
+                                text=True, env={**os.environ, "COORDINATOR_ENV": "testing"}).stdout.split())
+    assert "coordinator.referrals.api" in loaded  # the app was built
+    assert loaded.isdisjoint({"coordinator.jobs", "coordinator.retention.run", "coordinator.audit.checkpoints",
+                              "apscheduler", "icalendar", "alembic"})
