@@ -29,6 +29,11 @@ PENDING = "audit_pending"  # session.info key: [(entry, referral ids it names, t
 ROLLED_BACK = "audit_rolled_back"  # session.info key: savepoints rolled back in this transaction
 # What json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False) writes, without a new encoder per call.
 _canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+# The chain step's statements (`_chain_pending_entries`), built once: they run on every audited commit.
+_ENTRIES: Table = AuditEntry.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
+_ENTRY_COLUMNS = [column.key for column in _ENTRIES.columns]
+_LOCK_HEAD = select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
+_MOVE_HEAD = update(AuditHead).where(AuditHead.id == 1).values(last_seq=bindparam("seq"), last_hash=bindparam("hash"))
 
 
 def record(
@@ -122,12 +127,6 @@ def _chain_pending_entries(session: OrmSession) -> None:
     connection.execute(_MOVE_HEAD, {"seq": last_seq, "hash": last_hash})
     if disclosures:
         connection.execute(insert(AuditDisclosure), disclosures)
-
-
-_ENTRIES: Table = AuditEntry.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
-_ENTRY_COLUMNS = [column.key for column in _ENTRIES.columns]
-_LOCK_HEAD = select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
-_MOVE_HEAD = update(AuditHead).where(AuditHead.id == 1).values(last_seq=bindparam("seq"), last_hash=bindparam("hash"))
 
 
 @event.listens_for(OrmSession, "after_soft_rollback")
