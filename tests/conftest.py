@@ -20,7 +20,7 @@ from config import TestConfig
 from coordinator.commands import upgrade_database
 from coordinator.factory import create_app
 from coordinator.models import starting_rows
-from coordinator.referrals.models import Referral, ReferralTotal
+from coordinator.referrals.models import CriminalCase, Referral, ReferralTotal
 from tests.factories import Browser, Factory
 
 BACKEND = os.environ.get("COORDINATOR_TEST_DATABASE", "sqlite")
@@ -95,6 +95,7 @@ def app(database_url, app_settings):
     engine = app.extensions["db_engine"]
     try:
         assert_referral_total_kept(engine)
+        assert_case_prosecutor_kept(engine)
     finally:
         empty_database(engine)
         engine.dispose()
@@ -106,6 +107,18 @@ def assert_referral_total_kept(engine) -> None:
         kept = connection.execute(select(ReferralTotal.referrals)).scalar_one_or_none()
         counted = connection.execute(select(func.count()).select_from(Referral)).scalar_one()
     assert kept == counted, f"referral_total says {kept}, the referrals table holds {counted}"
+
+
+def assert_case_prosecutor_kept(engine) -> None:
+    """After every test, through whichever doors it wrote referrals and cases: each referral carries its case's
+    prosecutor, the copy the prosecutor's scope reads (migration 0020)."""
+    with engine.connect() as connection:
+        astray = connection.execute(
+            select(Referral.reference, Referral.case_prosecutor_id, CriminalCase.prosecutor_id)
+            .join(CriminalCase, CriminalCase.id == Referral.case_id)
+            .where(Referral.case_prosecutor_id.is_distinct_from(CriminalCase.prosecutor_id))
+        ).all()
+    assert not astray, f"referrals whose copy of their case's prosecutor is stale: {astray}"
 
 
 def empty_database(engine) -> None:

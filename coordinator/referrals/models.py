@@ -218,6 +218,7 @@ class Referral(SQLModel, table=True):
         Index("ix_referrals_lead_facilitator_id_received_at_id", "lead_facilitator_id", "received_at", "id"),
         Index("ix_referrals_co_facilitator_id_received_at_id", "co_facilitator_id", "received_at", "id"),
         Index("ix_referrals_case_id_received_at_id", "case_id", "received_at", "id"),
+        Index("ix_referrals_case_prosecutor_id_received_at_id", "case_prosecutor_id", "received_at", "id"),
         # Caseloads (coordinator/roster/eligibility.py) are counted from these alone, lead and co apart.
         Index("ix_referrals_lead_facilitator_id_status", "lead_facilitator_id", "status"),
         Index("ix_referrals_co_facilitator_id_status_lead", "co_facilitator_id", "status", "lead_facilitator_id"),
@@ -230,6 +231,9 @@ class Referral(SQLModel, table=True):
     status_reason: str | None = Field(default=None, sa_type=String(32))
     paused_from: str | None = Field(default=None, sa_type=String(24))
     case_id: uuid.UUID = Field(foreign_key="criminal_cases.id")
+    # The prosecutor of the referral's case, copied here by the database's own triggers (migration 0020) whenever
+    # either side changes, and never written by the service: the prosecutor's scope reads one index range.
+    case_prosecutor_id: uuid.UUID | None = Field(default=None)
     lead_facilitator_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     co_facilitator_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     created_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Uuid, and_, any_, cast, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -64,13 +64,9 @@ def _scope_branches(actor: Actor) -> list[ColumnElement[bool]]:
 
 
 def _in_cases_of(prosecutor: Actor) -> ColumnElement[bool]:
-    """Referrals of the prosecutor's cases, read through the (case_id, received_at, id) index one case at a time."""
-    mine = CriminalCase.prosecutor_id == prosecutor.id
-    if db.dialect == "postgresql":
-        # An IN here lets PostgreSQL hash every referral against the cases; one array of them makes it probe per case.
-        cases = select(func.array_agg(CriminalCase.id)).where(mine).scalar_subquery()
-        return Referral.case_id == any_(cast(cases, postgresql.ARRAY(Uuid)))  # the cast: an array, not a subquery
-    return Referral.case_id.in_(select(CriminalCase.id).where(mine))
+    """Referrals of the prosecutor's cases: each carries its case's prosecutor (kept by the database, migration
+    0020), so the scope is one range of the (case_prosecutor_id, received_at, id) index."""
+    return Referral.case_prosecutor_id == prosecutor.id
 
 
 def load_referral(actor: Actor, referral_id: uuid.UUID | str, *, erased_ok: bool = False) -> Referral:
