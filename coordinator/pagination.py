@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, func, select, union
+from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, func, select, union
 from sqlalchemy.orm import InstrumentedAttribute
 
 from coordinator.db import db
@@ -84,9 +84,7 @@ def paginate_newest(branches: Sequence[ColumnElement[bool]], order: Sequence[Ins
     page = page_number(page)
     key = order[-1]
     if total is None:
-        in_scope = [select(key).where(branch) for branch in branches]
-        counted = in_scope[0] if len(in_scope) == 1 else union(*in_scope)  # UNION: a row in two branches counts once
-        total = db.session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
+        total = _count(branches, key)
     start = (page - 1) * per_page
     if start >= total:
         return Page(items=[], page=page, per_page=per_page, total=total)  # past the end: nothing to read
@@ -97,6 +95,23 @@ def paginate_newest(branches: Sequence[ColumnElement[bool]], order: Sequence[Ins
     newest_first = [column.desc() for column in order]
     found = db.session.execute(rows.where(key.in_(keys)).order_by(*newest_first)).scalars().unique().all()
     return Page(items=found, page=page, per_page=per_page, total=total)
+
+
+def _count(branches: Sequence[ColumnElement[bool]], key: InstrumentedAttribute) -> int:
+    """How many rows match any of `branches`, each counted from its own index: two are counted apart, less the rows
+    both hold (a UNION would sort every row in scope, and so grow with it)."""
+    def counted(condition: ColumnElement[bool]) -> ScalarSelect[int]:
+        return select(func.count()).select_from(key.class_).where(condition).scalar_subquery()
+
+    if len(branches) == 1:
+        return db.session.execute(select(counted(branches[0]))).scalar_one()
+    if len(branches) == 2:
+        first, second = branches
+        each, other, both = db.session.execute(
+            select(counted(first), counted(second), counted(and_(first, second)))).one()
+        return each + other - both
+    return db.session.execute(select(func.count()).select_from(
+        union(*[select(key).where(branch) for branch in branches]).subquery())).scalar_one()
 
 
 def _page_keys(branches: Sequence[ColumnElement[bool]], order: Sequence[InstrumentedAttribute], *, descending: bool,

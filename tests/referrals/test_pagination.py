@@ -4,9 +4,10 @@ the whole ordered list has there, for every role, on the page and in the API, an
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import or_, select
+from sqlalchemy import and_, func, or_, select
 
 from coordinator.db import db
+from coordinator.pagination import paginate_newest
 from coordinator.referrals.models import CriminalCase, Referral
 
 
@@ -93,3 +94,15 @@ def test_a_scope_read_in_parts_pages_as_the_whole_ordered_scope(crossed, api, ap
         assert body["total"] == len(expected)
         walked += [item["id"] for item in body["items"]]
     assert walked == expected
+
+
+def test_a_row_two_branches_both_hold_counts_once(crossed, app):
+    """The total of two branches is each one's count less their overlap, and the page holds the overlap once."""
+    user = crossed["facilitator"]
+    branches = [Referral.lead_facilitator_id == user.id, Referral.status == "screening"]
+    with app.app_context():
+        both = db.session.execute(select(func.count()).select_from(Referral).where(and_(*branches))).scalar_one()
+        expected = list(db.session.execute(select(Referral.id).where(or_(*branches))
+                                           .order_by(Referral.received_at.desc(), Referral.id.desc())).scalars())
+        page = paginate_newest(branches, (Referral.received_at, Referral.id), select(Referral), 1, 50)
+        assert both >= 1 and page.total == len(expected) and [referral.id for referral in page.items] == expected
