@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Table, bindparam, event, insert, or_, select, update
+from sqlalchemy import BigInteger, Connection, Table, Uuid, bindparam, event, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
 
@@ -34,6 +35,11 @@ _ENTRIES: Table = AuditEntry.__table__  # type: ignore[attr-defined]  # SQLModel
 _ENTRY_COLUMNS = [column.key for column in _ENTRIES.columns]
 _LOCK_HEAD = select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
 _MOVE_HEAD = update(AuditHead).where(AuditHead.id == 1).values(last_seq=bindparam("seq"), last_hash=bindparam("hash"))
+# An entry's named referrals as one array in one statement (PostgreSQL): a list view names fifty, a prosecutor's page
+# hundreds, and psycopg would send one INSERT per row while the head is locked.
+_NAME_REFERRALS = insert(AuditDisclosure).from_select(
+    ["referral_id", "seq"],
+    select(func.unnest(bindparam("ids", type_=postgresql.ARRAY(Uuid))), bindparam("seq", type_=BigInteger)))
 
 
 def record(
@@ -116,17 +122,27 @@ def _chain_pending_entries(session: OrmSession) -> None:
     # the entries are written, never read back, so the unit of work would only add its bookkeeping to every request.
     connection = session.connection()
     last_seq, last_hash = connection.execute(_LOCK_HEAD).one()
-    rows, disclosures = [], []
+    rows, named = [], []
     for entry, names in pending:
         entry.seq, entry.prev_hash = last_seq + 1, last_hash
         entry.hash = last_hash = entry_hash(entry)
         last_seq = entry.seq
         rows.append({column: getattr(entry, column) for column in _ENTRY_COLUMNS})
-        disclosures += [{"referral_id": referral_id, "seq": entry.seq} for referral_id in names]
+        if names:
+            named.append((names, entry.seq))
     connection.execute(insert(_ENTRIES), rows)
     connection.execute(_MOVE_HEAD, {"seq": last_seq, "hash": last_hash})
-    if disclosures:
-        connection.execute(insert(AuditDisclosure), disclosures)
+    _index_named_referrals(connection, named)
+
+
+def _index_named_referrals(connection: Connection, named: list[tuple[list[uuid.UUID], int]]) -> None:
+    """Index the referrals each entry names (`audit_disclosures`): on PostgreSQL one statement per entry, its ids
+    one array; on SQLite one executemany, which the library runs in a single call."""
+    if connection.dialect.name == "postgresql":
+        for ids, seq in named:
+            connection.execute(_NAME_REFERRALS, {"ids": ids, "seq": seq})
+    elif rows := [{"referral_id": referral_id, "seq": seq} for ids, seq in named for referral_id in ids]:
+        connection.execute(insert(AuditDisclosure), rows)
 
 
 @event.listens_for(OrmSession, "after_soft_rollback")
