@@ -10,14 +10,16 @@ from alembic import command as alembic_command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, MetaData, String, inspect, select
+from sqlalchemy import Column, MetaData, String, Uuid, bindparam, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
+from coordinator import clock
 from coordinator.audit.models import GENESIS_HASH, AuditHead
 from coordinator.audit.service import verify_chain
 from coordinator.commands import alembic_config, upgrade_database
 from coordinator.db import KEYSTORE_SCHEMA, UTCDateTime, db
+from coordinator.referrals.models import Referral
 from tests.conftest import BACKEND, POSTGRES_URL, _libpq_url, make_app
 
 
@@ -158,3 +160,28 @@ def test_db_upgrade_is_idempotent(scratch_app):
     second = runner.invoke(args=["db", "upgrade"])
     assert second.exit_code == 0, second.output
     assert schema_differences(scratch_app.extensions["db_engine"]) == []
+
+
+def test_referrals_present_before_0020_get_their_case_s_prosecutor(scratch_app):
+    """Migration 0020 fills the copy for the rows it finds; its triggers keep it from then on."""
+    ids = {"prosecutor": uuid.uuid4(), "case": uuid.uuid4(), "referral": uuid.uuid4()}
+    rows_at_0019 = [
+        "INSERT INTO users (id, email, name_enc, role, password_hash, language, active, created_at, "
+        "password_changed_at) VALUES (:prosecutor, 'before.0020@example.org', 'sealed', 'prosecutor', 'x', 'en', "
+        "true, :now, :now)",
+        "INSERT INTO criminal_cases (id, jurisdiction, court, docket_number, charges, stage, prosecutor_id, "
+        "created_at) VALUES (:case, 'Somewhere', 'A Court', 'B-0020', '[]', 'charged', :prosecutor, :now)",
+        "INSERT INTO referrals (id, reference, source, status, case_id, received_at, updated_at) "
+        "VALUES (:referral, 'RJ-2026-000020', 'prosecutor', 'intake', :case, :now, :now)",
+    ]
+    with scratch_app.app_context():
+        upgrade_database("0019")
+        for sql in rows_at_0019:
+            named = {name: value for name, value in ids.items() if f":{name}" in sql}
+            statement = text(sql).bindparams(*[bindparam(name, type_=Uuid) for name in named],
+                                             bindparam("now", type_=UTCDateTime))
+            db.session.execute(statement, {**named, "now": clock.now()})
+        db.session.commit()
+        upgrade_database()
+        copied = db.session.execute(select(Referral.case_prosecutor_id).where(Referral.id == ids["referral"]))
+        assert copied.scalar_one() == ids["prosecutor"]
