@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TEST_LOGS ?= test-logs
 
-.PHONY: run lint test test-sqlite test-postgresql bench bench-outbox bench-http translations messages clean
+.PHONY: run lint test test-sqlite test-postgresql bench bench-outbox bench-http translations messages openapi clean
 
 run: $(VENV)/.run-deps translations
 	@COORDINATOR_ENV=development $(FLASK) db upgrade
@@ -69,6 +69,11 @@ translations: $(COMPILED)
 
 %.mo: %.po | $(VENV)/.run-deps
 	@$(BIN)/pybabel compile --statistics -i $< -o $@
+
+# After changing an API route or model: the OpenAPI document served at /api/v1/openapi.json is generated from them
+# into coordinator/openapi.json (a test fails while it is stale).
+openapi: $(VENV)/.run-deps
+	$(BIN)/python -m tools.openapi
 
 # After changing user-facing text: extract it, merge it into every catalogue, then translate what is new.
 # Staff text is marked _() / _l(); what a party reads is marked _p() / _lp() and goes to the party domain.

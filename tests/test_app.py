@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +40,26 @@ def test_openapi_document_describes_every_api_route(app, browser):
     assert {"201", "400", "401", "403"} <= set(create["responses"])
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert "ErrorEnvelope" in document["components"]["schemas"]
+
+
+def test_the_served_document_is_the_one_the_routes_generate(app, browser, tmp_path):
+    """coordinator/openapi.json is what the routes' models describe today (`make openapi` after changing an API), and
+    a worker keeps no description of its routes in memory: only the generation builds them described."""
+    generated = tmp_path / "openapi.json"
+    subprocess.run([sys.executable, "-m", "tools.openapi", str(generated)], check=True,
+                   cwd=Path(__file__).resolve().parents[1], capture_output=True)
+    served = browser().get("/api/v1/openapi.json")
+    assert served.mimetype == "application/json"
+    assert served.get_json() == json.loads(generated.read_text()), "coordinator/openapi.json is stale: make openapi"
+    assert app.paths == {} and app.components_schemas == {}
+
+
+def test_the_document_is_generated_only_before_the_blueprints_are_built(app):
+    """Once the API blueprints exist undescribed, generating in this process would give an empty document: refused."""
+    from tools import openapi  # noqa: PLC0415 — the generator is not part of the app
+
+    with pytest.raises(RuntimeError, match="undescribed"):
+        openapi.generate()
 
 
 def test_production_refuses_to_start_without_secrets():
