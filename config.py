@@ -140,7 +140,7 @@ class Config:
     REQUIRE_MFA = True  # COORDINATOR_REQUIRE_MFA: TOTP for admins, coordinators and prosecutors
     PASSWORD_RESET_MINUTES = 30  # how long an emailed reset link works
     RESET_REQUEST_RATE_LIMIT = "5 per minute; 30 per hour"  # per client address, on "Forgot password"
-    API_RATE_LIMIT = "600 per minute"  # per token
+    API_RATE_LIMIT = "600 per minute"  # per token, across the whole API
     API_UNAUTHENTICATED_RATE_LIMIT = "30 per minute; 300 per hour"  # failed API authentications, per client address
     # No X-RateLimit-* headers on every answer: each costs two more reads of the counters per request. A 429
     # still says when to come back (Retry-After, coordinator/error_handlers.py).

@@ -87,7 +87,8 @@ def api_blueprint(name: str, import_name: str, tag: str) -> APIBlueprint:
                              abp_security=SECURITY, abp_responses=ERROR_RESPONSES, doc_ui=DESCRIBE_ROUTES)
     blueprint.before_request(_authenticate)
     csrf.exempt(blueprint)
-    limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_token_key)(blueprint)
+    # One budget per token across the whole API (a shared scope), not one per route.
+    limiter.shared_limit(lambda: current_app.config["API_RATE_LIMIT"], scope="api", key_func=_token_key)(blueprint)
     # Failed authentications, per address across the whole API, checked before any token is looked up: guessing
     # tokens stops at the limit (429) instead of costing a lookup each.
     limiter.shared_limit(lambda: current_app.config["API_UNAUTHENTICATED_RATE_LIMIT"], scope="api-unauthenticated",

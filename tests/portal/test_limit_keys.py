@@ -65,6 +65,18 @@ def test_unauthenticated_api_requests_are_throttled_per_address(app, api, factor
     assert other.status_code == 401
 
 
+def test_a_token_has_one_budget_across_the_api(app, api, factory):
+    """API_RATE_LIMIT counts a token's requests wherever they go: spread over three routes, the fourth request of a
+    three-a-minute budget is 429 in the envelope; another token keeps its own budget."""
+    app.config["API_RATE_LIMIT"] = "3 per minute"
+    client = api(factory.user("coordinator"))
+    paths = ("/api/v1/referrals", "/api/v1/venues", "/api/v1/risk/instrument", "/api/v1/referrals")
+    answers = [client.get(path) for path in paths]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    assert answers[-1].get_json()["error"]["code"] == "rate_limited"
+    assert api(factory.user("coordinator")).get("/api/v1/venues").status_code == 200
+
+
 @pytest.mark.parametrize("header", [None, "Basic abc", "Bearer "])
 def test_requests_without_a_bearer_token_count_as_unauthenticated(app, header):
     """No header, another scheme, an empty token: each a 401 that counts."""
