@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from coordinator import clock
 from coordinator.accounts.hashing import sha256_hex
@@ -18,6 +18,10 @@ from coordinator.db import atomic, db
 from coordinator.errors import Forbidden, InvalidRequest, NotFound
 
 TOKEN_PREFIX = "ck_"  # nosec B105 # the public prefix that marks a string as an API token, not a secret
+# The token and its owner in one round trip. It runs before every API request, so it is built once: building a
+# statement and its cache key costs more than running it.
+_TOKEN_AND_OWNER = (select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                    .where(ApiToken.token_hash == bindparam("token_hash")))
 
 
 @atomic
@@ -72,11 +76,7 @@ def authenticate_token(plaintext: str) -> User | None:
     """The user behind a bearer token, or None when it is unknown, revoked, expired or its owner stopped."""
     if not plaintext.startswith(TOKEN_PREFIX):
         return None
-    # The token and its owner in one round trip: this runs before every API request.
-    found = db.session.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == sha256_hex(plaintext))
-    ).one_or_none()
+    found = db.session.execute(_TOKEN_AND_OWNER, {"token_hash": sha256_hex(plaintext)}).one_or_none()
     if found is None:
         return None
     token, user = found

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -37,6 +37,19 @@ from coordinator.tasks.service import close_tasks, raise_task
 ISSUERS = (Role.coordinator, Role.facilitator)
 PIN = re.compile(r"^\d{4,8}$")
 MAX_PIN_FAILURES = 5
+# The two doors every party request passes, each one round trip, built once: building a statement and its cache key
+# costs more than running it.
+_LINK_AND_PARTY = (select(SecureLink, Party).join(Party, Party.id == SecureLink.party_id)
+                   .where(SecureLink.token_hash == bindparam("token_hash")))
+# The session, its link, the party and their referral with both its parties: the pages name the other party's role.
+_SESSION_AND_PARTY = (
+    select(PortalSession, SecureLink, Party, Referral)
+    .join(SecureLink, SecureLink.id == PortalSession.link_id)
+    .join(Party, Party.id == PortalSession.party_id)
+    .join(Referral, Referral.id == Party.referral_id)
+    .where(PortalSession.token_hash == bindparam("token_hash"), PortalSession.ended_at.is_(None))
+    .options(joinedload(Referral.parties))
+)
 
 
 class LinkUnusable(Exception):
@@ -193,11 +206,8 @@ class Opened:
 
 def peek(token: str) -> Opened:
     """The link behind a token, for the interstitial; reads only, so opening a link changes nothing."""
-    # The link with its party in one round trip: every opening of a link (and every continue) starts here.
-    found = db.session.execute(
-        select(SecureLink, Party).join(Party, Party.id == SecureLink.party_id)
-        .where(SecureLink.token_hash == sha256_hex(token))
-    ).one_or_none()
+    # Every opening of a link (and every continue) starts here.
+    found = db.session.execute(_LINK_AND_PARTY, {"token_hash": sha256_hex(token)}).one_or_none()
     if found is None or not found[0].usable(clock.now()):
         raise LinkUnusable()
     link, party = found
@@ -316,16 +326,8 @@ def resume_portal(token: str | None) -> Visit | None:
     """The party behind a portal cookie, or None once the session ended, ran out or its link stopped."""
     if not token:
         return None
-    # The session, its link, the party and their referral with both its parties in one round trip: this runs before
-    # every portal page, and the pages name the other party's role.
-    found = db.session.execute(
-        select(PortalSession, SecureLink, Party, Referral)
-        .join(SecureLink, SecureLink.id == PortalSession.link_id)
-        .join(Party, Party.id == PortalSession.party_id)
-        .join(Referral, Referral.id == Party.referral_id)
-        .where(PortalSession.token_hash == sha256_hex(token), PortalSession.ended_at.is_(None))
-        .options(joinedload(Referral.parties))
-    ).unique().one_or_none()
+    # This runs before every portal page.
+    found = db.session.execute(_SESSION_AND_PARTY, {"token_hash": sha256_hex(token)}).unique().one_or_none()
     if found is None:
         return None
     portal_session, link, party, referral = found
