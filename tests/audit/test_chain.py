@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from coordinator.accounts.models import SYSTEM
-from coordinator.audit.models import AuditEntry
+from coordinator.audit.models import AuditEntry, AuditHead
 from coordinator.audit.service import entry_hash, record, verify_chain
 from coordinator.db import db
 
@@ -223,6 +223,25 @@ def test_appends_continue_the_chain(app):
     for previous, entry in itertools.pairwise(entries):
         assert entry.prev_hash == previous.hash
         assert entry.hash == entry_hash(entry)
+
+
+def test_entries_of_one_transaction_are_chained_in_order_and_the_head_follows_the_last(app):
+    """Three entries in one commit, after two commits of one: numbered in the order recorded, each linked to the one
+    before, and the head at the third (on PostgreSQL the last entry's insert moves it)."""
+    append_entries(app, 2)
+    with app.app_context():
+        for number in range(3):
+            record(SYSTEM, "test.together", details={"number": number})
+        db.session.commit()
+    entries = chain(app)
+    assert [(entry.seq, entry.action, entry.details.get("number")) for entry in entries[2:]] == [
+        (3, "test.together", 0), (4, "test.together", 1), (5, "test.together", 2)]
+    for previous, entry in itertools.pairwise(entries):
+        assert entry.prev_hash == previous.hash and entry.hash == entry_hash(entry)
+    with app.app_context():
+        head = db.session.get(AuditHead, 1)
+        assert (head.last_seq, head.last_hash) == (5, entries[-1].hash)
+        assert verify_chain().intact
 
 
 # Sensitive reads, and the trail on the referral page.
