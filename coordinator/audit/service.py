@@ -34,11 +34,11 @@ _canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 _ENTRIES: Table = AuditEntry.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
 _ENTRY_COLUMNS = [column.key for column in _ENTRIES.columns]
 _LOCK_HEAD = select(AuditHead.last_seq, AuditHead.last_hash).where(AuditHead.id == 1).with_for_update()
-_MOVE_HEAD = update(AuditHead).where(AuditHead.id == 1).values(last_seq=bindparam("seq"), last_hash=bindparam("hash"))
+# Its parameters are not named after the entries' columns, so the move can ride on an entry's insert.
+_MOVE_HEAD = (update(AuditHead).where(AuditHead.id == 1)
+              .values(last_seq=bindparam("head_seq"), last_hash=bindparam("head_hash")))
 # PostgreSQL: the last entry's insert moves the head too (a data-modifying CTE, run once and to completion).
-_APPEND_MOVING_HEAD = insert(_ENTRIES).add_cte(
-    update(AuditHead).where(AuditHead.id == 1)
-    .values(last_seq=bindparam("head_seq"), last_hash=bindparam("head_hash")).cte("moved_head"))
+_APPEND_MOVING_HEAD = insert(_ENTRIES).add_cte(_MOVE_HEAD.cte("moved_head"))
 # An entry's named referrals as one array in one statement (PostgreSQL): a list view names fifty, a prosecutor's page
 # hundreds, and psycopg would send one INSERT per row while the head is locked.
 _NAME_REFERRALS = insert(AuditDisclosure).from_select(
@@ -148,7 +148,7 @@ def _append(connection: Connection, rows: list[dict[str, Any]], head: dict[str, 
         connection.execute(_APPEND_MOVING_HEAD, {**rows[-1], **head})
     else:
         connection.execute(insert(_ENTRIES), rows)
-        connection.execute(_MOVE_HEAD, {"seq": head["head_seq"], "hash": head["head_hash"]})
+        connection.execute(_MOVE_HEAD, head)
 
 
 def _index_named_referrals(connection: Connection, named: list[tuple[list[uuid.UUID], int]]) -> None:
