@@ -184,24 +184,24 @@ def data_key(referral_id: uuid.UUID, *, create: bool = False) -> AESGCM:
                                        wrapped=keyring().wrap(raw, wrap_context(referral_id)), created_at=clock.now()))
             cache[referral_id] = AESGCM(raw)
         else:
-            cache[referral_id] = _unwrapped(row)
+            cache[referral_id] = _unwrapped(row.referral_id, row.wrapped)
     aead = cache[referral_id]
     if aead is None:
         raise KeyDestroyed("this referral's data was erased: its key no longer exists")
     return aead
 
 
-def _unwrapped(row: ReferralKey) -> AESGCM | None:
-    if row.wrapped is None:
+def _unwrapped(referral_id: uuid.UUID, wrapped: str | None) -> AESGCM | None:
+    if wrapped is None:
         return None
-    return AESGCM(keyring().unwrap(row.wrapped, wrap_context(row.referral_id)))
+    return AESGCM(keyring().unwrap(wrapped, wrap_context(referral_id)))
 
 
 def keep_data_key(referral_id: uuid.UUID, row: ReferralKey | None) -> None:
     """Open a referral's key read by the caller's own statement (an outer join on `ReferralKey`), sparing a query."""
     cache = _cache()
     if row is not None and referral_id not in cache:
-        cache[referral_id] = _unwrapped(row)
+        cache[referral_id] = _unwrapped(row.referral_id, row.wrapped)
 
 
 def preload_data_keys(referral_ids: Iterable[uuid.UUID]) -> None:
@@ -209,10 +209,12 @@ def preload_data_keys(referral_ids: Iterable[uuid.UUID]) -> None:
     cache = _cache()
     wanted = {referral_id for referral_id in referral_ids if referral_id not in cache}
     if wanted:
+        # Two columns, not key objects: a list opens dozens of keys and needs nothing else of them.
         with db.session.no_autoflush:
-            rows = db.session.execute(select(ReferralKey).where(ReferralKey.referral_id.in_(wanted))).scalars()
-            for row in rows:
-                cache[row.referral_id] = _unwrapped(row)
+            rows = db.session.execute(select(ReferralKey.referral_id, ReferralKey.wrapped)
+                                      .where(ReferralKey.referral_id.in_(wanted)))
+            for referral_id, wrapped in rows:
+                cache[referral_id] = _unwrapped(referral_id, wrapped)
 
 
 def forget_data_keys(referral_ids: Iterable[uuid.UUID]) -> None:
@@ -278,10 +280,18 @@ class sealed(property):  # noqa: N801 - a descriptor, named and used like `prope
         self.column = column
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
+        self.owner = owner
         SEALED_FIELDS.append(SealedField(owner, name, self.column))
 
     def _context(self, obj: Row) -> str:
         return seal_context(obj.__tablename__, self.column, obj.id)
+
+    def read(self, value: str | None, row_id: uuid.UUID, referral_id: uuid.UUID | None) -> str | None:
+        """The plaintext of a cell read by a column query (no row object built): `value` is the encrypted column of
+        row `row_id`, sealed under `referral_id`'s data key (None: the programme keys, as `__sealed_under__` says)."""
+        if value is None or is_erased(value):
+            return None
+        return open_value(value, seal_context(self.owner.__tablename__, self.column, row_id), referral_id)
 
     @overload
     def __get__(self, obj: None, owner: type | None = None, /) -> Self: ...

@@ -77,8 +77,8 @@ def paginate_newest(branches: Sequence[ColumnElement[bool]], order: Sequence[Ins
     Each branch is one condition an index in `order`'s order serves (a scope's OR split into its parts), so no
     statement sorts or counts more than the index holds for it: the page's keys are read from each branch's index,
     at most as many as the page needs (from the nearer end, so the last page costs what the first does), and
-    `rows` (the entity with its loads) is read for those keys only, in the same statement. `total`, when the
-    caller keeps the count (a kept total), spares counting.
+    `rows` (the columns a line shows) is read for those keys only, in the same statement, as rows. `total`, when
+    the caller keeps the count (a kept total), spares counting.
     """
     per_page = clamp_per_page(per_page)
     page = page_number(page)
@@ -93,7 +93,7 @@ def paginate_newest(branches: Sequence[ColumnElement[bool]], order: Sequence[Ins
     offset, limit = (total - end, end - start) if backwards else (start, per_page)
     keys = _page_keys(branches, order, descending=not backwards, offset=offset, limit=limit)
     newest_first = [column.desc() for column in order]
-    found = db.session.execute(rows.where(key.in_(keys)).order_by(*newest_first)).scalars().unique().all()
+    found = db.session.execute(rows.where(key.in_(keys)).order_by(*newest_first)).all()
     return Page(items=found, page=page, per_page=per_page, total=total)
 
 

@@ -11,7 +11,7 @@ from coordinator.accounts.models import Actor, Role
 from coordinator.api import api_actor, api_blueprint
 from coordinator.party_i18n import party_language
 from coordinator.referrals import service, workflow
-from coordinator.referrals.models import AcknowledgementBasis, Party, PartyRole, Referral
+from coordinator.referrals.models import AcknowledgementBasis, Party, PartyRole, Referral, ReferralLine
 from coordinator.referrals.schemas import (
     CaseOut,
     ContactOut,
@@ -44,30 +44,14 @@ def _party(party: Party) -> PartyOut:
                     contact=ContactOut(email=party.email, phone=party.phone))
 
 
-def _facilitators(referral: Referral) -> FacilitatorsOut:
+def _facilitators(referral: Referral | ReferralLine) -> FacilitatorsOut:
     return FacilitatorsOut(lead=referral.lead_facilitator_id, co=referral.co_facilitator_id)
-
-
-def _prosecution_view(referral: Referral) -> ProsecutionReferralOut:
-    return ProsecutionReferralOut(id=referral.id, reference=referral.reference,
-                                  docket_number=referral.case.docket_number,
-                                  stage=workflow.prosecution_stage(referral),
-                                  received_on=referral.received_at.date())
-
-
-def _erased(referral: Referral) -> dict | None:
-    if referral.erased_at is None:
-        return None
-    return ErasedReferralOut(id=referral.id, reference=referral.reference, status=referral.status,
-                             erased_at=referral.erased_at).model_dump(mode="json")
 
 
 def referral_json(referral: Referral, actor: Actor) -> dict:
     """The referral as `actor` may see it."""
-    if (erased := _erased(referral)) is not None:
-        return erased
-    if actor.has_role(Role.prosecutor):
-        return _prosecution_view(referral).model_dump(mode="json")
+    if referral.erased_at is not None or actor.has_role(Role.prosecutor):
+        return _line_json(ReferralLine.of(referral), actor)  # all they see of one is what its list line shows
     case = referral.case
     return ReferralOut(
         id=referral.id,
@@ -85,15 +69,19 @@ def referral_json(referral: Referral, actor: Actor) -> dict:
     ).model_dump(mode="json")
 
 
-def _summary_json(referral: Referral, actor: Actor) -> dict:
-    if (erased := _erased(referral)) is not None:
-        return erased
-    if actor.has_role(Role.prosecutor):
-        return _prosecution_view(referral).model_dump(mode="json")
-    return ReferralSummary(id=referral.id, reference=referral.reference, status=referral.status,
-                           received_at=referral.received_at, docket_number=referral.case.docket_number,
-                           survivor_alias=referral.require_party(PartyRole.survivor).alias,
-                           facilitators=_facilitators(referral)).model_dump(mode="json")
+def _line_json(line: ReferralLine, actor: Actor) -> dict:
+    """A list line as `actor` may see it: once erased, when; prosecutors, the prosecution view; staff, a summary."""
+    answer: BaseModel
+    if line.erased_at is not None:
+        answer = ErasedReferralOut(id=line.id, reference=line.reference, status=line.status, erased_at=line.erased_at)
+    elif actor.has_role(Role.prosecutor):
+        answer = ProsecutionReferralOut(id=line.id, reference=line.reference, docket_number=line.docket_number,
+                                        stage=workflow.prosecution_stage(line), received_on=line.received_at.date())
+    else:
+        answer = ReferralSummary(id=line.id, reference=line.reference, status=line.status,
+                                 received_at=line.received_at, docket_number=line.docket_number,
+                                 survivor_alias=line.survivor_alias, facilitators=_facilitators(line))
+    return answer.model_dump(mode="json")
 
 
 @bp.post("/referrals", responses={"201": ReferralView})
@@ -115,7 +103,7 @@ def list_referrals(query: ListQuery):
     actor = api_actor()
     page = service.list_referrals(actor, status=query.status, q=query.q, page=query.page, per_page=query.per_page,
                                   with_names=False)
-    return {"items": [_summary_json(referral, actor) for referral in page.items], "page": page.page,
+    return {"items": [_line_json(line, actor) for line in page.items], "page": page.page,
             "per_page": page.per_page, "total": page.total}
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Row, Select, and_, false, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload
 
 from coordinator import clock
 from coordinator.accounts.models import Actor, Role, User
@@ -31,6 +31,7 @@ from coordinator.referrals.models import (
     PartyRole,
     ReferenceCounter,
     Referral,
+    ReferralLine,
     ReferralStatus,
     ReferralTotal,
     StatusChange,
@@ -104,8 +105,8 @@ def view_referral(actor: Actor, referral_id: uuid.UUID | str) -> Referral:
 
 def list_referrals(actor: Actor, *, status: str | None = None, q: str | None = None, page: int | None = None,
                    per_page: int | None = None, with_names: bool = True) -> Page:
-    """One page of the referrals in scope, newest first, filtered by status and searched by reference or docket;
-    `with_names` loads the facilitators the page names (the API gives their ids only)."""
+    """One page of the referrals in scope as `ReferralLine`s, newest first, filtered by status and searched by
+    reference or docket; `with_names` reads the facilitators' names (the API gives their ids only)."""
     if not actor.has_role(*READERS):
         raise Forbidden(_("Your role has no access to referrals."))
     filters: list[ColumnElement[bool]] = []
@@ -121,25 +122,48 @@ def list_referrals(actor: Actor, *, status: str | None = None, q: str | None = N
     # The whole programme's list: its total is kept by the database (ReferralTotal), not counted row by row.
     whole = _sees_everything(actor) and not filters
     total = db.session.execute(select(ReferralTotal.referrals)).scalar_one() if whole else None
-    result = paginate_newest(branches, (Referral.received_at, Referral.id),
-                             select(Referral).options(*_list_loads(actor, with_names)), page, per_page, total=total)
-    if not actor.has_role(Role.prosecutor):  # rows show the survivor's alias: open the page's keys in one query
-        preload_data_keys(referral.id for referral in result.items)
-    record_disclosure(actor, "referral.list", [(referral, referral.id) for referral in result.items],
-                      details={"page": result.page, "shown": len(result.items), "status": status,
-                               "searched": bool(q)})
-    return result
+    shows_alias = not actor.has_role(Role.prosecutor)  # prosecutors see the docket and the stage (rule 5)
+    columns = _line_columns(shows_alias, with_names and shows_alias)
+    result = paginate_newest(branches, (Referral.received_at, Referral.id), columns, page, per_page, total=total)
+    if shows_alias:  # open the page's keys in one query
+        preload_data_keys(row.id for row in result.items if row.erased_at is None)
+    lines = [_line(row, shows_alias, with_names and shows_alias) for row in result.items]
+    record_disclosure(actor, "referral.list", [(line, line.id) for line in lines],
+                      details={"page": result.page, "shown": len(lines), "status": status, "searched": bool(q)})
+    return replace(result, items=lines)
 
 
-def _list_loads(actor: Actor, with_names: bool) -> list:
-    """What a list row shows: the case (and the facilitators, when named) joined into the page's statement (one row
-    each), the parties in one more; prosecutors see only the case."""
-    # A row names its case by docket: the charges (a JSON column, parsed per row) stay in the database.
-    case = joinedload(Referral.case).defer(CriminalCase.charges)
-    if actor.has_role(Role.prosecutor):
-        return [case]
-    names = [joinedload(Referral.lead_facilitator), joinedload(Referral.co_facilitator)] if with_names else []
-    return [selectinload(Referral.parties), case, *names]
+_SURVIVOR = aliased(Party)
+_LEAD, _CO = aliased(User), aliased(User)
+
+
+def _line_columns(shows_alias: bool, with_names: bool) -> Select:
+    """What a list line shows, in one statement: the referral's columns and its case's docket; for staff, the
+    survivor's sealed alias; with names, the facilitators' sealed names."""
+    columns = select(Referral.id, Referral.reference, Referral.status, Referral.paused_from, Referral.received_at,
+                     Referral.erased_at, CriminalCase.docket_number, Referral.lead_facilitator_id,
+                     Referral.co_facilitator_id).join(CriminalCase, CriminalCase.id == Referral.case_id)
+    if shows_alias:
+        columns = columns.add_columns(_SURVIVOR.id.label("survivor_id"), _SURVIVOR.alias_enc).outerjoin(
+            _SURVIVOR, and_(_SURVIVOR.referral_id == Referral.id, _SURVIVOR.role == PartyRole.survivor))
+    if with_names:
+        columns = (columns.add_columns(_LEAD.name_enc.label("lead_name_enc"), _CO.name_enc.label("co_name_enc"))
+                   .outerjoin(_LEAD, _LEAD.id == Referral.lead_facilitator_id)
+                   .outerjoin(_CO, _CO.id == Referral.co_facilitator_id))
+    return columns
+
+
+def _line(row: Row, shows_alias: bool, with_names: bool) -> ReferralLine:
+    """A row of `_line_columns` as a line, its sealed cells opened (nothing of an erased referral is)."""
+    line = ReferralLine(*row[:9])  # `_line_columns` starts with the line's own nine fields, in their order
+    if line.erased_at is not None or not shows_alias:
+        return line
+    names = ()
+    if with_names:
+        names = tuple(name for name in (User.name.read(row.lead_name_enc, line.lead_facilitator_id, None),
+                                        User.name.read(row.co_name_enc, line.co_facilitator_id, None)) if name)
+    return replace(line, survivor_alias=Party.alias.read(row.alias_enc, row.survivor_id, line.id),
+                   facilitator_names=names)
 
 
 def next_reference() -> str:

@@ -22,6 +22,7 @@ from coordinator.referrals.models import (
     CloseReason,
     PauseReason,
     Referral,
+    ReferralLine,
     ReferralStatus,
     StatusChange,
 )
@@ -92,7 +93,7 @@ def on_entering(*statuses: ReferralStatus) -> Callable:
     return subscribe
 
 
-def resume_target(referral: Referral) -> ReferralStatus | None:
+def resume_target(referral: Referral | ReferralLine) -> ReferralStatus | None:
     """Where a paused referral goes back to."""
     if referral.status != S.paused or referral.paused_from is None:
         return None
@@ -173,7 +174,7 @@ def transition(actor: Actor, referral: Referral, to: str, *, reason: str | None 
     return change
 
 
-def prosecution_stage(referral: Referral) -> str:
+def prosecution_stage(referral: Referral | ReferralLine) -> str:
     """The coarse stage every prosecutor surface shows (docs/design.md rule 5, docs/api.md "prosecution/cases").
 
     A pause never shows: a paused referral shows the stage of the status it will resume at (pausing cancelled any
