@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from typing import Any
 
 from flask import Flask, has_request_context, request, url_for
-from flask_babel import format_currency, format_date, get_locale, get_timezone
+from flask_babel import format_currency, format_date, get_locale, get_timezone, get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from coordinator import times
 from coordinator.accounts.models import ROLE_LABELS
@@ -26,7 +30,7 @@ from coordinator.consent.models import STATUS_LABELS as CONSENT_STATUS_LABELS
 from coordinator.i18n import LANGUAGE_NAMES, language_label
 from coordinator.notifications.models import DELIVERY_LABELS
 from coordinator.notifications.service import unread_count
-from coordinator.party_i18n import PARTY_LANGUAGES, _p, language_for_locale
+from coordinator.party_i18n import PARTY_LANGUAGES, _p, language_for_locale, party_domain
 from coordinator.portal.models import CHANNEL_LABELS
 from coordinator.referrals.models import (
     BASIS_LABELS,
@@ -120,6 +124,38 @@ def prosecution_stage_label(referral) -> str:
     return str(PROSECUTION_STAGE_LABELS[prosecution_stage(referral)])
 
 
+def bound_gettext() -> dict[str, Any]:
+    """`gettext`, `ngettext` and `_p` for one render, bound to the catalogues of the language it renders in.
+
+    Flask-Babel looks a catalogue up again for every string, through three context lookups (about 20 µs each time):
+    a list page asks for hundreds. These behave as the callables they stand for (Jinja's newstyle `gettext` and
+    `ngettext`: escaped when autoescaping, always %-formatted, `num` given to ngettext; `_p` as the party domain's
+    gettext), and templates find them in the render's context (`_()` and `{% trans %}` too). They are bound at each
+    `render_template`, so a language switched before a render, by `refresh()` or `force_locale()`, is the one it
+    speaks; a template rendered without a context (an imported macro, a bare `Template.render`) keeps Flask-Babel's.
+    """
+    catalogue, party_catalogue = get_translations(), party_domain.get_translations()
+
+    @pass_context
+    def gettext(context: Context, string: str, **variables: Any) -> str:
+        return _formatted(context, catalogue.ugettext(string), variables)
+
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+        return _formatted(context, catalogue.ungettext(singular, plural, num), {"num": num, **variables})
+
+    def party_gettext(string: str, **variables: Any) -> str:
+        text = party_catalogue.ugettext(string)
+        return text % variables if variables else text
+
+    return {"gettext": gettext, "ngettext": ngettext, "_p": party_gettext}
+
+
+def _formatted(context: Context, text: str, variables: dict[str, Any]) -> str:
+    # The catalogue's text is the project's own, trusted as Jinja trusts it; Markup's % escapes every variable.
+    return (Markup(text) if context.eval_ctx.autoescape else text) % variables  # nosec B704
+
+
 def register_template_helpers(app: Flask) -> None:
     """Expose labels and helpers to templates."""
     app.jinja_env.filters["datetime"] = datetime_label
@@ -173,4 +209,4 @@ def register_template_helpers(app: Flask) -> None:
         signed_in = has_request_context() and current_user.is_authenticated
         unread = unread_count(current_user) if signed_in else 0
         return {"current_locale": str(get_locale()), "unread_notices": unread,
-                "open_tasks": open_counts(current_user) if signed_in else (0, 0)}
+                "open_tasks": open_counts(current_user) if signed_in else (0, 0), **bound_gettext()}

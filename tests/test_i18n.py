@@ -121,3 +121,27 @@ def test_label_tables_translate_once_per_language_and_follow_the_reader(app):
         with force_locale("fr"):
             assert labels["intake"] not in ("Intake", "Admisión")
         assert set(labels) == set(PROSECUTION_STAGE_LABELS) and len(labels) == len(PROSECUTION_STAGE_LABELS)
+
+
+# Jinja's own newstyle callables over Flask-Babel's catalogue: what `bound_gettext` must render exactly as.
+SAMPLE = ("{{ _('Case %(docket)s', docket=docket) }}|{{ ngettext('%(num)d referral', '%(num)d referrals', 3) }}|"
+          "{{ _p('Not found.') }}|{{ gettext.__module__ }}")
+EXPECTED = {"en": ("Case &lt;b&gt;CR-1&lt;/b&gt;", "3 referrals", "Not found."),
+            "es": ("Causa &lt;b&gt;CR-1&lt;/b&gt;", "3 derivaciones", "No se ha encontrado."),
+            "fr": ("Affaire &lt;b&gt;CR-1&lt;/b&gt;", "3 orientations", "Introuvable.")}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_templates_translate_through_the_catalogue_bound_at_each_render(app, language):
+    """`_()`, `ngettext` and `_p` in a page come from the catalogues the context processor binds at each render: the
+    text, escaping and formatting of Flask-Babel's own callables, in the render's language, even one forced
+    mid-request."""
+    from flask import render_template_string  # noqa: PLC0415 — a page render, with its context processors
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        with force_locale(language):
+            *own, own_callable = app.jinja_env.from_string(SAMPLE).render(docket="<b>CR-1</b>").split("|")
+            *bound, bound_callable = render_template_string(SAMPLE, docket="<b>CR-1</b>").split("|")
+        assert (own_callable, bound_callable) == ("jinja2.ext", "coordinator.templating")
+        assert tuple(bound) == tuple(own) == EXPECTED[language]
+        assert render_template_string("{{ _('Case %(docket)s', docket=1) }}") == "Case 1"  # the forced language ended
