@@ -123,11 +123,12 @@ def list_referrals(actor: Actor, *, status: str | None = None, q: str | None = N
     whole = _sees_everything(actor) and not filters
     total = db.session.execute(select(ReferralTotal.referrals)).scalar_one() if whole else None
     shows_alias = not actor.has_role(Role.prosecutor)  # prosecutors see the docket and the stage (rule 5)
-    columns = _line_columns(shows_alias, with_names and shows_alias)
+    shows_names = with_names and shows_alias
+    columns = _line_columns(shows_alias, shows_names)
     result = paginate_newest(branches, (Referral.received_at, Referral.id), columns, page, per_page, total=total)
     if shows_alias:  # open the page's keys in one query
         preload_data_keys(row.id for row in result.items if row.erased_at is None)
-    lines = [_line(row, shows_alias, with_names and shows_alias) for row in result.items]
+    lines = [_line(row, shows_alias, shows_names) for row in result.items]
     record_disclosure(actor, "referral.list", [(line, line.id) for line in lines],
                       details={"page": result.page, "shown": len(lines), "status": status, "searched": bool(q)})
     return replace(result, items=lines)
