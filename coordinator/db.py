@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from flask.globals import app_ctx
 from flask_babel import gettext as _
 from sqlalchemy import Connection, CursorResult, DateTime, Dialect, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import scoped_session
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.types import TypeDecorator
@@ -25,6 +27,7 @@ from coordinator.errors import NotFound
 
 if TYPE_CHECKING:
     from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry
     from werkzeug.local import LocalProxy
 
 T = TypeVar("T")
@@ -115,7 +118,31 @@ def make_engine(url: str, keystore_path: str | None = None) -> Engine:
         event.listen(engine, "connect", functools.partial(_configure_sqlite_connection, keystore=keystore))
         event.listen(engine, "begin", _begin_sqlite_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_size=5, max_overflow=10)
+    event.listen(engine, "checkin", _note_idle_since)
+    event.listen(engine, "checkout", functools.partial(_ping_if_idle, engine.dialect))
+    return engine
+
+
+# A pooled connection is pinged before use only once it has sat idle this long. Under load a connection comes back
+# to work within milliseconds, and pinging it then (pool_pre_ping) cost every request a round trip (issue 15); one
+# that was just used is no likelier to have gone than one that goes while a request holds it.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _note_idle_since(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Dialect, dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry,
+                  _proxy: object) -> None:
+    idle_since = record.info.get("idle_since")  # absent on a connection made for this checkout
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        dialect.do_ping(dbapi_connection)
+    except Exception as error:  # the server went away or restarted: the pool replaces the connection and retries
+        raise DisconnectionError(str(error)) from error
 
 
 def _configure_sqlite_connection(dbapi_connection: DBAPIConnection, _record: object, keystore: str) -> None:
