@@ -340,6 +340,23 @@ def budget_checks(results: dict) -> list[tuple[str, bool]]:
     return checks
 
 
+def machine_limits(results: dict) -> list[str]:
+    """What the machine allows whatever the service does, beside the budgets (not budgets themselves): bare Flask's
+    own 4-against-2-worker throughput, and how far the floor of an audited read gets."""
+    lines = []
+    runs = results["runs"]
+    if 2 in runs and 4 in runs:
+        for kind in (kind for kind in BUDGETS if kind in runs[2] and kind in runs[4]):
+            four, two = runs[4][kind]["bare_rps"], runs[2][kind]["bare_rps"]
+            lines.append(f"bare Flask on the {kind} rounds: 4 workers {four}/s against 2 workers {two}/s "
+                         f"({(four / two - 1) * 100:+.0f}%)")
+    for workers, figures in runs.items():
+        if floor := figures.get("floor"):
+            lines.append(f"{workers} workers: the floor of an audited read reaches {floor['ratio']} of bare Flask, "
+                         f"p99 {floor['p99_ms']} ms")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--referrals", type=int, default=2000)
@@ -375,6 +392,10 @@ def main() -> int:
         print(f"  {'pass' if passed else 'FAIL'}  {description}")
     failed = sum(not passed for _description, passed in checks)
     print(f"{len(checks) - failed} of {len(checks)} budgets met.")
+    if limits := machine_limits(results):
+        print("\nWhat this machine allows, whatever the service does (context, not budgets):")
+        for line in limits:
+            print(f"  {line}")
     return 1 if failed else 0
 
 
