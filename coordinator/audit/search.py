@@ -17,7 +17,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select, true
 
 from coordinator.accounts.models import ROLE_LABELS, Actor, Role, User
 from coordinator.audit.models import ACTION_LABELS, AuditEntry
@@ -225,15 +225,13 @@ def actor_labels(entries: Iterable[AuditEntry]) -> dict[int | None, str]:
     entries = list(entries)
     user_ids = {_uuid(e.actor_id) for e in entries if e.actor_type == "user"} - {None}
     party_ids = {_uuid(e.actor_id) for e in entries if e.actor_type == "party"} - {None}
-    users = {str(user.id): user for user in db.session.execute(
-        select(User).where(User.id.in_(user_ids))).scalars()} if user_ids else {}
+    users = _staff_labels(User.id.in_(user_ids)) if user_ids else {}
     parties = {str(party_id): role for party_id, role in db.session.execute(
         select(Party.id, Party.role).where(Party.id.in_(party_ids))).all()} if party_ids else {}
     labels = {}
     for entry in entries:
         if entry.actor_type == "user" and entry.actor_id in users:
-            user = users[entry.actor_id]
-            labels[entry.seq] = f"{user.name} ({ROLE_LABELS[user.role]})"
+            labels[entry.seq] = users[entry.actor_id]
         elif entry.actor_type == "party" and entry.actor_id in parties:
             labels[entry.seq] = str(PARTY_LABELS[parties[entry.actor_id]])
         else:
@@ -251,6 +249,12 @@ def references_of(entries: Iterable[AuditEntry]) -> dict[uuid.UUID, str]:
 
 def staff_choices() -> list[tuple[str, str]]:
     """Every staff account, by name, for the person filter."""
-    users = db.session.execute(select(User)).scalars().all()
-    return sorted(((str(user.id), f"{user.name} ({ROLE_LABELS[user.role]})") for user in users),
-                  key=lambda pair: pair[1].lower())
+    return sorted(_staff_labels(true()).items(), key=lambda pair: pair[1].lower())
+
+
+def _staff_labels(condition: ColumnElement[bool]) -> dict[str, str]:
+    """"Name (Role)" of each staff account matching `condition`, by id: three columns a row, not the account, and
+    each role put in words once (the audit page lists every account in its person filter)."""
+    roles = {role: str(label) for role, label in ROLE_LABELS.items()}
+    return {str(user_id): f"{User.name.read(name_enc, user_id, None)} ({roles[role]})" for user_id, name_enc, role
+            in db.session.execute(select(User.id, User.name_enc, User.role).where(condition))}

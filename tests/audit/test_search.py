@@ -50,6 +50,18 @@ def test_a_coordinator_searches_by_record_and_the_search_is_audited(app, program
     assert searched.details == {"reference": first.reference, "page": 1}
 
 
+def test_the_person_filter_names_every_staff_account_with_its_role_in_the_readers_language(app, factory, browser):
+    reader = factory.user("coordinator", name="Carmen Coord", language="es")
+    factory.user("facilitator", name="alba Fac")
+    factory.user("prosecutor", name="Zoe Pros")
+    factory.referral(by=reader)
+    html = browser(reader).get("/audit").get_data(as_text=True)
+    options = html.split('name="user"', 1)[1].split("</select>", 1)[0]
+    assert [line.split(">", 1)[1] for line in options.split("</option>")[1:-1]] == [
+        "alba Fac (Facilitador/a)", "Carmen Coord (Coordinador/a)", "Zoe Pros (Fiscal)"]  # by name, any case
+    assert '">Carmen Coord (Coordinador/a)</td>' in html  # who created the referral, in the entries
+
+
 def test_search_by_person_party_action_and_dates(app, programme, browser):
     coordinator, first, _second = programme
     staff = browser(coordinator)
