@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import JSON, BigInteger, String
+from sqlalchemy import JSON, BigInteger, Index, String
 from sqlmodel import Field, SQLModel
 
 from coordinator.db import UTCDateTime
@@ -18,13 +18,16 @@ class AuditEntry(SQLModel, table=True):
     """Who did or saw what, when; each entry hashes its content and the previous entry's hash."""
 
     __tablename__ = "audit_entries"
+    # One person's entries read newest first from the index: the audit page's person search stops at its page
+    # instead of reading all that person did and sorting it (a coordinator's own trail is a third of the log).
+    __table_args__ = (Index("ix_audit_entries_actor_id_seq", "actor_id", "seq"),)
 
     # None until the entry is chained, when its transaction commits.
     seq: int | None = Field(default=None, sa_type=BigInteger, primary_key=True,
                             sa_column_kwargs={"autoincrement": False})
     at: datetime = Field(sa_type=UTCDateTime)
     actor_type: str = Field(sa_type=String(16))
-    actor_id: str | None = Field(default=None, sa_type=String(64), index=True)
+    actor_id: str | None = Field(default=None, sa_type=String(64))
     action: str = Field(sa_type=String(64))
     object_type: str | None = Field(default=None, sa_type=String(32))
     object_id: str | None = Field(default=None, sa_type=String(64))
