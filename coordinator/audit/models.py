@@ -19,7 +19,7 @@ class AuditEntry(SQLModel, table=True):
 
     __tablename__ = "audit_entries"
     # One person's entries read newest first from the index: the audit page's person search stops at its page
-    # instead of reading all that person did and sorting it (a coordinator's own trail is a third of the log).
+    # instead of reading all that person did and sorting it (a busy coordinator's trail is tens of thousands).
     __table_args__ = (Index("ix_audit_entries_actor_id_seq", "actor_id", "seq"),)
 
     # None until the entry is chained, when its transaction commits.
